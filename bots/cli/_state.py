@@ -1,0 +1,45 @@
+"""What every command shares: the config path, settings loaded once, error display."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable, TypeVar
+
+import click
+from rich.console import Console
+
+from ..errors import BrandbotError
+from ..settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console(stderr=True)
+
+
+class CliState:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Load and validate the settings once (overrides: dotted keys from flags)."""
+        if self._settings is None or overrides:
+            self._settings = load_settings(self.config_path, overrides=overrides or None)
+        return self._settings
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def friendly_errors(fn: F) -> F:
+    """Show a brandbot error as one readable screen and exit 2, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BrandbotError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]

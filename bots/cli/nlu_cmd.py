@@ -1,0 +1,3 @@
+"""(filled in by its issue)"""
+
+COMMANDS: list = []

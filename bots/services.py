@@ -1,0 +1,64 @@
+"""The process's dependencies, built once at start and passed in (no globals)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from sqlalchemy import Engine
+
+from .settings import Settings
+from .stores.redis_client import EmbeddedRedis, make_redis
+from .stores.sql import make_engine
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Services", "build_services", "resolve_redis_url"]
+
+
+def resolve_redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    """The Redis URL to use: stores.redis_url (config.yaml reads $REDIS_URL), else an embedded server.
+
+    Returns the URL and the embedded server this call started (None if none).
+    """
+    url = settings.stores.redis_url
+    if url:
+        return url, None
+    embedded = EmbeddedRedis(settings.path(settings.stores.embedded_redis_dir)).start()
+    return embedded.url, embedded
+
+
+@dataclass
+class Services:
+    """Everything with I/O that the runtime needs, composed at the edge."""
+
+    settings: Settings
+    redis: redis.Redis
+    engine: Engine
+    redis_url: str
+    embedded_redis: EmbeddedRedis | None = None
+    #: filled by later layers (NLU, connectors, pipeline) as they are built.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.redis.close()
+        self.engine.dispose()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
+
+
+def build_services(settings: Settings, redis_url: str | None = None, database_url: str | None = None) -> Services:
+    """Connect lazily to Redis and SQL (nothing is contacted until first use)."""
+    embedded = None
+    if redis_url is None:
+        redis_url, embedded = resolve_redis_url(settings)
+    db_url = database_url or settings.database_url
+    return Services(
+        settings=settings,
+        redis=make_redis(redis_url),
+        engine=make_engine(db_url),
+        redis_url=redis_url,
+        embedded_redis=embedded,
+    )

@@ -1,0 +1,1 @@
+"""Adapters to the stores: Redis (hot, shared) and SQL (durable record)."""

@@ -1,0 +1,85 @@
+"""The durable record's tables (SQLAlchemy Core metadata, migrated with Alembic).
+
+Every change here needs a migration in ``bots/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("language", String(8)),
+    Column("mode", String(16), nullable=False, default="bot"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: transcript: one row per inbound or outbound message.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("conversation_id", String(200), nullable=False, index=True),
+    Column("direction", String(3), nullable=False),  # "in" | "out"
+    Column("channel", String(32), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("data", JSON),  # NLU result, quick replies, attachments
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("conversation_id", "direction", "message_id", name="uq_messages_conv_dir_msg"),
+)
+
+#: one row per message sent to a channel, with its delivery status.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("channel", String(32), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("conversation_id", String(200), nullable=False),
+    Column("provider_id", String(200), index=True),
+    Column("status", String(32), nullable=False),
+    Column("error_code", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200)),
+    Column("detail", JSON),
+    Index("ix_audit_log_at", "at"),
+)

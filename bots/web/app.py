@@ -1,0 +1,76 @@
+"""``create_app(settings)``: builds the Flask app; nothing runs at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from ..logging_setup import request_id_var
+from ..services import Services, build_services
+from ..settings import Settings
+from . import health
+
+log = logging.getLogger(__name__)
+
+_SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _request_id() -> str:
+    given = request.headers.get("X-Request-ID", "")
+    if 0 < len(given) <= 64 and set(given) <= _SAFE_ID:
+        return given
+    return uuid.uuid4().hex
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Flask:
+    """Build the web app for ``settings``.
+
+    Args:
+        settings: validated settings.
+        services: Redis, SQL and the rest; built from the settings when omitted.
+    """
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = settings.server.secret_key
+    app.config["BRANDBOT_SETTINGS"] = settings
+    services = services or build_services(settings)
+    app.extensions["brandbot"] = services
+
+    @app.before_request
+    def _start() -> None:
+        g.request_id = _request_id()
+        g.token = request_id_var.set(g.request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):  # noqa: ANN001, ANN202 - flask response
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path not in ("/healthz", "/metrics"):
+            log.info(
+                "%s %s -> %s in %.1f ms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            )
+        return response
+
+    @app.teardown_request
+    def _reset(_exc: BaseException | None) -> None:
+        token = g.pop("token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+    app.register_blueprint(health.bp)
+    for register in _feature_blueprints():
+        register(app, services)
+    return app
+
+
+def _feature_blueprints():  # noqa: ANN202
+    """Blueprints added by later layers; each module exposes ``register(app, services)``."""
+    from . import features
+
+    return features.REGISTRARS

@@ -1,0 +1,41 @@
+"""Errors a connector raises; the runtime maps them to HTTP answers and retries."""
+
+from __future__ import annotations
+
+__all__ = ["ChannelError", "ForgedRequest", "MalformedRequest", "SendError", "TransientSendError", "PermanentSendError"]
+
+
+class ChannelError(Exception):
+    """Base class of every connector error."""
+
+
+class ForgedRequest(ChannelError):
+    """Raised when a webhook's signature or secret token does not match (HTTP 403)."""
+
+
+class MalformedRequest(ChannelError):
+    """Raised when a webhook body cannot be parsed into messages (HTTP 400)."""
+
+
+class SendError(ChannelError):
+    """Raised when a message could not be sent.
+
+    Attributes:
+        code: the channel's error code, if it gave one (Twilio ``21610``, HTTP status...).
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientSendError(SendError):
+    """Raised for a failure worth retrying: 5xx, timeout, 429 (``retry_after`` seconds if given)."""
+
+    def __init__(self, message: str, code: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Raised for a failure never worth retrying: bad recipient, opted out, window closed."""
