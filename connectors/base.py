@@ -69,6 +69,10 @@ class Inbound:
     #: name or handle the channel gives, for the agent console.
     sender_name: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: what happened, for ``kind="event"`` (and set on keyword messages): ``"opt_out"``,
+    #: ``"opt_in"``, ``"help"`` (SMS keywords, already recorded by the connector),
+    #: ``"member_joined"``, ``"member_left"``, ``"bot_blocked"``, ``"bot_unblocked"``...
+    event: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +87,7 @@ class Inbound:
             "payload": self.payload,
             "sender_name": self.sender_name,
             "raw": dict(self.raw),
+            "event": self.event,
         }
 
     @classmethod
