@@ -93,7 +93,7 @@ def pg_url() -> str:
     if not url:
         if IN_CI:
             pytest.fail("CI=true but DATABASE_URL_PG is not set; .ci/run must provide PostgreSQL")
-        pytest.skip("DATABASE_URL_PG not set (make test sets it when PostgreSQL runs on 127.0.0.1)")
+        pytest.skip("DATABASE_URL_PG not set (.ci/run sets it to the PostgreSQL on 127.0.0.1)")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url

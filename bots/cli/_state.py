@@ -8,6 +8,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import BrandbotError
 from ..settings import Settings, load_settings
@@ -39,7 +40,7 @@ def friendly_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except BrandbotError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

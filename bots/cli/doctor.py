@@ -1,0 +1,122 @@
+"""``brandbot doctor``: check the config, the stores, the NLU model and each channel."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import BrandbotError, ConfigError
+from ..settings import Settings
+from ..stores.redis_client import EmbeddedRedis, make_redis, ping
+from ..stores.sql import check_sql, current_revision, head_revision, make_engine
+from ._state import CliState, console, pass_state
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _run(name: str, fn: Callable[[], str], fix: str) -> Check:
+    try:
+        return Check(name, True, fn())
+    except BrandbotError as exc:
+        return Check(name, False, str(exc), fix)
+    except Exception as exc:  # noqa: BLE001 - doctor reports anything it meets
+        return Check(name, False, f"{exc.__class__.__name__}: {exc}", fix)
+
+
+def _redis(settings: Settings) -> str:
+    url = settings.stores.redis_url
+    if not url:
+        with EmbeddedRedis(settings.path(settings.stores.embedded_redis_dir)) as server:
+            ping(make_redis(server.url))
+        return f"embedded server works (data in {settings.path(settings.stores.embedded_redis_dir)})"
+    client = make_redis(url, retry_on_timeout=False)
+    ping(client)
+    info = client.info("server")
+    return f"{url} (Redis {info.get('redis_version', '?')})"
+
+
+def _sql(settings: Settings) -> str:
+    engine = make_engine(settings.database_url)
+    check_sql(engine)
+    cur, head = current_revision(engine), head_revision()
+    shown = engine.url.render_as_string(hide_password=True)
+    if cur != head:
+        raise BrandbotError(f"{shown}: schema at {cur or 'empty'}, latest is {head}")
+    return f"{shown} (schema {cur})"
+
+
+def _nlu(settings: Settings) -> str:
+    try:
+        import nlu
+    except ImportError as exc:  # pragma: no cover
+        raise BrandbotError("the nlu package is missing") from exc
+    data, model = settings.path(settings.nlu.data_dir), settings.path(settings.nlu.model_dir)
+    needs = getattr(nlu, "needs_training", None)
+    if needs is None:
+        return "NLU package present (no trainer yet)"
+    if needs(data, model, settings.brand.languages):
+        raise BrandbotError(f"model in {model} is missing or older than the data in {data}")
+    return f"trained for {', '.join(settings.brand.languages)} in {model}"
+
+
+def _channel_checks(settings: Settings) -> list[Check]:
+    checks = []
+    enabled = settings.enabled_channels()
+    try:
+        from ..channel_registry import build_connectors, check_credentials
+    except ImportError:
+        return [Check(f"channel {c}", True, "enabled (no credential check available)") for c in enabled]
+    try:
+        client = make_redis(settings.stores.redis_url) if settings.stores.redis_url else None
+        connectors = build_connectors(settings, client)
+    except Exception as exc:  # noqa: BLE001
+        return [Check("channels", False, f"{exc.__class__.__name__}: {exc}", "fix the channels: section")]
+    for name, connector in connectors.items():
+        problem = check_credentials(connector)
+        checks.append(
+            Check(f"channel {name}", problem is None, problem or "credentials accepted", "check the channel's secrets")
+        )
+    return checks
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    checks = [Check("config", True, settings.source)]
+    checks.append(_run("redis", lambda: _redis(settings), "start Redis or fix REDIS_URL / stores.redis_url"))
+    checks.append(_run("sql", lambda: _sql(settings), "run `brandbot db upgrade`, or fix DATABASE_URL"))
+    checks.append(_run("nlu", lambda: _nlu(settings), "run `brandbot nlu train`"))
+    checks.extend(_channel_checks(settings))
+    return checks
+
+
+@click.command("doctor")
+@pass_state
+def doctor(state: CliState) -> None:
+    """Check config, Redis, SQL, the NLU model and channel credentials; print a table."""
+    table = Table(title="brandbot doctor", show_lines=False)
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("detail", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    try:
+        checks = run_checks(state.settings())
+    except ConfigError as exc:
+        checks = [Check("config", False, str(exc), "edit the file as the message says")]
+    for c in checks:
+        status = "[green]ok[/]" if c.ok else "[red]FAIL[/]"
+        table.add_row(c.name, status, escape(c.detail), "" if c.ok else escape(c.fix))
+    console.print(table)
+    sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
+COMMANDS = [doctor]
