@@ -1,0 +1,292 @@
+"""The Telegram connector: python-telegram-bot 22 composed, run on one owned event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Mapping, Sequence
+
+import redis
+from telegram import Bot, Message
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from .._aio import LoopThread
+from .._ratelimit import Rate, RateLimited, RedisRateLimiter
+from .._sendlog import SendLog
+from .._text import split_text
+from ..base import ChannelRules, Inbound, Outbound, WebhookRequest
+from ..errors import PermanentSendError, TransientSendError
+from .keyboard import HASH_PREFIX, build_keyboard
+from .parse import CHANNEL, conversation_id, decode_body, parse_update, verify_secret
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TelegramConnector", "MAX_TEXT", "DEFAULT_ALLOWED_UPDATES"]
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramConnector:
+    """Telegram Bot API: verify and parse webhook updates, send replies.
+
+    Args:
+        token: the bot token from BotFather.
+        webhook_secret: the secret registered with setWebhook (checked on every update).
+        redis: Redis client (rate limits, long callback payloads, pending callbacks, send log).
+        key_prefix: prefix of every Redis key (``stores.key_prefix``).
+        api_base_url: Bot API base (``https://api.telegram.org/bot``, a self-hosted server, a fake).
+        per_chat: rate per chat (Telegram: about 1 message per second).
+        overall: rate over all chats (Telegram: about 30 messages per second).
+        max_rate_wait: seconds a send may wait for a rate slot before raising TransientSendError.
+        timeout: seconds for one API call.
+        buttons_per_row: inline keyboard layout.
+        callback_ttl_seconds: how long hashed (long) callback payloads are remembered.
+    """
+
+    channel = CHANNEL
+    rules = ChannelRules(max_text_length=MAX_TEXT, supports_buttons=True, max_buttons=24, reply_window_seconds=None)
+
+    def __init__(
+        self,
+        token: str,
+        webhook_secret: str,
+        redis: redis.Redis,
+        key_prefix: str = "bb",
+        *,
+        api_base_url: str = "https://api.telegram.org/bot",
+        per_chat: Rate = Rate(1, 1),
+        overall: Rate = Rate(30, 1),
+        max_rate_wait: float = 5.0,
+        timeout: float = 10.0,
+        buttons_per_row: int = 1,
+        callback_ttl_seconds: int = 30 * 24 * 3600,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not token:
+            raise ValueError("Telegram token is empty: set TELEGRAM_BOT_TOKEN (channels.telegram.token)")
+        self._secret = webhook_secret
+        self._redis = redis
+        self._prefix = f"{key_prefix}:{CHANNEL}"
+        self._timeout = timeout
+        self._per_chat = per_chat
+        self._overall = overall
+        self._max_rate_wait = max_rate_wait
+        self._per_row = buttons_per_row
+        self._callback_ttl = callback_ttl_seconds
+        self._request = HTTPXRequest(connection_pool_size=32, connect_timeout=timeout, read_timeout=timeout,
+                                     write_timeout=timeout, pool_timeout=timeout)
+        self._updates_request = HTTPXRequest(connection_pool_size=1, connect_timeout=timeout,
+                                             read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
+        self._bot = Bot(token, base_url=api_base_url, request=self._request, get_updates_request=self._updates_request)
+        self._loop = LoopThread("telegram-connector")
+        self._limiter = RedisRateLimiter(redis, f"{self._prefix}:rl", sleep=sleep)
+        self._sent = SendLog(redis, self._prefix)
+
+    # -- plumbing -------------------------------------------------------------
+    def _call(self, what: str, coro_fn: Callable[[], Awaitable[Any]], timeout: float | None = None) -> Any:
+        """Run one Bot API call on the owned loop; vendor errors become SendErrors."""
+        limit = timeout or self._timeout
+
+        async def runner() -> Any:
+            return await coro_fn()
+
+        try:
+            return self._loop.run(runner(), timeout=limit + 5)
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            log.warning("telegram %s: flood control, retry after %s s", what, wait)
+            raise TransientSendError(f"Telegram {what}: flood control, retry after {wait:g} s", code="429", retry_after=wait) from exc
+        except Forbidden as exc:
+            raise PermanentSendError(f"Telegram {what}: forbidden ({exc.message}); the customer blocked the bot or never started it", code="403") from exc
+        except ChatMigrated as exc:
+            raise PermanentSendError(f"Telegram {what}: the group moved to chat {exc.new_chat_id}", code="400") from exc
+        except BadRequest as exc:
+            raise PermanentSendError(f"Telegram {what}: bad request ({exc.message})", code="400") from exc
+        except InvalidToken as exc:
+            raise PermanentSendError(f"Telegram {what}: the bot token was rejected ({exc.message}); check TELEGRAM_BOT_TOKEN", code="401") from exc
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            raise TransientSendError(f"Telegram {what}: network or server error ({exc.message})") from exc
+        except TelegramError as exc:
+            raise TransientSendError(f"Telegram {what}: {exc.message}") from exc
+        except TimeoutError as exc:
+            raise TransientSendError(f"Telegram {what}: no answer within {limit:g} s") from exc
+
+    def _acquire(self, chat_id: str) -> None:
+        try:
+            self._limiter.acquire(
+                [(self._per_chat, f"{{{conversation_id(chat_id)}}}"), (self._overall, "overall")], self._max_rate_wait
+            )
+        except RateLimited as exc:
+            raise TransientSendError(f"Telegram rate limit: {exc}", code="rate_limited", retry_after=exc.retry_after) from exc
+
+    def _cb_key(self, data: str) -> str:
+        return f"{self._prefix}:cb:{data}"
+
+    def _pending_key(self, chat_id: str) -> str:
+        return f"{self._prefix}:pending_cb:{{{conversation_id(chat_id)}}}"
+
+    # -- inbound --------------------------------------------------------------
+    def parse(self, request: WebhookRequest) -> list[Inbound]:
+        """Verify the secret token, then parse the update.
+
+        Raises:
+            ForgedRequest: missing or wrong ``X-Telegram-Bot-Api-Secret-Token``.
+            MalformedRequest: the body is not a Telegram update.
+        """
+        verify_secret(request, self._secret)
+        return self.parse_update(decode_body(request.body))
+
+    def parse_update(self, data: Mapping[str, Any]) -> list[Inbound]:
+        """Parse an already trusted update (long polling): resolves long callback
+        payloads and remembers callback queries so the next reply answers them."""
+        out = []
+        for inbound in parse_update(data):
+            if inbound.kind == "callback":
+                inbound = self._resolve_callback(inbound)
+            out.append(inbound)
+        return out
+
+    def _resolve_callback(self, inbound: Inbound) -> Inbound:
+        query = inbound.raw.get("callback_query") or {}
+        if query.get("id"):
+            key = self._pending_key(inbound.sender_id)
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.sadd(key, str(query["id"]))
+            pipe.expire(key, 900)  # Telegram refuses to answer queries older than ~15 minutes
+            pipe.execute()
+        if inbound.payload and inbound.payload.startswith(HASH_PREFIX):
+            full = self._redis.get(self._cb_key(inbound.payload))
+            if full is None:
+                log.warning("telegram callback %s: long payload %s expired or unknown", inbound.message_id, inbound.payload)
+                return replace(inbound, payload=None)
+            return replace(inbound, payload=full.decode("utf-8"))
+        return inbound
+
+    # -- outbound -------------------------------------------------------------
+    def answer_callback(self, callback_query_id: str, text: str | None = None) -> None:
+        """Stop the button's spinner (sending a reply to the chat does this automatically)."""
+        self._call("answerCallbackQuery", lambda: self._bot.answer_callback_query(callback_query_id, text=text))
+
+    def _answer_pending(self, chat_id: str) -> None:
+        key = self._pending_key(chat_id)
+        ids = self._redis.smembers(key)
+        if not ids:
+            return
+        self._redis.delete(key)
+        for raw_id in ids:
+            try:
+                self.answer_callback(raw_id.decode())
+            except PermanentSendError as exc:  # too old to answer: the reply still goes out
+                log.warning("telegram: could not answer callback query %s: %s", raw_id.decode(), exc)
+
+    def send(self, message: Outbound) -> str:
+        """Send media, then text split at 4096 characters; quick replies on the last message.
+
+        Returns:
+            The Telegram message ids, comma-separated when several messages were sent.
+
+        Raises:
+            TransientSendError: 429 (with ``retry_after``), network, 5xx, own rate limit full.
+            PermanentSendError: blocked by the customer (403), chat not found (400), bad token.
+        """
+        chat_id = message.recipient.removeprefix(f"{CHANNEL}:")
+        if not chat_id.lstrip("-").isdigit() and not chat_id.startswith("@"):
+            raise PermanentSendError(f"Telegram recipient {message.recipient!r} is not a chat id (e.g. '123456' or 'telegram:123456')")
+        conv = conversation_id(chat_id)
+        idem = message.idempotency_key
+        done = self._sent.done(conv, idem)
+        if done is not None:
+            log.info("telegram: %s already sent as %s; not sending twice", idem, done)
+            return done
+        self._answer_pending(chat_id)
+
+        steps: list[tuple[str, Callable[[dict[str, Any]], Awaitable[Message]]]] = []
+        for att in message.media:
+            source = att.url or att.file_id
+            if att.kind == "location" and att.latitude is not None and att.longitude is not None:
+                lat, lon = att.latitude, att.longitude
+                steps.append(("sendLocation", lambda kw, lat=lat, lon=lon: self._bot.send_location(chat_id, latitude=lat, longitude=lon, **kw)))
+            elif source and att.kind == "image":
+                cap = (att.caption or "")[:MAX_CAPTION] or None
+                steps.append(("sendPhoto", lambda kw, s=source, c=cap: self._bot.send_photo(chat_id, s, caption=c, **kw)))
+            elif source:
+                cap = (att.caption or "")[:MAX_CAPTION] or None
+                steps.append(("sendDocument", lambda kw, s=source, c=cap, n=att.name: self._bot.send_document(chat_id, s, caption=c, filename=n, **kw)))
+            else:
+                raise PermanentSendError(f"Telegram attachment {att!r} has neither url nor file_id (nor coordinates)")
+        for chunk in split_text(message.text, MAX_TEXT) if message.text.strip() else []:
+            steps.append(("sendMessage", lambda kw, t=chunk: self._bot.send_message(chat_id, t, **kw)))
+        if not steps:
+            raise PermanentSendError("Telegram: nothing to send (empty text and no media)")
+
+        markup = None
+        if message.quick_replies:
+            markup, to_store = build_keyboard(message.quick_replies, self._per_row)
+            for data, payload in to_store.items():
+                self._redis.set(self._cb_key(data), payload, ex=self._callback_ttl)
+
+        ids: list[str] = []
+        for index, (endpoint, step) in enumerate(steps):
+            already = self._sent.part(conv, idem, index)
+            if already is not None:
+                ids.append(already)
+                continue
+            kw: dict[str, Any] = {"reply_markup": markup} if markup is not None and index == len(steps) - 1 else {}
+            self._acquire(chat_id)
+            sent: Message = self._call(endpoint, lambda s=step, k=kw: s(k))
+            ids.append(str(sent.message_id))
+            self._sent.record_part(conv, idem, index, ids[-1])
+        delivery_id = ",".join(ids)
+        self._sent.complete(conv, idem, delivery_id)
+        return delivery_id
+
+    # -- administration (CLI, doctor, polling) -----------------------------------
+    def get_me(self) -> dict[str, Any]:
+        """The bot's own user (checks the token)."""
+        return self._call("getMe", self._bot.get_me).to_dict()
+
+    def set_webhook(self, url: str, secret: str, drop_pending_updates: bool = False,
+                    allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES) -> None:
+        self._call("setWebhook", lambda: self._bot.set_webhook(
+            url, secret_token=secret, drop_pending_updates=drop_pending_updates, allowed_updates=list(allowed_updates)))
+
+    def delete_webhook(self, drop_pending_updates: bool = False) -> None:
+        self._call("deleteWebhook", lambda: self._bot.delete_webhook(drop_pending_updates=drop_pending_updates))
+
+    def webhook_url(self) -> str:
+        """The webhook URL Telegram has for this bot ("" when none: polling is possible)."""
+        return self._call("getWebhookInfo", self._bot.get_webhook_info).url or ""
+
+    def get_updates(self, offset: int | None, timeout: int = 25,
+                    allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES) -> list[dict[str, Any]]:
+        """One long-polling call; returns raw updates (dicts shaped like the webhook's)."""
+        updates = self._call("getUpdates", lambda: self._bot.get_updates(
+            offset=offset, timeout=timeout, allowed_updates=list(allowed_updates), read_timeout=timeout + self._timeout),
+            timeout=timeout + self._timeout)
+        return [u.to_dict() for u in updates]
+
+    def close(self) -> None:
+        """Close the HTTP clients and stop the event loop thread; idempotent."""
+
+        async def shutdown() -> None:
+            await asyncio.gather(self._request.shutdown(), self._updates_request.shutdown())
+
+        self._loop.close(shutdown)
