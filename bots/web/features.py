@@ -1,3 +1,5 @@
 """Feature blueprints mounted by ``create_app``; each entry is ``register(app, services)``."""
 
-REGISTRARS: list = []
+from . import chat  # noqa: E402
+
+REGISTRARS: list = [chat.register]

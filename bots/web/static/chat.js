@@ -1,0 +1,166 @@
+/* brandbot web chat page.
+ *
+ * Everything a customer or the bot wrote is put on the page with textContent,
+ * never innerHTML: it is untrusted text and must stay text.
+ * Posting answers 202 at once; replies arrive through a long poll of the
+ * visitor's outbox (GET ?after=<cursor>), which also replays the transcript
+ * when the page is reloaded.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  if (!root) return;
+  var api = root.dataset.api;
+  var log = document.getElementById("chat-log");
+  var hint = document.getElementById("chat-hint");
+  var typing = document.getElementById("chat-typing");
+  var statusLine = document.getElementById("chat-status");
+  var form = document.getElementById("chat-form");
+  var input = document.getElementById("chat-input");
+  var TOKEN_KEY = "bb_webchat_token";
+  var TYPING_TIMEOUT_MS = 30000;
+
+  var cursor = "0";
+  var token = null;
+  var shownClientIds = new Set();
+  var typingTimer = null;
+
+  try { token = window.sessionStorage.getItem(TOKEN_KEY); } catch (e) { token = null; }
+  if (!token) saveToken(root.dataset.token || null);
+
+  function saveToken(value) {
+    if (!value) return;
+    token = value;
+    try { window.sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* storage blocked: keep it in memory */ }
+  }
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function newClientId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return "c" + Array.prototype.map.call(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  function headers(withBody) {
+    var h = { "Accept": "application/json" };
+    if (withBody) h["Content-Type"] = "application/json";
+    if (token) h["X-Webchat-Token"] = token;
+    return h;
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addBubble(role, text) {
+    if (hint) { hint.remove(); hint = null; }
+    var div = document.createElement("div");
+    div.className = "msg msg-" + role;
+    div.dataset.role = role;
+    div.textContent = text;
+    log.appendChild(div);
+    scrollDown();
+    return div;
+  }
+
+  function setTyping(on) {
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    if (on) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_TIMEOUT_MS);
+    scrollDown();
+  }
+
+  function setStatus(text) {
+    statusLine.textContent = text || "";
+    statusLine.hidden = !text;
+  }
+
+  function disableQuickReplies() {
+    log.querySelectorAll(".quick-reply").forEach(function (b) { b.disabled = true; });
+  }
+
+  function addQuickReplies(buttons) {
+    var group = document.createElement("div");
+    group.className = "quick-replies";
+    buttons.forEach(function (q) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "quick-reply";
+      b.textContent = q.title;
+      b.addEventListener("click", function () {
+        disableQuickReplies();
+        send(q.title, q.payload);
+      });
+      group.appendChild(b);
+    });
+    log.appendChild(group);
+    scrollDown();
+  }
+
+  function render(entry) {
+    if (entry.role === "customer") {
+      if (entry.client_id && shownClientIds.has(entry.client_id)) return;
+      if (entry.client_id) shownClientIds.add(entry.client_id);
+      if (entry.text) addBubble("customer", entry.text);
+      return;
+    }
+    disableQuickReplies();
+    setTyping(false);
+    if (entry.text) addBubble("bot", entry.text);
+    if (entry.quick_replies && entry.quick_replies.length) addQuickReplies(entry.quick_replies);
+  }
+
+  async function send(text, payload) {
+    var clientId = newClientId();
+    shownClientIds.add(clientId);
+    if (text) addBubble("customer", text);
+    setTyping(true);
+    var message = { text: text || "", client_id: clientId };
+    if (payload) message.payload = payload;
+    var body = JSON.stringify(message);
+    // a retry re-sends the same client_id: the server dedupes it.
+    for (var attempt = 0; attempt < 4; attempt++) {
+      try {
+        var r = await fetch(api, { method: "POST", headers: headers(true), body: body, credentials: "same-origin" });
+        if (r.status === 202) {
+          var d = await r.json();
+          saveToken(d.token);
+          return;
+        }
+        if (r.status !== 429 && r.status < 500) break;
+      } catch (e) { /* network: retry below */ }
+      await sleep(800 * (attempt + 1));
+    }
+    setTyping(false);
+    addBubble("error", root.dataset.error);
+  }
+
+  async function poll() {
+    for (;;) {
+      try {
+        var url = api + "?after=" + encodeURIComponent(cursor) + "&wait=10";
+        var r = await fetch(url, { headers: headers(false), credentials: "same-origin", cache: "no-store" });
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        var d = await r.json();
+        setStatus("");
+        d.messages.forEach(render);
+        cursor = d.cursor;
+        if (!d.messages.length && d.visitor === false) await sleep(1000);
+      } catch (e) {
+        setStatus(root.dataset.offline);
+        await sleep(2000);
+      }
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text, null);
+    input.focus();
+  });
+
+  poll();
+})();
