@@ -1,0 +1,22 @@
+"""The dialogue runtime: state in Redis, a pure policy over flows, brand actions.
+
+Public faces: :class:`ConversationRuntime` / :func:`build_runtime` (I/O edge),
+:class:`Engine` (pure policy), :func:`action` / :class:`ActionResult` (brand code),
+:class:`StateStore` (Redis state and locks).
+"""
+
+from .actions import ActionContext, ActionRegistry, ActionResult, action, load_actions
+from .domain import load_domain
+from .engine import ActionRequest, Engine, EngineOutput
+from .errors import ActionNotFound, ConversationBusy, DomainError, StaleState
+from .responses import Reply
+from .runtime import ConversationRuntime, TurnResult, build_runtime
+from .state import SCHEMA_VERSION, DialogueState, FlowState
+from .store import StateStore
+
+__all__ = [
+    "ActionContext", "ActionRegistry", "ActionResult", "action", "load_actions", "load_domain",
+    "ActionRequest", "Engine", "EngineOutput", "ActionNotFound", "ConversationBusy", "DomainError",
+    "StaleState", "Reply", "ConversationRuntime", "TurnResult", "build_runtime", "SCHEMA_VERSION",
+    "DialogueState", "FlowState", "StateStore",
+]

@@ -1,0 +1,86 @@
+"""The bot's domain (flows, FAQ, responses) read from config and checked once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..settings import Settings
+from ..settings.dialogue import DomainSpec
+from .errors import DomainError
+
+__all__ = ["load_domain", "check_domain", "BUILTIN_RESPONSES"]
+
+#: responses the engine itself uses; a domain must define each in every language.
+BUILTIN_RESPONSES = (
+    "fallback_rephrase",
+    "offer_human",
+    "handoff_waiting",
+    "handoff_declined",
+    "flow_cancelled",
+    "nothing_to_cancel",
+    "action_error",
+    "anything_else",
+    "confirm_yes_no",
+    "slot_gave_up",
+)
+
+
+def load_domain(settings: Settings) -> DomainSpec:
+    """Merge ``dialogue.domain_file`` (if any) with the inline ``dialogue:`` keys.
+
+    Inline keys win over the file's on the same name, so a brand can override one
+    response without copying the file.
+
+    Raises:
+        ConfigError: the file is missing or invalid (names the file and the key).
+        DomainError: a flow or FAQ refers to an undefined response or language.
+    """
+    d = settings.dialogue
+    data: dict = {"flows": {}, "faq": {}, "responses": {}, "intent_labels": {}}
+    if d.domain_file:
+        path: Path = settings.path(d.domain_file)
+        if not path.is_file():
+            raise ConfigError([f"dialogue.domain_file: {path} does not exist"], settings.source)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            spec = DomainSpec.model_validate(raw)
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise ConfigError([f"dialogue.domain_file {path}: {exc}"], settings.source) from exc
+        for key in data:
+            data[key].update(getattr(spec, key))
+    for key in data:
+        data[key].update(getattr(d, key))
+    domain = DomainSpec(**data)
+    check_domain(domain, settings.brand.languages)
+    return domain
+
+
+def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> None:
+    """Every referenced response exists, in every language the brand speaks."""
+    problems: list[str] = []
+    needed: dict[str, str] = {k: "the engine" for k in BUILTIN_RESPONSES}
+    for name, flow in domain.flows.items():
+        for key in (flow.confirm, flow.success, flow.failure):
+            if key:
+                needed[key] = f"flow {name!r}"
+        for slot in flow.slots:
+            needed[slot.prompt] = f"flow {name!r} slot {slot.name!r}"
+            if slot.invalid:
+                needed[slot.invalid] = f"flow {name!r} slot {slot.name!r}"
+    for key, where in needed.items():
+        if key not in domain.responses:
+            problems.append(f"response {key!r} (used by {where}) is not defined")
+    for kind, table in (("response", domain.responses), ("faq", domain.faq)):
+        for key, resp in table.items():
+            for lang in languages:
+                if lang not in resp.text:
+                    problems.append(f"{kind} {key!r} has no text in {lang!r}")
+                for b in resp.buttons:
+                    if lang not in b.title:
+                        problems.append(f"{kind} {key!r} button {b.payload!r} has no title in {lang!r}")
+    if problems:
+        raise DomainError("the dialogue domain is inconsistent:\n  - " + "\n  - ".join(problems))

@@ -1,0 +1,411 @@
+"""The dialogue policy: one turn = state + NLU result -> replies, new state, events.
+
+Pure: no I/O, no clock reads, no globals. When a flow needs brand code, the
+engine stops and returns an :class:`ActionRequest`; the runtime runs the action
+and hands its :class:`~bots.dialogue.actions.ActionResult` back to
+:meth:`Engine.resume`, which continues the same turn.
+
+Order of the policy on each message (bot mode):
+  1. cancel words / ``abort`` -> leave the active flow (or the open question);
+  2. an open "shall I get you a human?" question -> yes: mode ``waiting``;
+  3. ``human_handoff`` -> mode ``waiting``;
+  4. the active flow: confirmation yes/no, slot values and corrections from entities;
+  5. otherwise an FAQ answer or a flow trigger (a digression when a flow is active:
+     answered, then the active flow's question is asked again);
+  6. otherwise fallback: rephrase with suggestions, a second miss in a row offers a human.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from nlu.result import OUT_OF_SCOPE, NLUResult
+
+from ..settings.dialogue import Button, DomainSpec, FlowSpec, SlotSpec
+from .actions import ActionResult
+from .responses import Reply, render, render_response
+from .rules import is_cancel, is_no, is_yes, word_count
+from .state import CONFIRM, DialogueState, FlowState
+
+__all__ = ["Engine", "EngineOutput", "ActionRequest", "SUGGESTION_EXCLUDED", "NON_TASK_INTENTS"]
+
+#: intents never offered as "did you mean" buttons.
+SUGGESTION_EXCLUDED = {OUT_OF_SCOPE, "affirm", "deny", "inform", "greet", "goodbye", "thanks", "abort"}
+#: intents that do not interrupt a flow by themselves.
+NON_TASK_INTENTS = {OUT_OF_SCOPE, "affirm", "deny", "inform"}
+OFFER_HUMAN = "offer_human"
+MAX_STACK = 2
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """The engine asks the runtime to run brand code."""
+
+    name: str
+    phase: str  # "check" | "run"
+    flow: str
+    slots: dict[str, Any]
+
+
+@dataclass
+class EngineOutput:
+    state: DialogueState
+    replies: list[Reply] = field(default_factory=list)
+    action: ActionRequest | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Engine:
+    """The policy over one domain.
+
+    Args:
+        domain: flows, FAQ, responses (see :func:`bots.dialogue.domain.load_domain`).
+        languages: languages the brand speaks; default_language: used until one is detected.
+        fallback_threshold: below this intent confidence a message is a miss.
+        switch_min_words: a message in another language switches the conversation's
+            language only when it has at least this many words (short ones are ambiguous).
+    """
+
+    def __init__(
+        self,
+        domain: DomainSpec,
+        languages: list[str] | tuple[str, ...],
+        default_language: str,
+        fallback_threshold: float = 0.5,
+        switch_min_words: int = 3,
+    ) -> None:
+        self.domain = domain
+        self.languages = tuple(languages)
+        self.default_language = default_language
+        self.threshold = fallback_threshold
+        self.switch_min_words = switch_min_words
+        self.trigger: dict[str, str] = {i: name for name, f in domain.flows.items() for i in f.intents}
+
+    # ------------------------------------------------------------------ entry points
+    def turn(self, state: DialogueState, nlu: NLUResult) -> EngineOutput:
+        """Decide one turn. ``state`` is not modified (the output holds a new one)."""
+        st = copy.deepcopy(state)
+        out = EngineOutput(st)
+        self._language(st, nlu)
+        st.turns += 1
+        if st.mode == "human":
+            return out  # a person is answering; the bot stays silent
+        if st.mode == "waiting":
+            if is_cancel(nlu.text) or self._is(nlu, "abort"):
+                st.mode = "bot"
+                out.events.append({"type": "handoff_cancelled"})
+                self._say(out, "anything_else")
+            else:
+                self._say(out, "handoff_waiting")
+            return out
+        self._bot_turn(out, nlu)
+        return out
+
+    def resume(self, out: EngineOutput, request: ActionRequest, result: ActionResult) -> EngineOutput:
+        """Continue a turn after the action ``request`` returned ``result``."""
+        st = out.state
+        out.action = None
+        fs = st.flow
+        if fs is None or fs.name != request.flow:  # defensive: the flow vanished
+            return out
+        spec = self.domain.flows[fs.name]
+        fs.slots.update(result.slots)
+        st.memory.update(result.remember)
+        out.events.extend(result.events)
+        values = {**st.memory, **fs.slots, **result.values}
+        if result.error:
+            out.events.append({"type": "action_failed", "action": request.name, "error": result.error})
+            st.flow = None
+            st.stack.clear()
+            self._say(out, "action_error", values)
+            st.pending = OFFER_HUMAN
+            return out
+        if request.phase == "check":
+            if result.ok:
+                fs.checked = True
+                self._advance(out)
+                return out
+            self._say(out, result.response or spec.failure or "action_error", values)
+            if result.reask:
+                fs.slots.pop(result.reask, None)
+                fs.checked = False
+                fs.retries = 0
+                self._advance(out)
+            else:
+                self._end_flow(out, "failed")
+            return out
+        key = result.response or (spec.success if result.ok else spec.failure)
+        if key:
+            self._say(out, key, values)
+        out.events.append({"type": "flow_completed" if result.ok else "flow_failed", "flow": fs.name})
+        self._end_flow(out, "done")
+        return out
+
+    # ------------------------------------------------------------------ policy
+    def _bot_turn(self, out: EngineOutput, nlu: NLUResult) -> None:
+        st = out.state
+        text = nlu.text
+        if is_cancel(text) or self._is(nlu, "abort"):
+            st.misses = 0
+            if st.flow is not None:
+                out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
+                self._say(out, "flow_cancelled")
+                self._end_flow(out, "cancelled")
+            elif st.pending:
+                st.pending = None
+                self._say(out, "anything_else")
+            else:
+                self._say(out, "nothing_to_cancel")
+            return
+        if st.pending == OFFER_HUMAN:
+            st.pending = None
+            if not nlu.entities and (is_yes(text) or self._is(nlu, "affirm")):
+                self._handoff(out)
+                return
+            if not nlu.entities and (is_no(text) or self._is(nlu, "deny")):
+                st.misses = 0
+                self._say(out, "handoff_declined")
+                return
+        if self._is(nlu, "human_handoff"):
+            self._handoff(out)
+            return
+        if st.flow is not None and self._in_flow(out, nlu):
+            st.misses = 0
+            return
+        intent = nlu.intent if self._confident(nlu) else None
+        if intent in self.domain.faq:
+            st.misses = 0
+            resp = self.domain.faq[intent]
+            out.replies.append(render_response(resp, st.language or self.default_language, st.memory, f"faq:{intent}", self.default_language))
+            if st.flow is not None:
+                self._reprompt(out)
+            return
+        if intent in self.trigger:
+            st.misses = 0
+            self._start_flow(out, self.trigger[intent], nlu)
+            return
+        if intent is not None and intent not in NON_TASK_INTENTS and st.flow is None:
+            # understood but nothing configured for it: not a miss, but say so
+            st.misses = 0
+            self._say(out, "anything_else")
+            return
+        if st.flow is not None and intent in ("affirm", "deny"):
+            st.misses = 0
+            self._reprompt(out)
+            return
+        if intent in ("affirm", "deny"):
+            st.misses = 0
+            self._say(out, "anything_else")
+            return
+        self._fallback(out, nlu)
+
+    def _in_flow(self, out: EngineOutput, nlu: NLUResult) -> bool:
+        """Handle the message inside the active flow; False = not for the flow (a digression)."""
+        st = out.state
+        fs = st.flow
+        assert fs is not None
+        spec = self.domain.flows[fs.name]
+        found, invalid = self._extract(spec, nlu)
+        confident = self._confident(nlu)
+        other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
+        if other_task and nlu.intent in self.trigger:
+            return False  # another flow: started (and this one suspended) by the caller
+        if found:
+            fs.slots.update(found)
+            fs.retries = 0
+            fs.checked = False
+            if fs.awaiting == CONFIRM:
+                out.events.append({"type": "slot_corrected", "flow": fs.name, "slots": sorted(found)})
+            fs.awaiting = None
+            self._advance(out)
+            return True
+        if fs.awaiting == CONFIRM:
+            if is_yes(nlu.text) or self._is(nlu, "affirm"):
+                fs.awaiting = None
+                self._run(out, spec)
+                return True
+            if is_no(nlu.text) or self._is(nlu, "deny"):
+                out.events.append({"type": "flow_declined", "flow": fs.name})
+                self._say(out, "flow_cancelled")
+                self._end_flow(out, "declined")
+                return True
+            if other_task:
+                return False
+            return self._retry(out, spec, None, "confirm_yes_no")
+        if other_task:
+            return False
+        if confident and nlu.intent in spec.intents:
+            self._reprompt(out)
+            return True
+        slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else", bool(invalid))
+
+    def _retry(self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str, invalid: bool = False) -> bool:
+        st = out.state
+        fs = st.flow
+        assert fs is not None
+        fs.retries += 1
+        limit = slot.max_retries if slot else 2
+        if fs.retries > limit:
+            out.events.append({"type": "flow_gave_up", "flow": fs.name, "slot": slot.name if slot else CONFIRM})
+            st.flow = None
+            st.stack.clear()
+            self._say(out, "slot_gave_up")
+            st.pending = OFFER_HUMAN
+            return True
+        if slot is None:
+            self._say(out, key)
+            self._reprompt(out)
+        else:
+            self._say(out, key, {**st.memory, **fs.slots})
+        return True
+
+    # ------------------------------------------------------------------ flows
+    def _start_flow(self, out: EngineOutput, name: str, nlu: NLUResult) -> None:
+        st = out.state
+        spec = self.domain.flows[name]
+        if st.flow is not None:
+            if st.flow.name == name:
+                st.flow = None
+            else:
+                st.stack.append(st.flow)
+                del st.stack[:-MAX_STACK]
+        fs = FlowState(name=name)
+        for s in spec.slots:
+            if s.name in st.memory:
+                fs.slots[s.name] = st.memory[s.name]
+        found, _ = self._extract(spec, nlu)
+        fs.slots.update(found)
+        st.flow = fs
+        out.events.append({"type": "flow_started", "flow": name})
+        self._advance(out)
+
+    def _advance(self, out: EngineOutput) -> None:
+        """Ask the next missing slot, or check, confirm, run."""
+        st = out.state
+        fs = st.flow
+        assert fs is not None
+        spec = self.domain.flows[fs.name]
+        for s in spec.slots:
+            if s.name not in fs.slots:
+                fs.awaiting = s.name
+                self._say(out, s.prompt, {**st.memory, **fs.slots})
+                return
+        if spec.check and not fs.checked:
+            fs.awaiting = None
+            out.action = ActionRequest(spec.check, "check", fs.name, dict(fs.slots))
+            return
+        if spec.confirm:
+            fs.awaiting = CONFIRM
+            self._say(out, spec.confirm, {**st.memory, **fs.slots})
+            return
+        self._run(out, spec)
+
+    def _run(self, out: EngineOutput, spec: FlowSpec) -> None:
+        fs = out.state.flow
+        assert fs is not None
+        fs.awaiting = None
+        if spec.action:
+            out.action = ActionRequest(spec.action, "run", fs.name, dict(fs.slots))
+            return
+        if spec.success:
+            self._say(out, spec.success, {**out.state.memory, **fs.slots})
+        out.events.append({"type": "flow_completed", "flow": fs.name})
+        self._end_flow(out, "done")
+
+    def _end_flow(self, out: EngineOutput, why: str) -> None:
+        """Close the active flow and resume a suspended one, asking its question again."""
+        st = out.state
+        st.flow = st.stack.pop() if st.stack else None
+        if st.flow is not None:
+            out.events.append({"type": "flow_resumed", "flow": st.flow.name})
+            self._reprompt(out)
+
+    def _reprompt(self, out: EngineOutput) -> None:
+        st = out.state
+        fs = st.flow
+        if fs is None:
+            return
+        spec = self.domain.flows[fs.name]
+        values = {**st.memory, **fs.slots}
+        if fs.awaiting == CONFIRM and spec.confirm:
+            self._say(out, spec.confirm, values)
+            return
+        slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        if slot is not None:
+            self._say(out, slot.prompt, values)
+            return
+        self._advance(out)
+
+    def _extract(self, spec: FlowSpec, nlu: NLUResult) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Slot values from the message's entities: (valid, invalid)."""
+        found: dict[str, Any] = {}
+        invalid: dict[str, Any] = {}
+        used: set[int] = set()
+        for slot in spec.slots:
+            for etype in slot.entities:
+                ent = next((e for e in nlu.entities if e.type == etype and id(e) not in used), None)
+                if ent is None:
+                    continue
+                used.add(id(ent))
+                value = ent.value
+                if slot.pattern and not re.fullmatch(slot.pattern, str(value)):
+                    invalid[slot.name] = value
+                else:
+                    found[slot.name] = value
+                break
+        return found, invalid
+
+    # ------------------------------------------------------------------ helpers
+    def _handoff(self, out: EngineOutput) -> None:
+        st = out.state
+        st.mode = "waiting"
+        st.pending = None
+        st.misses = 0
+        if st.flow is not None:
+            out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
+        st.flow = None
+        st.stack.clear()
+        out.events.append({"type": "handoff_requested"})
+        self._say(out, "handoff_waiting")
+
+    def _fallback(self, out: EngineOutput, nlu: NLUResult) -> None:
+        st = out.state
+        st.misses += 1
+        out.events.append({"type": "fallback", "misses": st.misses})
+        if st.misses >= 2:
+            st.misses = 0
+            st.pending = OFFER_HUMAN
+            self._say(out, "offer_human")
+            return
+        lang = st.language or self.default_language
+        extra: list[Button] = []
+        for r in nlu.ranking:
+            if r.name in SUGGESTION_EXCLUDED or r.name not in self.domain.intent_labels:
+                continue
+            if r.name not in self.trigger and r.name not in self.domain.faq and r.name != "human_handoff":
+                continue
+            extra.append(Button(payload=f"/{r.name}", title=self.domain.intent_labels[r.name]))
+            if len(extra) == 3:
+                break
+        resp = self.domain.responses["fallback_rephrase"]
+        out.replies.append(render_response(resp, lang, {}, "fallback_rephrase", self.default_language, extra))
+
+    def _language(self, st: DialogueState, nlu: NLUResult) -> None:
+        detected = nlu.language if nlu.language in self.languages else None
+        if st.language is None:
+            st.language = detected or self.default_language
+        elif detected and detected != st.language and word_count(nlu.text) >= self.switch_min_words:
+            st.language = detected
+
+    def _confident(self, nlu: NLUResult) -> bool:
+        return nlu.intent != OUT_OF_SCOPE and nlu.confidence >= self.threshold
+
+    def _is(self, nlu: NLUResult, intent: str) -> bool:
+        return nlu.intent == intent and nlu.confidence >= self.threshold
+
+    def _say(self, out: EngineOutput, key: str, values: dict[str, Any] | None = None) -> None:
+        out.replies.append(render(self.domain, key, out.state.language or self.default_language, values, self.default_language))
