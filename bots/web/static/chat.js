@@ -158,6 +158,7 @@
     var text = input.value.trim();
     if (!text) return;
     input.value = "";
+    disableQuickReplies();
     send(text, null);
     input.focus();
   });
