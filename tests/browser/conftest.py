@@ -130,3 +130,24 @@ def live_bot(redis_url: str, redis_client, tmp_path: Path) -> Iterator[LiveBot]:
         if stop is not None:
             stop()
         services.close()
+
+
+@pytest.fixture
+def live_chat(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  # noqa: ANN001
+    """The app alone (no workers, no NLU) on the test Redis: the test plays the bot."""
+    from werkzeug.serving import make_server
+
+    from bots.web import create_app
+
+    settings = make_settings()
+    services = build_services(settings)
+    app = create_app(settings, services)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-chat", daemon=True)
+    thread.start()
+    try:
+        yield LiveBot(url=f"http://127.0.0.1:{server.server_port}", services=services)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        services.close()
