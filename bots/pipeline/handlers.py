@@ -1,0 +1,256 @@
+"""A turn: run the dialogue handler on one inbound, then send each reply exactly once.
+
+Idempotent send. Each Outbound carries ``idempotency_key`` (inbound message id +
+reply index, set here when the handler left it empty). Before sending, the
+Redis mark ``keys.sent(conversation, key)`` and then the SQL ``deliveries`` row
+are checked; either one present means the reply was already handled and it is
+skipped. After a successful send the row is written first (durable), then the
+mark (``SET NX``, value ``sent:<delivery id>``). A turn redone after a crash
+therefore never sends twice, except when the process dies between the channel
+accepting the send and the row being written (a window of one SQL insert; no
+channel API here offers an idempotency key to close it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from connectors.base import Connector, Inbound, Outbound
+from connectors.errors import PermanentSendError, TransientSendError
+
+from ..stores.models import deliveries
+from . import metrics
+from .dlq import DeadLetters
+from .keys import Keys
+from .retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Handler", "Deliverer", "TurnRunner", "outbounds_of", "with_keys"]
+
+#: the dialogue seen by the pipeline: one inbound in, the replies out
+#: (a list of Outbound, or an object with ``.outbounds`` such as the dialogue's TurnResult).
+Handler = Callable[[Inbound], Any]
+
+
+def outbounds_of(result: Any) -> list[Outbound]:
+    """The replies in a handler's result (a list/tuple/None, or an object with ``.outbounds``)."""
+    if result is None:
+        return []
+    if hasattr(result, "outbounds"):
+        result = result.outbounds
+    items = list(result)
+    for item in items:
+        if not isinstance(item, Outbound):
+            raise TypeError(f"a turn handler must return Outbound objects, got {type(item).__name__}")
+    return items
+
+
+def with_keys(inbound: Inbound, outbounds: Iterable[Outbound]) -> list[Outbound]:
+    """Fill a missing idempotency key (``channel:message_id:index``) and conversation id."""
+    out = []
+    for i, ob in enumerate(outbounds):
+        changes: dict[str, Any] = {}
+        if not ob.idempotency_key:
+            changes["idempotency_key"] = f"{inbound.channel}:{inbound.message_id}:{i}"
+        if not ob.conversation_id:
+            changes["conversation_id"] = inbound.conversation_id
+        out.append(replace(ob, **changes) if changes else ob)
+    return out
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Deliverer:
+    """Sends one Outbound at most once, with retries, recording it in SQL and Redis.
+
+    Args:
+        redis: Redis or RedisCluster client.
+        engine: SQL engine (table ``deliveries``).
+        keys: key names.
+        connectors: channel name -> Connector.
+        retry: the retry policy.
+        dead_letters: where undeliverable replies go.
+        mark_ttl: seconds the Redis "sent" mark lives (SQL keeps the durable record).
+    """
+
+    redis: Any
+    engine: Engine
+    keys: Keys
+    connectors: Mapping[str, Connector]
+    retry: RetryPolicy
+    dead_letters: DeadLetters
+    mark_ttl: int = 86400
+
+    def already_handled(self, ob: Outbound, *, include_failed: bool = True) -> bool:
+        """True when the reply was sent (or, with include_failed, given up on) before."""
+        mark = self.redis.get(self.keys.sent(ob.conversation_id or "", ob.idempotency_key or ""))
+        if mark is not None:
+            text = mark.decode() if isinstance(mark, bytes) else str(mark)
+            if text.startswith("sent:") or include_failed:
+                return True
+        with self.engine.connect() as conn:
+            status = conn.execute(
+                select(deliveries.c.status).where(deliveries.c.idempotency_key == ob.idempotency_key)
+            ).scalar_one_or_none()
+        if status is None:
+            return False
+        return include_failed or status not in ("failed", "dead")
+
+    def _record(self, ob: Outbound, status: str, provider_id: str | None = None, error_code: str | None = None) -> None:
+        now = _now()
+        row = {
+            "channel": ob.channel,
+            "recipient": ob.recipient,
+            "conversation_id": ob.conversation_id or "",
+            "provider_id": provider_id,
+            "status": status,
+            "error_code": error_code,
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row))
+            except IntegrityError:
+                conn.execute(update(deliveries).where(deliveries.c.idempotency_key == ob.idempotency_key).values(**row))
+
+    def _mark(self, ob: Outbound, value: str) -> None:
+        key = self.keys.sent(ob.conversation_id or "", ob.idempotency_key or "")
+        self.redis.set(key, value, ex=self.mark_ttl)
+
+    def deliver(self, ob: Outbound, *, force: bool = False, enqueued_at: float | None = None) -> str:
+        """Send ``ob`` unless it was handled before; return the outcome.
+
+        Args:
+            force: resend a reply that previously failed or was dead-lettered (never one that was sent).
+            enqueued_at: epoch seconds its inbound was accepted (for the webhook->delivered histogram).
+
+        Returns:
+            "sent", "duplicate" (handled before), "failed" (permanent error) or "dead" (retries exhausted).
+            Failed and dead replies are dead-lettered.
+
+        Raises:
+            StoreUnavailable / redis / SQL errors: infrastructure down; the caller must not ack.
+        """
+        if not ob.idempotency_key:
+            raise ValueError("an Outbound needs an idempotency_key before delivery (see with_keys)")
+        if self.already_handled(ob, include_failed=not force):
+            metrics.SENDS.labels(ob.channel, "duplicate").inc()
+            return "duplicate"
+        connector = self.connectors.get(ob.channel)
+        attempts = 0
+
+        def send() -> str:
+            nonlocal attempts
+            attempts += 1
+            if connector is None:
+                raise PermanentSendError(
+                    f"no connector for channel {ob.channel!r}; enabled: {sorted(self.connectors) or 'none'}"
+                )
+            return connector.send(ob)
+
+        def on_retry(exc: BaseException, wait: float, attempt: int) -> None:
+            metrics.RETRIES.labels(ob.channel).inc()
+
+        try:
+            provider_id = self.retry.call(send, on_retry=on_retry)
+        except PermanentSendError as exc:
+            return self._give_up(ob, "failed", exc, attempts)
+        except TransientSendError as exc:
+            return self._give_up(ob, "dead", exc, attempts)
+        except Exception as exc:  # a connector bug: not retried, but never lost
+            if _is_infrastructure(exc):
+                raise
+            log.exception("connector %s raised an unexpected error", ob.channel)
+            return self._give_up(ob, "failed", exc, attempts)
+        self._record(ob, "sent", provider_id=str(provider_id))
+        self._mark(ob, f"sent:{provider_id}")
+        metrics.SENDS.labels(ob.channel, "sent").inc()
+        if ob.kind == "handoff":
+            metrics.HANDOFFS.labels(ob.channel).inc()
+        if enqueued_at is not None:
+            metrics.DELIVERY_SECONDS.labels(ob.channel).observe(max(0.0, time.time() - enqueued_at))
+        return "sent"
+
+    def _give_up(self, ob: Outbound, outcome: str, exc: BaseException, attempts: int) -> str:
+        code = getattr(exc, "code", None)
+        self._record(ob, outcome, error_code=None if code is None else str(code)[:32])
+        entry = self.dead_letters.add(
+            "send",
+            ob.to_dict(),
+            f"{type(exc).__name__}: {exc}",
+            attempts,
+            channel=ob.channel,
+            conversation_id=ob.conversation_id or "",
+        )
+        self._mark(ob, f"{outcome}:{entry}")
+        metrics.SENDS.labels(ob.channel, outcome).inc()
+        return outcome
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    """Redis/SQL/store errors: the turn must be retried later, not dead-lettered."""
+    import redis
+    from sqlalchemy.exc import OperationalError
+
+    from ..errors import StoreUnavailable
+
+    return isinstance(exc, (redis.RedisError, OperationalError, StoreUnavailable))
+
+
+@dataclass
+class TurnOutcome:
+    outcomes: list[str]
+    dead_lettered: bool = False
+
+
+@dataclass
+class TurnRunner:
+    """Runs the handler for one inbound and delivers its replies.
+
+    Handler errors are retried ``max_attempts`` times, then the inbound is
+    dead-lettered (kind ``turn``). Infrastructure errors (Redis, SQL) propagate:
+    the caller leaves the message pending and it is redone later.
+    """
+
+    handler: Handler
+    deliverer: Deliverer
+    dead_letters: DeadLetters
+    max_attempts: int = 3
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, inbound: Inbound, enqueued_at: float | None = None) -> TurnOutcome:
+        outbounds: list[Outbound] | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outbounds = with_keys(inbound, outbounds_of(self.handler(inbound)))
+                break
+            except Exception as exc:
+                if _is_infrastructure(exc):
+                    raise
+                metrics.TURN_ERRORS.labels(type(exc).__name__).inc()
+                log.exception("turn for %s failed (try %d of %d)", inbound.conversation_id, attempt, self.max_attempts)
+                if attempt == self.max_attempts:
+                    self.dead_letters.add(
+                        "turn",
+                        inbound.to_dict(),
+                        f"{type(exc).__name__}: {exc}",
+                        attempt,
+                        channel=inbound.channel,
+                        conversation_id=inbound.conversation_id,
+                    )
+                    return TurnOutcome([], dead_lettered=True)
+                self.sleep(0.05 * attempt)
+        assert outbounds is not None
+        return TurnOutcome([self.deliverer.deliver(ob, enqueued_at=enqueued_at) for ob in outbounds])
