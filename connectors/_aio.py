@@ -64,7 +64,12 @@ class LoopThread:
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError(f"{self.name}: run() called from inside the loop thread would deadlock")
-        future = asyncio.run_coroutine_threadsafe(coro, self._ensure())
+        try:
+            loop = self._ensure()
+        except RuntimeError:
+            coro.close()
+            raise
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Mapping, Sequence
@@ -40,7 +41,11 @@ MAX_CAPTION = 1024
 DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds to wait; PTB 22 returns int or timedelta (PTB_TIMEDELTA) and warns about the change."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -111,7 +116,7 @@ class TelegramConnector:
         try:
             return self._loop.run(runner(), timeout=limit + 5)
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            wait = _retry_after(exc)
             log.warning("telegram %s: flood control, retry after %s s", what, wait)
             raise TransientSendError(f"Telegram {what}: flood control, retry after {wait:g} s", code="429", retry_after=wait) from exc
         except Forbidden as exc:

@@ -76,7 +76,7 @@ class FakeServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[Recorded] = []
         self._failures: list[Failure] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -114,7 +114,7 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "FakeServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
