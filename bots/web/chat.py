@@ -18,16 +18,18 @@ cookies in an iframe, the same signed token in the ``X-Webchat-Token`` header).
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import redis
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from connectors.base import WebhookRequest
-from connectors.errors import MalformedRequest
+from connectors.errors import MalformedRequest, TransientSendError
 from connectors.webchat import VISITOR_HEADER, WebchatConnector, valid_cursor, valid_visitor_id
 
 from ..errors import StoreUnavailable
@@ -250,14 +252,7 @@ def post_message():  # noqa: ANN201
     # the customer's line goes in the transcript first, so a fast reply never shows above it.
     for inbound in inbounds:
         state.connector.echo(inbound)
-    try:
-        accepted = ingest.accept(inbounds)
-    except StoreUnavailable as exc:
-        log.warning("web chat message from %s not enqueued: %s", visitor, exc)
-        response = jsonify(error="we cannot take your message right now; it will be retried")
-        response.status_code = 503
-        response.headers["Retry-After"] = "2"
-        return response
+    accepted = ingest.accept(inbounds)
     body = {
         "status": "accepted" if accepted else "duplicate",
         "client_id": inbounds[0].raw.get("client_id"),
@@ -266,6 +261,18 @@ def post_message():  # noqa: ANN201
     response = jsonify(body)
     response.status_code = 202
     return _remember(response, state, visitor) if new else response
+
+
+@bp.errorhandler(StoreUnavailable)
+@bp.errorhandler(TransientSendError)
+@bp.errorhandler(redis.RedisError)
+def _stores_down(exc: Exception):  # noqa: ANN202
+    """Redis trouble: 503 with Retry-After; the page retries with the same client_id (deduped)."""
+    log.warning("web chat %s %s failed: %s", request.method, request.path, exc)
+    response = jsonify(error="we cannot take your message right now; please retry in a moment")
+    response.status_code = 503
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 @bp.get("/api/messages")
@@ -278,7 +285,9 @@ def get_messages():  # noqa: ANN201
     try:
         wait = float(request.args.get("wait", state.max_wait_seconds))
     except ValueError:
-        return _error(400, "wait must be a number of seconds")
+        wait = math.nan
+    if not math.isfinite(wait):
+        return _error(400, f"wait must be a number of seconds (0 to {state.max_wait_seconds:g})")
     wait = min(max(wait, 0.0), state.max_wait_seconds)
     visitor = _visitor_from_request(state)
     if visitor is None:

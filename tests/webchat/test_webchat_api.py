@@ -200,3 +200,28 @@ def test_a_flooding_visitor_is_slowed_down(client) -> None:  # noqa: ANN001
     post(client, {"text": "0", "client_id": "c-flood-000"})
     codes = [post(client, {"text": str(i), "client_id": f"c-flood-{i:03d}"}).status_code for i in range(1, 40)]
     assert codes.count(429) > 0 and codes[0] == 202
+
+
+def test_a_non_number_wait_is_a_400(client) -> None:  # noqa: ANN001
+    for bad in ("soon", "nan", "inf"):
+        answer = client.get(f"{API}?after=0&wait={bad}")
+        assert answer.status_code == 400 and "wait must be a number" in answer.json["error"]
+
+
+def test_redis_down_answers_503_with_retry_after(make_settings, sql_engine, tmp_path) -> None:  # noqa: ANN001
+    from bots.stores.redis_client import EmbeddedRedis, free_port
+
+    port = free_port()
+    server = EmbeddedRedis(tmp_path / "r", port=port, persist=False).start()
+    settings = make_settings({"stores": {"redis_url": f"redis://127.0.0.1:{port}/0"}})
+    services = build_services(settings)
+    client = create_app(settings, services).test_client()
+    try:
+        assert post(client, {"text": "hi", "client_id": "c-down-0001"}).status_code == 202
+        server.stop()
+        down = post(client, {"text": "hi again", "client_id": "c-down-0002"})
+        assert down.status_code == 503 and down.headers["Retry-After"] == "2"
+        assert client.get(f"{API}?after=0&wait=0").status_code == 503
+    finally:
+        server.stop()
+        services.close()
