@@ -123,19 +123,30 @@ class Engine:
             self._say(out, "action_error", values)
             st.pending = OFFER_HUMAN
             return out
+        if not result.ok and result.reask:
+            # a value the brand's system refused (unknown booking, taken seat): say why, ask again
+            self._say(out, result.response or spec.failure or "action_error", values)
+            fs.slots.pop(result.reask, None)
+            fs.checked = False
+            fs.retries += 1
+            slot = next((s for s in spec.slots if s.name == result.reask), None)
+            if slot is not None and fs.retries > slot.max_retries:
+                out.events.append({"type": "flow_gave_up", "flow": fs.name, "slot": slot.name})
+                st.flow = None
+                st.stack.clear()
+                self._say(out, "slot_gave_up")
+                st.pending = OFFER_HUMAN
+                return out
+            self._advance(out)
+            return out
         if request.phase == "check":
             if result.ok:
                 fs.checked = True
                 self._advance(out)
                 return out
             self._say(out, result.response or spec.failure or "action_error", values)
-            if result.reask:
-                fs.slots.pop(result.reask, None)
-                fs.checked = False
-                fs.retries = 0
-                self._advance(out)
-            else:
-                self._end_flow(out, "failed")
+            out.events.append({"type": "flow_failed", "flow": fs.name})
+            self._end_flow(out, "failed")
             return out
         key = result.response or (spec.success if result.ok else spec.failure)
         if key:
@@ -215,11 +226,9 @@ class Engine:
             return False  # another flow: started (and this one suspended) by the caller
         if found:
             fs.slots.update(found)
-            fs.retries = 0
             fs.checked = False
             if fs.awaiting == CONFIRM:
                 out.events.append({"type": "slot_corrected", "flow": fs.name, "slots": sorted(found)})
-            fs.awaiting = None
             self._advance(out)
             return True
         if fs.awaiting == CONFIRM:
@@ -291,14 +300,17 @@ class Engine:
         spec = self.domain.flows[fs.name]
         for s in spec.slots:
             if s.name not in fs.slots:
+                if fs.awaiting != s.name:
+                    fs.retries = 0
                 fs.awaiting = s.name
                 self._say(out, s.prompt, {**st.memory, **fs.slots})
                 return
         if spec.check and not fs.checked:
-            fs.awaiting = None
             out.action = ActionRequest(spec.check, "check", fs.name, dict(fs.slots))
             return
         if spec.confirm:
+            if fs.awaiting != CONFIRM:
+                fs.retries = 0
             fs.awaiting = CONFIRM
             self._say(out, spec.confirm, {**st.memory, **fs.slots})
             return

@@ -1,0 +1,1 @@
+"""Nimbus Air: the example brand bot (fictional airline, fictional data)."""

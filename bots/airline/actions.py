@@ -1,0 +1,167 @@
+"""Nimbus Air's actions: what the flows in ``domain.yml`` call.
+
+Each action gets an :class:`~bots.dialogue.actions.ActionContext` (slots,
+language, ``api`` = the :class:`~bots.airline.backend.AirlineBackend`) and
+returns an :class:`~bots.dialogue.actions.ActionResult` naming the response to
+say and its variables. Exceptions and timeouts are handled by the runtime
+(polite message + offer of a human), so actions do not catch the backend's outages.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ..dialogue.actions import ActionContext, ActionResult, action
+from .backend import Booking, Flight, SeatInvalid, SeatTaken, SQLiteAirline, seat_exists
+
+__all__ = ["make_api"]
+
+AIRPORTS = {
+    "CDG": {"en": "Paris-Charles de Gaulle", "fr": "Paris-Charles de Gaulle"},
+    "AMS": {"en": "Amsterdam", "fr": "Amsterdam"},
+    "LHR": {"en": "London Heathrow", "fr": "Londres Heathrow"},
+    "NCE": {"en": "Nice", "fr": "Nice"},
+    "MAD": {"en": "Madrid", "fr": "Madrid"},
+    "JFK": {"en": "New York JFK", "fr": "New York JFK"},
+}
+STATUS = {
+    "on_time": {"en": "on time", "fr": "à l'heure"},
+    "delayed": {"en": "delayed", "fr": "retardé"},
+    "cancelled": {"en": "cancelled", "fr": "annulé"},
+    "confirmed": {"en": "confirmed", "fr": "confirmée"},
+    "cancellation_requested": {"en": "cancellation requested", "fr": "annulation demandée"},
+}
+MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre"],
+}
+
+
+def make_api(settings: Any, options: dict[str, Any]) -> SQLiteAirline:
+    """The demo backend; ``options.database`` is its SQLite file (relative to the config)."""
+    path = options.get("database", "var/airline.db")
+    return SQLiteAirline(settings.path(path) if settings is not None else path)
+
+
+def _day(d: date, lang: str) -> str:
+    months = MONTHS.get(lang, MONTHS["en"])
+    return f"{d.day} {months[d.month - 1]}" if lang == "fr" else f"{months[d.month - 1]} {d.day}"
+
+
+def _flight_values(f: Flight, lang: str) -> dict[str, Any]:
+    return {
+        "flight_number": f.number,
+        "origin": AIRPORTS.get(f.origin, {}).get(lang, f.origin),
+        "destination": AIRPORTS.get(f.destination, {}).get(lang, f.destination),
+        "date": _day(f.date, lang),
+        "departure": f.departure,
+        "arrival": f.arrival,
+        "status": STATUS[f.status].get(lang, f.status),
+        "delay": f.delay_minutes,
+        "gate": f.gate or "-",
+    }
+
+
+def _booking_values(b: Booking, lang: str) -> dict[str, Any]:
+    return {
+        **_flight_values(b.flight, lang),
+        "booking_ref": b.ref,
+        "passenger": f"{b.first_name} {b.surname}",
+        "surname": b.surname,
+        "current_seat": b.seat,
+        "booking_status": STATUS[b.status].get(lang, b.status),
+    }
+
+
+def _lookup(ctx: ActionContext) -> tuple[Booking | None, ActionResult | None]:
+    ref = str(ctx.slots.get("booking_ref", "")).upper()
+    booking = ctx.api.find_booking(ref)
+    if booking is None:
+        return None, ActionResult(ok=False, response="booking_not_found", values={"booking_ref": ref}, reask="booking_ref")
+    return booking, None
+
+
+@action("booking_status")
+def booking_status(ctx: ActionContext) -> ActionResult:
+    booking, missing = _lookup(ctx)
+    if missing:
+        return missing
+    assert booking is not None
+    return ActionResult(values=_booking_values(booking, ctx.language), remember={"booking_ref": booking.ref})
+
+
+@action("travel_details")
+def travel_details(ctx: ActionContext) -> ActionResult:
+    booking, missing = _lookup(ctx)
+    if missing:
+        return missing
+    assert booking is not None
+    return ActionResult(values=_booking_values(booking, ctx.language), remember={"booking_ref": booking.ref})
+
+
+@action("flight_status")
+def flight_status(ctx: ActionContext) -> ActionResult:
+    number = str(ctx.slots.get("flight_number", "")).replace(" ", "").upper()
+    flight = ctx.api.find_flight(number)
+    if flight is None:
+        return ActionResult(ok=False, response="flight_not_found", values={"flight_number": number}, reask="flight_number")
+    key = {"on_time": "flight_on_time", "delayed": "flight_delayed", "cancelled": "flight_cancelled"}[flight.status]
+    return ActionResult(response=key, values=_flight_values(flight, ctx.language))
+
+
+@action("check_seat")
+def check_seat(ctx: ActionContext) -> ActionResult:
+    """Before confirming: the booking exists, its flight flies, the seat exists and is free."""
+    booking, missing = _lookup(ctx)
+    if missing:
+        return missing
+    assert booking is not None
+    values = _booking_values(booking, ctx.language)
+    seat = str(ctx.slots.get("seat", "")).upper()
+    values["seat"] = seat
+    keep = {"current_seat": booking.seat, "passenger": values["passenger"]}
+    if booking.flight.status == "cancelled":
+        return ActionResult(ok=False, response="seat_flight_cancelled", values=values)
+    if not seat_exists(seat):
+        return ActionResult(ok=False, response="seat_invalid", values=values, reask="seat", slots=keep)
+    if seat == booking.seat:
+        return ActionResult(ok=False, response="seat_same", values=values, reask="seat", slots=keep)
+    if not ctx.api.seat_free(booking, seat):
+        return ActionResult(ok=False, response="seat_taken", values=values, reask="seat", slots=keep)
+    return ActionResult(slots={**keep, "seat": seat}, remember={"booking_ref": booking.ref})
+
+
+@action("change_seat")
+def change_seat(ctx: ActionContext) -> ActionResult:
+    seat = str(ctx.slots["seat"]).upper()
+    try:
+        booking = ctx.api.change_seat(str(ctx.slots["booking_ref"]), seat)
+    except (SeatTaken, SeatInvalid):
+        return ActionResult(ok=False, response="seat_taken", values={"seat": seat}, reask="seat")
+    values = _booking_values(booking, ctx.language)
+    return ActionResult(values={**values, "seat": booking.seat}, events=[{"type": "seat_changed", "seat": booking.seat}])
+
+
+@action("check_cancellable")
+def check_cancellable(ctx: ActionContext) -> ActionResult:
+    booking, missing = _lookup(ctx)
+    if missing:
+        return missing
+    assert booking is not None
+    values = _booking_values(booking, ctx.language)
+    if booking.status == "cancellation_requested":
+        return ActionResult(ok=False, response="cancel_already_requested", values=values)
+    return ActionResult(
+        slots={k: values[k] for k in ("origin", "destination", "date", "flight_number")},
+        remember={"booking_ref": booking.ref},
+    )
+
+
+@action("cancel_booking")
+def cancel_booking(ctx: ActionContext) -> ActionResult:
+    booking = ctx.api.request_cancellation(str(ctx.slots["booking_ref"]))
+    return ActionResult(values=_booking_values(booking, ctx.language),
+                        events=[{"type": "cancellation_requested", "booking_ref": booking.ref}])
