@@ -111,6 +111,8 @@ def live_bot(redis_url: str, redis_client, tmp_path: Path) -> Iterator[LiveBot]:
             "stores.redis_url": redis_url,
             "stores.database_url": database_url,
             "nlu.model_dir": str(model_dir),
+            # a fresh demo booking database: seat 15C is free, X7K9QZ sits in 14C.
+            "dialogue.actions_options.database": str(tmp_path / "airline.db"),
             "server.embedded_workers": 2,
         },
     )
