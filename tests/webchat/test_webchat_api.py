@@ -225,3 +225,14 @@ def test_redis_down_answers_503_with_retry_after(make_settings, sql_engine, tmp_
     finally:
         server.stop()
         services.close()
+
+
+def test_a_disabled_web_chat_is_not_mounted(make_settings, sql_engine) -> None:  # noqa: ANN001
+    settings = make_settings({"channels": {"webchat": {"enabled": False}}})
+    services = build_services(settings)
+    client = create_app(settings, services).test_client()
+    try:
+        assert client.get("/chat").status_code == 404
+        assert client.post(API, json={"text": "hi", "client_id": "c-off-00001"}).status_code == 404
+    finally:
+        services.close()
