@@ -1,0 +1,69 @@
+"""Fixtures of the dialogue tests: airline settings, a runtime on real Redis + SQLite, inbound builders."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from bots.dialogue.actions import load_actions
+from bots.dialogue.runtime import ConversationRuntime
+from bots.settings import Settings
+from connectors.base import Inbound
+
+from .rules_nlu import RulesNLU
+
+REPO = Path(__file__).resolve().parents[2]
+DOMAIN = REPO / "bots" / "airline" / "domain.yml"
+
+
+@pytest.fixture
+def airline_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Callable[..., Settings]:
+    """Settings of the example airline, its demo database in the test's temp folder."""
+
+    def make(**dialogue: Any) -> Settings:
+        section = {
+            "domain_file": str(DOMAIN),
+            "actions_module": "bots.airline.actions",
+            "actions_options": {"database": str(tmp_path / "airline.db")},
+            "action_timeout_seconds": 2,
+        }
+        section.update(dialogue)
+        return make_settings({"dialogue": section})
+
+    return make
+
+
+@pytest.fixture
+def make_runtime(airline_settings, redis_client, sql_engine) -> Callable[..., ConversationRuntime]:  # noqa: ANN001
+    def make(nlu: Any = None, settings: Settings | None = None, actions: Any = None, **dialogue: Any) -> ConversationRuntime:
+        s = settings or airline_settings(**dialogue)
+        d = s.dialogue
+        registry = actions or load_actions(d.actions_module, s, d.actions_options, d.action_timeout_seconds)
+        return ConversationRuntime(settings=s, redis=redis_client, engine=sql_engine, nlu=nlu or RulesNLU(), actions=registry)
+
+    return make
+
+
+@pytest.fixture
+def runtime(make_runtime) -> ConversationRuntime:  # noqa: ANN001
+    return make_runtime()
+
+
+_ids = itertools.count(1)
+
+
+def inbound(text: str = "", conv: str = "test:c1", message_id: str | None = None, payload: str | None = None,
+            kind: str = "message", channel: str = "test") -> Inbound:
+    """An inbound message from the test channel."""
+    return Inbound(
+        channel=channel,
+        sender_id=conv.split(":", 1)[-1],
+        conversation_id=conv,
+        message_id=message_id or f"m{next(_ids)}",
+        text=text,
+        payload=payload,
+        kind=kind,  # type: ignore[arg-type]
+    )
