@@ -6,6 +6,8 @@ import json
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from bots.errors import StoreUnavailable
 from bots.pipeline import Ingest, QueueFull, keys_for
@@ -48,6 +50,6 @@ def test_full_shard_refuses_and_forgets_the_message_so_a_retry_is_accepted(redis
 
 
 def test_redis_down_raises_store_unavailable(pipeline_settings) -> None:
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     with pytest.raises(StoreUnavailable, match="cannot enqueue fake message '1'.*127.0.0.1:1"):
         Ingest(dead, pipeline_settings()).accept([msg(1)])
