@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -76,14 +74,14 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _trained_model_dir(settings: Settings) -> Path:
-    """The demo NLU, trained once into ./var (as `make run` does) if it is missing."""
-    model_dir = settings.path(settings.nlu.model_dir)
-    if not model_dir.exists():
-        cmd = [sys.executable, "-m", "bots", "--config", str(REPO / "config.yaml"), "nlu", "train"]
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            pytest.fail(f"training the demo NLU failed ({' '.join(cmd)}):\n{done.stdout}\n{done.stderr}", pytrace=False)
+@pytest.fixture(scope="session")
+def demo_nlu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo airline NLU (repo's nlu.data_dir), trained once per session into a temp folder (a few seconds)."""
+    from nlu.training import train
+
+    base = load_settings(REPO / "config.yaml", env={})
+    model_dir = tmp_path_factory.mktemp("nlu-model")
+    train(base.path(base.nlu.data_dir), model_dir, list(base.brand.languages), seed=base.nlu.seed)
     return model_dir
 
 
@@ -94,7 +92,7 @@ class LiveBot:
 
 
 @pytest.fixture
-def live_bot(redis_url: str, redis_client, tmp_path: Path) -> Iterator[LiveBot]:  # noqa: ANN001
+def live_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -> Iterator[LiveBot]:  # noqa: ANN001
     """The example airline bot from the repo's config.yaml, served on 127.0.0.1 with embedded workers."""
     from werkzeug.serving import make_server
 
@@ -102,15 +100,13 @@ def live_bot(redis_url: str, redis_client, tmp_path: Path) -> Iterator[LiveBot]:
     from bots.web import create_app
 
     database_url = f"sqlite:///{tmp_path / 'brandbot.db'}"
-    base = load_settings(REPO / "config.yaml", env={})
-    model_dir = _trained_model_dir(base)
     settings = load_settings(
         REPO / "config.yaml",
         env={},
         overrides={
             "stores.redis_url": redis_url,
             "stores.database_url": database_url,
-            "nlu.model_dir": str(model_dir),
+            "nlu.model_dir": str(demo_nlu_dir),
             # a fresh demo booking database: seat 15C is free, X7K9QZ sits in 14C.
             "dialogue.actions_options.database": str(tmp_path / "airline.db"),
             "server.embedded_workers": 2,
