@@ -1,0 +1,105 @@
+"""Language identification per message, sticky within a conversation.
+
+Rules first, lingua second:
+1. one configured language: that one;
+2. nothing alphabetic (emojis, "14C", "X7K9QZ") or a short message (at most
+   ``short_words`` words, like "ok", "merci", "Dupont"): the conversation's language,
+   else a small lexicon of greetings/acknowledgements, else the default;
+3. otherwise lingua (restricted to the configured languages, built once): its best
+   language, unless the conversation has a language and lingua is not confident
+   (below ``switch_confidence``) that the customer switched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from .errors import UnknownLanguage
+from .features import normalize
+
+__all__ = ["LanguageIdentifier"]
+
+_ALPHA = re.compile(r"[^\W\d_]{2,}")
+#: words that by themselves say which language a short message is in.
+SHORT_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("hi hello hey thanks thank thx yes yeah yep yup nope bye goodbye please sure cheers "
+                    "great awesome help agent human sorry what why where when how the you my is".split()),
+    "fr": frozenset("bonjour bonsoir salut coucou merci mci oui ouais non nan svp stp revoir bientot "
+                    "daccord accord super genial aide conseiller humain pardon quoi pourquoi ou quand "
+                    "comment le la les mon ma mes est vous".split()),
+    "de": frozenset("hallo danke ja nein bitte tschuss".split()),
+    "nl": frozenset("hallo dank bedankt ja nee alsjeblieft doei".split()),
+    "es": frozenset("hola gracias si adios porfavor".split()),
+}
+
+
+class LanguageIdentifier:
+    """Decides the language of one message among the configured ones.
+
+    Args:
+        languages: ISO 639-1 codes the bot speaks.
+        default_language: used when nothing else decides.
+        switch_confidence: lingua confidence needed to leave the conversation's language.
+        short_words: messages with at most this many words follow the rules only.
+    """
+
+    def __init__(self, languages: Sequence[str], default_language: str, *, switch_confidence: float = 0.8,
+                 short_words: int = 2) -> None:
+        self.languages = list(dict.fromkeys(languages))
+        if not self.languages:
+            raise UnknownLanguage(default_language, [])
+        if default_language not in self.languages:
+            raise UnknownLanguage(default_language, self.languages)
+        self.default_language = default_language
+        self.switch_confidence = switch_confidence
+        self.short_words = short_words
+        self._detector = None
+        self._codes: dict[object, str] = {}
+        if len(self.languages) > 1:
+            self._build()
+
+    def _build(self) -> None:
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+        codes = []
+        for lang in self.languages:
+            code = getattr(IsoCode639_1, lang.upper(), None)
+            if code is None:
+                raise UnknownLanguage(lang, [c.name.lower() for c in IsoCode639_1.__members__.values()][:0]
+                                      or self.languages)
+            codes.append(code)
+        self._detector = (LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+                          .with_preloaded_language_models().build())
+
+    def identify(self, text: str, sticky: str | None = None) -> str:
+        """The language of ``text``; ``sticky`` is the conversation's current language."""
+        if sticky not in self.languages:
+            sticky = None
+        if self._detector is None:
+            return self.languages[0]
+        words = _ALPHA.findall(normalize(text))
+        if len(words) <= self.short_words:
+            if sticky:
+                return sticky
+            votes = {lang for w in words for lang in self.languages if w in SHORT_WORDS.get(lang, ())}
+            if len(votes) == 1:
+                return votes.pop()
+            if not words:
+                return self.default_language
+        best, conf = self._lingua(text)
+        if best is None:
+            return sticky or self.default_language
+        if sticky and best != sticky and conf < self.switch_confidence:
+            return sticky
+        return best
+
+    def _lingua(self, text: str) -> tuple[str | None, float]:
+        values = self._detector.compute_language_confidence_values(text)  # type: ignore[union-attr]
+        if not values:
+            return None, 0.0
+        top = values[0]
+        lang = self._codes.get(top.language)
+        if lang is None:
+            lang = self._codes[top.language] = top.language.iso_code_639_1.name.lower()
+        return lang, float(top.value)

@@ -1,0 +1,122 @@
+"""The runtime face of the NLU: load trained pipelines once, parse messages.
+
+Thread-safe: after :meth:`NLU.load` nothing is mutated while parsing (models are
+read-only arrays, the date parser is behind a lock), so worker threads may share
+one instance. Deterministic for the same model and input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import components  # noqa: F401  (registers the factories before spacy.load)
+from .errors import NotTrained, UnknownLanguage
+from .langid import LanguageIdentifier
+from .result import OUT_OF_SCOPE, Entity, IntentScore, NLUResult, ParseContext, Sentiment
+from .training import FINGERPRINT_FILE
+
+__all__ = ["NLU"]
+
+
+class NLU:
+    """Language -> intent -> entities -> sentiment for one message; one spaCy pipeline per language."""
+
+    def __init__(self, pipelines: dict[str, Language], default_language: str, *,
+                 switch_confidence: float = 0.8) -> None:
+        if default_language not in pipelines:
+            raise UnknownLanguage(default_language, sorted(pipelines))
+        self.pipelines = pipelines
+        self.languages = list(pipelines)
+        self.default_language = default_language
+        self.langid = LanguageIdentifier(self.languages, default_language, switch_confidence=switch_confidence)
+        self._steps = {lang: [proc for _name, proc in nlp.pipeline] for lang, nlp in pipelines.items()}
+
+    @classmethod
+    def load(cls, model_dir: str | Path, languages: Sequence[str], default_language: str, *,
+             switch_confidence: float = 0.8) -> "NLU":
+        """Load the trained pipelines of ``languages`` from ``model_dir``.
+
+        Raises:
+            nlu.errors.NotTrained: a language has no trained pipeline (run `brandbot nlu train`).
+            nlu.errors.UnknownLanguage: ``default_language`` is not among ``languages``.
+        """
+        model_dir = Path(model_dir)
+        if default_language not in languages:
+            raise UnknownLanguage(default_language, list(languages))
+        pipelines: dict[str, Language] = {}
+        for lang in languages:
+            path = model_dir / lang
+            if not (path / FINGERPRINT_FILE).is_file() or not (path / "config.cfg").is_file():
+                raise NotTrained(lang, str(model_dir))
+            try:
+                json.loads((path / FINGERPRINT_FILE).read_text(encoding="utf-8"))
+                pipelines[lang] = spacy.load(path)
+            except (OSError, ValueError) as exc:
+                raise NotTrained(lang, str(model_dir), reason=f"unreadable pipeline ({exc})") from exc
+        return cls(pipelines, default_language, switch_confidence=switch_confidence)
+
+    # ------------------------------------------------------------------------------
+    def detect_language(self, text: str, language_hint: str | None = None,
+                        context: ParseContext | None = None) -> str:
+        """The language ``parse`` would use for ``text``."""
+        sticky = (context.language if context is not None else None) or language_hint
+        return self.langid.identify(text, sticky)
+
+    def parse(self, text: str, language_hint: str | None = None, context: ParseContext | None = None) -> NLUResult:
+        """Everything the NLU says about one message.
+
+        Args:
+            text: the customer's message.
+            language_hint: a language the caller believes likely (e.g. the user's app locale);
+                used like the conversation's language when ``context.language`` is None.
+            context: the conversation's clock, time zone and language (stickiness).
+
+        Returns:
+            An :class:`nlu.result.NLUResult`.
+        """
+        ctx = context or ParseContext()
+        lang = self.detect_language(text, language_hint, ctx)
+        nlp = self.pipelines[lang]
+        doc = nlp.make_doc(text)
+        doc._.parse_context = ctx
+        for proc in self._steps[lang]:
+            doc = proc(doc)
+        return self._result(doc, lang)
+
+    def parse_batch(self, texts: Sequence[str], language_hint: str | None = None,
+                    context: ParseContext | None = None) -> list[NLUResult]:
+        """``parse`` for many messages of the same context, batched per language (same results)."""
+        ctx = context or ParseContext()
+        langs = [self.detect_language(t, language_hint, ctx) for t in texts]
+        out: list[NLUResult | None] = [None] * len(texts)
+        for lang in dict.fromkeys(langs):
+            idx = [i for i, lg in enumerate(langs) if lg == lang]
+            nlp = self.pipelines[lang]
+            docs: list[Doc] = []
+            for i in idx:
+                d = nlp.make_doc(texts[i])
+                d._.parse_context = ctx
+                docs.append(d)
+            for _name, proc in nlp.pipeline:
+                docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(d) for d in docs]
+            for i, d in zip(idx, docs):
+                out[i] = self._result(d, lang)
+        return [r for r in out if r is not None]
+
+    @staticmethod
+    def _result(doc: Doc, lang: str) -> NLUResult:
+        ext = doc._
+        intent = ext.intent or OUT_OF_SCOPE
+        ranking = tuple(IntentScore(n, c) for n, c in (ext.intent_ranking or ()))
+        entities: tuple[Entity, ...] = tuple(ext.entities or ())
+        return NLUResult(
+            text=doc.text, language=lang, intent=intent, confidence=float(ext.intent_confidence),
+            ranking=ranking, entities=entities,
+            sentiment=Sentiment(float(ext.sentiment_score), ext.sentiment_label),
+        )
