@@ -1,0 +1,332 @@
+"""WhatsApp and SMS through Twilio Messaging: one webhook, one connector per channel.
+
+Both connectors parse the same Messaging webhook (``whatsapp:`` senders become
+channel "whatsapp", others "sms"), so the pipeline may hand a request to either.
+They compose ``twilio.rest.Client`` (never inherit it); the HTTP client is the
+seam that points it at ``api_base_url``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from typing import Any, Callable, Mapping
+
+import redis
+import requests
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
+
+from .._sendlog import SendLog
+from .._text import match_option, render_numbered, split_text
+from ..base import ChannelRules, Inbound, Outbound, Template, WebhookRequest
+from ..errors import PermanentSendError, TransientSendError
+from .http import TWILIO_API, BaseUrlHttpClient
+from .keywords import KeywordConfig, classify_keyword
+from .parse import StatusUpdate, bare_number, form_of, parse_message_form, parse_status_form, verify_signature
+from .state import TwilioState
+from .templates import TemplateSpec, render_template
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TwilioConnector", "WhatsAppConnector", "SmsConnector", "make_twilio_client"]
+
+#: Twilio refuses bodies over 1600 characters (error 21617).
+MAX_BODY = 1600
+OPT_OUT_CODE = 21610
+WINDOW_CLOSED_CODE = 63016
+WHATSAPP_UNDELIVERABLE = 63014
+RETRYABLE_CODES = {20429, 20500, 20503, 30001}
+
+
+def make_twilio_client(account_sid: str, auth_token: str, api_base_url: str = TWILIO_API, timeout: float = 10.0) -> Client:
+    """A twilio REST client whose calls go to ``api_base_url``."""
+    if not account_sid or not auth_token:
+        raise ValueError("Twilio account_sid and auth_token must be set (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")
+    return Client(account_sid, auth_token, http_client=BaseUrlHttpClient(api_base_url, timeout=timeout))
+
+
+class TwilioConnector:
+    """What WhatsApp and SMS share: the webhook, the Redis state, the REST client.
+
+    Args:
+        account_sid: ``AC...``.
+        auth_token: signs webhooks and authenticates API calls.
+        sender: the ``From`` of this channel (``whatsapp:+31...`` / ``+31...`` or ``MG...``
+            for a Messaging Service).
+        redis: Redis client.
+        key_prefix: ``stores.key_prefix``.
+        api_base_url: Twilio's API or a local fake.
+        public_url: base URL Twilio calls (behind a proxy); empty: the request's own URL.
+        status_callback_url: where Twilio posts delivery statuses; empty: none requested.
+        keywords: SMS keyword lists (Twilio's plus configured ones).
+        window_seconds: WhatsApp customer service window.
+        options_ttl_seconds: how long numbered options stay answerable.
+        max_text_length: longest body of one message (Twilio: 1600).
+        timeout: seconds for one API call.
+        clock: seconds since the epoch.
+        client: a ready twilio Client (else one is made for ``api_base_url``).
+    """
+
+    channel = "twilio"
+    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False)
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        redis: redis.Redis,
+        key_prefix: str = "bb",
+        *,
+        api_base_url: str = TWILIO_API,
+        public_url: str = "",
+        status_callback_url: str = "",
+        keywords: KeywordConfig | None = None,
+        window_seconds: int = 24 * 3600,
+        options_ttl_seconds: int = 24 * 3600,
+        max_text_length: int = MAX_BODY,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        client: Client | None = None,
+    ) -> None:
+        if not sender:
+            raise ValueError(f"{type(self).__name__}: the sender number is empty (channels.twilio.{self.channel}_from)")
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._sender = sender
+        self._public_url = public_url
+        self._status_callback = status_callback_url
+        self._keywords = keywords or KeywordConfig()
+        self._max_len = min(max_text_length, MAX_BODY)
+        self._client = client or make_twilio_client(account_sid, auth_token, api_base_url, timeout)
+        prefix = f"{key_prefix}:twilio"
+        self.state = TwilioState(redis, prefix, clock, window_seconds, options_ttl_seconds)
+        self._sent = SendLog(redis, prefix)
+        self.rules = replace(self.rules, max_text_length=self._max_len)
+
+    # -- inbound (shared by both channels) ----------------------------------------
+    def parse(self, request: WebhookRequest) -> list[Inbound]:
+        """Verify ``X-Twilio-Signature`` and parse one incoming WhatsApp or SMS message.
+
+        Side effects (idempotent, so a retried webhook is harmless): a WhatsApp
+        message opens the 24-hour window; an SMS opt-out / opt-in keyword is
+        recorded (the Inbound gets ``kind="event"``, ``event="opt_out"|"opt_in"|"help"``:
+        the runtime must not run the dialogue on it); an answer "2" to numbered
+        options gets ``payload`` set and ``text`` = the option's title.
+
+        Raises:
+            ForgedRequest: signature missing or wrong (403).
+            MalformedRequest: not a Twilio message (400).
+        """
+        form = form_of(request)
+        verify_signature(request, self._auth_token, self._public_url, form)
+        inbound = parse_message_form(form, None)
+        return [self._after_parse(inbound)]
+
+    def parse_status(self, request: WebhookRequest) -> StatusUpdate:
+        """Verify and parse a status callback; 21610 marks the number opted out and
+        63016 closes the WhatsApp window, so the next send does the right thing.
+
+        Raises:
+            ForgedRequest, MalformedRequest: as :meth:`parse`.
+        """
+        form = form_of(request)
+        verify_signature(request, self._auth_token, self._public_url, form)
+        update = parse_status_form(form)
+        conv = f"{update.channel}:{update.recipient}"
+        if update.error_code == str(OPT_OUT_CODE):
+            self.state.opt_out(conv, f"twilio error {OPT_OUT_CODE}")
+        elif update.error_code == str(WINDOW_CLOSED_CODE):
+            self.state.close_window(conv)
+        if update.failed:
+            log.warning("twilio message %s to %s %s (error %s)", update.message_sid, conv, update.status, update.error_code)
+        return update
+
+    def note_inbound(self, inbound: Inbound) -> None:
+        """The customer wrote: open (reset) the WhatsApp window. ``parse`` already does it;
+        call it for Inbounds that arrive another way. Idempotent."""
+        if inbound.channel == "whatsapp":
+            self.state.note_inbound(inbound.conversation_id, inbound.timestamp.timestamp())
+
+    def _after_parse(self, inbound: Inbound) -> Inbound:
+        if inbound.channel == "whatsapp":
+            self.state.note_inbound(inbound.conversation_id)
+        if inbound.channel == "sms" and not inbound.attachments:
+            keyword = classify_keyword(inbound.text, self._keywords)
+            if keyword == "opt_out":
+                self.state.opt_out(inbound.conversation_id, f"keyword {inbound.text.strip()!r}")
+                log.info("sms %s opted out (%r)", inbound.conversation_id, inbound.text.strip())
+            elif keyword == "opt_in":
+                if self.state.opted_out(inbound.conversation_id) is None:
+                    keyword = None  # "YES" from a subscribed number is an answer, not an opt-in
+                else:
+                    self.state.opt_in(inbound.conversation_id)
+                    log.info("sms %s opted back in (%r)", inbound.conversation_id, inbound.text.strip())
+            if keyword is not None:
+                return replace(inbound, kind="event", event=keyword)
+        if inbound.payload is None and inbound.text:
+            options = self.state.offered(inbound.conversation_id)
+            picked = match_option(inbound.text, options) if options else None
+            if picked is not None:
+                return replace(inbound, kind="callback", payload=picked.payload, text=picked.title)
+        return inbound
+
+    # -- outbound ---------------------------------------------------------------
+    def _address(self, number: str) -> str:
+        return number
+
+    def _before_send(self, conversation: str, message: Outbound) -> Template | None:
+        """Channel policy before any API call: raise, or return a template to send instead."""
+        return message.template
+
+    def send(self, message: Outbound) -> str:
+        """Send one message; quick replies are rendered as numbered options.
+
+        Returns:
+            The MessageSid(s), comma-separated when the text was split.
+
+        Raises:
+            PermanentSendError: opted out (no API call made), window closed without a
+                template, Twilio 21610 / 63016 / 63014 and other 4xx errors.
+            TransientSendError: network errors, 429, 5xx.
+        """
+        number = bare_number(message.recipient)
+        conv = f"{self.channel}:{number}"
+        done = self._sent.done(conv, message.idempotency_key)
+        if done is not None:
+            log.info("%s: %s already sent as %s; not sending twice", self.channel, message.idempotency_key, done)
+            return done
+        template = self._before_send(conv, message)
+        if template is not None:
+            parts: list[dict[str, Any]] = [{
+                "content_sid": template.content_sid,
+                "content_variables": json.dumps(dict(template.variables)),
+            }]
+        else:
+            text = render_numbered(message.text, message.quick_replies)
+            chunks = split_text(text, self._max_len) if text.strip() else []
+            media = [a.url for a in message.media if a.url]
+            if len(media) != len(message.media):
+                raise PermanentSendError(f"{self.channel}: every media item needs a public url (got {message.media!r})")
+            parts = [{"body": c} for c in chunks] or [{}]
+            if media:
+                parts[0]["media_url"] = media
+            if not parts[0]:
+                raise PermanentSendError(f"{self.channel}: nothing to send (empty text and no media)")
+        sids = []
+        for index, part in enumerate(parts):
+            already = self._sent.part(conv, message.idempotency_key, index)
+            if already is None:
+                already = self._create(conv, number, part)
+                self._sent.record_part(conv, message.idempotency_key, index, already)
+            sids.append(already)
+        self.state.offer(conv, message.quick_replies if template is None else ())
+        delivery = ",".join(sids)
+        self._sent.complete(conv, message.idempotency_key, delivery)
+        return delivery
+
+    def _create(self, conv: str, number: str, part: Mapping[str, Any]) -> str:
+        kwargs: dict[str, Any] = {"to": self._address(number), **part}
+        if self._sender.startswith("MG"):
+            kwargs["messaging_service_sid"] = self._sender
+        else:
+            kwargs["from_"] = self._sender
+        if self._status_callback:
+            kwargs["status_callback"] = self._status_callback
+        try:
+            return self._client.messages.create(**kwargs).sid
+        except TwilioException as exc:
+            raise self._translate(conv, exc) from exc
+        except requests.RequestException as exc:
+            raise TransientSendError(f"{self.channel}: Twilio unreachable ({type(exc).__name__}: {exc})") from exc
+
+    def _translate(self, conv: str, exc: TwilioException) -> Exception:
+        code = getattr(exc, "code", None)
+        status = getattr(exc, "status", None) or 0
+        text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", None) or type(exc).__name__
+        label = f"{self.channel} to {conv}: Twilio error {code} (HTTP {status}): {text}"
+        if code == OPT_OUT_CODE:
+            self.state.opt_out(conv, f"twilio error {OPT_OUT_CODE}")
+            log.warning("%s; number marked opted out", label)
+            return PermanentSendError(label, code=str(code))
+        if code == WINDOW_CLOSED_CODE:
+            self.state.close_window(conv)
+            log.warning("%s; outside the 24-hour window: configure a template for this message kind", label)
+            return PermanentSendError(label, code=str(code))
+        if code == WHATSAPP_UNDELIVERABLE:
+            log.warning("%s; WhatsApp could not deliver (blocked or unreachable); not retried", label)
+            return PermanentSendError(label, code=str(code))
+        if status == 429 or status >= 500 or code in RETRYABLE_CODES:
+            return TransientSendError(label, code=str(code or status))
+        return PermanentSendError(label, code=str(code or status))
+
+    # -- administration -----------------------------------------------------------
+    def check_credentials(self) -> str | None:
+        """Fetch the account: None when the SID and token work, else what is wrong."""
+        try:
+            account = self._client.api.v2010.accounts(self._account_sid).fetch()
+        except TwilioException as exc:
+            return f"Twilio refused the credentials for {self._account_sid}: {getattr(exc, 'msg', exc)} (code {getattr(exc, 'code', '?')})"
+        except requests.RequestException as exc:
+            return f"Twilio unreachable: {exc}"
+        if account.status != "active":
+            return f"Twilio account {self._account_sid} is {account.status!r}, not active"
+        return None
+
+    def close(self) -> None:
+        """Nothing to close: the HTTP session closes with the process."""
+
+
+class WhatsAppConnector(TwilioConnector):
+    """WhatsApp through Twilio: free text inside the 24-hour window, templates outside it.
+
+    Extra args:
+        templates: per message kind (``"reply"``, ``"notification"``...), the template
+            to send when the window is closed.
+    """
+
+    channel = "whatsapp"
+    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9, reply_window_seconds=24 * 3600)
+
+    def __init__(self, *args: Any, templates: Mapping[str, TemplateSpec] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._templates = dict(templates or {})
+        self.rules = replace(self.rules, reply_window_seconds=self.state.window_seconds)
+
+    def _address(self, number: str) -> str:
+        return f"whatsapp:{number}"
+
+    def _before_send(self, conversation: str, message: Outbound) -> Template | None:
+        if message.template is not None:
+            return message.template
+        if self.state.window_open(conversation):
+            return None
+        spec = self._templates.get(message.kind)
+        if spec is None:
+            log.warning("whatsapp %s: window closed and no template for kind %r; not sent", conversation, message.kind)
+            raise PermanentSendError(
+                f"whatsapp to {conversation}: the 24-hour window is closed and no template is configured for "
+                f"kind {message.kind!r} (configured: {sorted(self._templates)}); add "
+                f"channels.twilio.whatsapp.templates.{message.kind}",
+                code="window_closed",
+            )
+        return render_template(spec, message)
+
+
+class SmsConnector(TwilioConnector):
+    """SMS through Twilio: opted-out numbers get nothing, replies split and numbered."""
+
+    channel = "sms"
+    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9)
+
+    def _before_send(self, conversation: str, message: Outbound) -> Template | None:
+        opted = self.state.opted_out(conversation)
+        if opted is not None:
+            raise PermanentSendError(
+                f"sms to {conversation}: the number opted out ({opted['reason']}); nothing is sent until it texts START",
+                code="opted_out",
+            )
+        return message.template
