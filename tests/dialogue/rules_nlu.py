@@ -29,7 +29,7 @@ INTENTS: list[tuple[str, tuple[str, ...]]] = [
     ("complaint", ("not happy", "disgrace", "terrible", "complain", "pas content", "inadmissible", "plainte", "scandale")),
     ("cancel_booking", ("cancel my booking", "cancel booking", "cancel the booking", "annuler ma réservation", "annuler la réservation")),
     ("change_seat", ("change my seat", "change seat", "another seat", "move me", "seat change", "changer de siège", "changer mon siège", "changer de place", "autre siège")),
-    ("baggage_info", ("baggage", "luggage", "bagage")),
+    ("baggage_info", ("baggage", "luggage", "bagage", "bagages")),
     ("checkin_info", ("check-in", "check in", "enregistrement", "enregistrer")),
     ("flight_status", ("flight status", "is flight", "is my flight", "statut du vol", "le vol", "on time", "à l'heure")),
     ("travel_details", ("itinerary", "travel details", "itinéraire", "mon voyage")),
@@ -64,7 +64,7 @@ class RulesNLU:
                 ents.append(Entity(typ, norm(m.group(0)), m.group(0), m.start(), m.end()))
         ents.sort(key=lambda e: e.start)
         scores: dict[str, float] = {}
-        padded = " " + re.sub(r"[^\w'-]+", " ", low) + " "
+        padded = " " + re.sub(r"\b(?:l|d|j|qu|c|n|s)'", " ", re.sub(r"[^\w'-]+", " ", low)) + " "
         for intent, keys in INTENTS:
             if any((f" {k} " in padded) if " " not in k and "'" not in k and "-" not in k else (k in low) for k in keys):
                 scores.setdefault(intent, 0.9 - 0.01 * len(scores))

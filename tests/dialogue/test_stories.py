@@ -1,0 +1,88 @@
+"""Conversation tests as data: every story in ``stories/*.yml`` runs against real Redis and SQLite.
+
+A story is a list of steps::
+
+    - user: "I want to change my seat on X7K9QZ"   # or  press: /affirm  (a button payload)
+      bot: ["Which seat"]          # each must appear in the replies (case-insensitive)
+      not_bot: ["Sorry"]           # none of these may appear
+      buttons: ["Yes", "No"]       # titles of the last reply's buttons, in order
+      state: {flow: change_seat, slots: {seat: 15C}, language: en, mode: bot, pending: null}
+
+Each story gets a fresh conversation and a freshly seeded demo database. Stories
+run with the keyword test NLU (tests/dialogue/rules_nlu.py); with the trained NLU
+too when ``nlu.NLU`` exists (see ``trained_nlu`` below).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bots.dialogue.runtime import ConversationRuntime
+
+from .conftest import inbound
+
+pytestmark = pytest.mark.integration
+
+STORIES = Path(__file__).resolve().parent / "stories"
+
+
+class StoryLoader(yaml.SafeLoader):
+    """YAML without the 1.1 booleans: a customer's ``yes``/``no``/``on`` stay text."""
+
+
+StoryLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_stories() -> list[Any]:
+    params = []
+    for file in sorted(STORIES.glob("*.yml")):
+        for story in yaml.load(file.read_text(encoding="utf-8"), Loader=StoryLoader):
+            params.append(pytest.param(story, id=f"{file.stem}:{story['name']}"))
+    return params
+
+
+def _check_state(state: Any, want: dict[str, Any], where: str) -> None:
+    for key, value in want.items():
+        if key == "flow":
+            got = state.flow.name if state.flow else None
+        elif key == "slots":
+            got = {k: (state.flow.slots.get(k) if state.flow else None) for k in value}
+        elif key == "stack":
+            got = [f.name for f in state.stack]
+        else:
+            got = getattr(state, key)
+        assert got == value, f"{where}: state.{key} is {got!r}, expected {value!r}"
+
+
+def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
+    conv = f"story:{story['name']}"
+    transcript: list[str] = []
+    for i, step in enumerate(story["steps"], 1):
+        text = step.get("user", "")
+        payload = step.get("press")
+        result = runtime.handle(inbound(str(text), conv=conv, message_id=f"s{i}", payload=payload))
+        replies = [o.text for o in result.outbounds]
+        transcript.append(f"  > {text or payload}\n" + "".join(f"  < {r}\n" for r in replies))
+        where = f"story {story['name']!r} step {i} ({text or payload!r})\n" + "".join(transcript)
+        joined = "\n".join(replies).lower()
+        for want in step.get("bot", []):
+            assert str(want).lower() in joined, f"{where}: expected {want!r} in the replies"
+        for unwanted in step.get("not_bot", []):
+            assert str(unwanted).lower() not in joined, f"{where}: {unwanted!r} should not be in the replies"
+        if "buttons" in step:
+            titles = [q.title for q in result.outbounds[-1].quick_replies] if result.outbounds else []
+            assert titles == step["buttons"], f"{where}: buttons {titles}, expected {step['buttons']}"
+        if "state" in step:
+            _check_state(result.state, step["state"], where)
+
+
+@pytest.mark.parametrize("story", load_stories())
+def test_story(story: dict[str, Any], runtime: ConversationRuntime) -> None:
+    run_story(runtime, story)
