@@ -1,0 +1,195 @@
+"""Channel webhooks: verify, parse, dedupe, enqueue, answer at once.
+
+Routes:
+    ``POST /webhooks/telegram``        Telegram updates (secret token header) -> 200.
+    ``POST /webhooks/twilio``          WhatsApp/SMS messages (signed) -> empty TwiML ``<Response/>``.
+    ``POST /webhooks/twilio/status``   Twilio status callbacks (signed): the status is written on
+                                       the ``deliveries`` row whose ``provider_id`` is the MessageSid.
+
+Answers: forged (bad signature/secret) 403, nothing enqueued; malformed 400 (logged);
+Redis unreachable or the queue full 503 with ``Retry-After`` (the channel retries).
+Nothing else happens in the request: the dialogue runs in the workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.base import Connector, WebhookRequest
+from connectors.errors import ForgedRequest, MalformedRequest
+
+from ..errors import StoreUnavailable
+from ..pipeline.ingest import Ingest
+from ..services import Services
+from ..stores.models import deliveries
+
+log = logging.getLogger(__name__)
+
+__all__ = ["register", "bp", "EMPTY_TWIML", "to_webhook_request"]
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+EMPTY_TWIML = "<Response/>"
+TWILIO_CHANNELS = ("whatsapp", "sms", "twilio")
+
+
+def _services() -> Services:
+    return current_app.extensions["brandbot"]
+
+
+def twilio_public_url(services: Services) -> str:
+    tw = services.settings.channels.twilio
+    return tw.public_url or services.settings.server.public_url
+
+
+def to_webhook_request(public_url: str = "") -> WebhookRequest:
+    """The current Flask request as a :class:`WebhookRequest`.
+
+    ``url`` is the URL the channel signed: ``public_url`` + path + query string when a public
+    URL is configured (behind a proxy), else the URL as received.
+    """
+    body = request.get_data(cache=True)
+    if public_url:
+        query = request.query_string.decode("latin-1")
+        url = public_url.rstrip("/") + request.path + (f"?{query}" if query else "")
+    else:
+        url = request.url
+    form: dict[str, str] = {}
+    if request.mimetype == "application/x-www-form-urlencoded" and body:
+        try:
+            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            form = {}  # the connector reports it as malformed
+    return WebhookRequest(method=request.method, url=url, headers=dict(request.headers), body=body, form=form)
+
+
+def _connectors(services: Services) -> dict[str, Connector]:
+    cached = services.extras.get("connectors")
+    if cached is not None:
+        return cached
+    from ..runtime import build_connectors_for
+
+    return build_connectors_for(services)
+
+
+def _ingest(services: Services) -> Ingest:
+    ingest = services.extras.get("ingest")
+    if ingest is None:
+        ingest = services.extras["ingest"] = Ingest(services.redis, services.settings)
+    return ingest
+
+
+def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(text + "\n", status=status, mimetype="text/plain", headers=headers)
+
+
+def _accept(channel_names: tuple[str, ...], ok: Callable[[], Response], public_url: str = "") -> Response:
+    services = _services()
+    connectors = _connectors(services)
+    connector = next((connectors[c] for c in channel_names if c in connectors), None)
+    if connector is None:
+        return _plain(404, f"channel {channel_names[0]} is not enabled (channels.{channel_names[0].replace('whatsapp', 'twilio')}.enabled)")
+    try:
+        inbounds = connector.parse(to_webhook_request(public_url))
+    except ForgedRequest as exc:
+        log.warning("refused a forged %s webhook from %s: %s", channel_names[0], request.remote_addr, exc)
+        return _plain(403, "forbidden")
+    except MalformedRequest as exc:
+        log.warning("malformed %s webhook: %s", channel_names[0], exc)
+        return _plain(400, f"malformed request: {exc}")
+    except StoreUnavailable as exc:
+        log.error("%s webhook: %s", channel_names[0], exc)
+        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+    try:
+        _ingest(services).accept(inbounds)
+    except StoreUnavailable as exc:
+        log.error("%s webhook not accepted: %s", channel_names[0], exc)
+        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+    return ok()
+
+
+@bp.post("/telegram")
+def telegram() -> Response:
+    return _accept(("telegram",), lambda: Response("", status=200))
+
+
+@bp.post("/twilio")
+def twilio() -> Response:
+    services = _services()
+    return _accept(
+        TWILIO_CHANNELS,
+        lambda: Response(EMPTY_TWIML, status=200, mimetype="text/xml"),
+        public_url=twilio_public_url(services),
+    )
+
+
+@bp.post("/twilio/status")
+def twilio_status() -> Response:
+    from connectors.twilio.parse import form_of, parse_status_form, verify_signature
+
+    services = _services()
+    tw = services.settings.channels.twilio
+    if not tw.enabled:
+        return _plain(404, "channel twilio is not enabled (channels.twilio.enabled)")
+    req = to_webhook_request(twilio_public_url(services))
+    try:
+        form = form_of(req)
+        verify_signature(req, tw.auth_token, form=form)
+        status = parse_status_form(form)
+    except ForgedRequest as exc:
+        log.warning("refused a forged Twilio status callback from %s: %s", request.remote_addr, exc)
+        return _plain(403, "forbidden")
+    except MalformedRequest as exc:
+        log.warning("malformed Twilio status callback: %s", exc)
+        return _plain(400, f"malformed request: {exc}")
+    code = getattr(status, "error_code", None)
+    try:
+        with services.engine.begin() as conn:
+            n = conn.execute(
+                update(deliveries)
+                .where(deliveries.c.provider_id == status.message_sid)
+                .values(status=status.status[:32], error_code=(str(code)[:32] if code else None), updated_at=datetime.now(timezone.utc))
+            ).rowcount
+    except SQLAlchemyError as exc:
+        log.error("cannot record Twilio status %s for %s: %s", status.status, status.message_sid, exc)
+        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+    if not n:
+        log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet)", status.status, status.message_sid)
+    return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
+
+
+def _queue_probe(services: Services) -> Callable[[], str | None]:
+    """Readiness: None when the inbound queue accepts messages, else why not (Redis down is reported by /readyz itself)."""
+    import redis
+
+    def probe() -> str | None:
+        ingest = _ingest(services)
+        try:
+            pipe = services.redis.pipeline(transaction=False)
+            for stream in ingest.keys.all_streams():
+                pipe.xlen(stream)
+            lengths = pipe.execute()
+        except redis.RedisError:
+            return None
+        full = [i for i, n in enumerate(lengths) if int(n) >= ingest.shard_cap]
+        if full:
+            return (
+                f"inbound queue full on shard(s) {full} ({ingest.shard_cap} waiting each): webhooks answer 503; "
+                "workers are behind or stopped (start more `brandbot worker`)"
+            )
+        return None
+
+    return probe
+
+
+def register(app: Flask, services: Services) -> None:
+    """Mount the webhooks and add the queue's readiness probe."""
+    app.register_blueprint(bp)
+    services.extras.setdefault("readiness", {})["inbound_queue"] = _queue_probe(services)
