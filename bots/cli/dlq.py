@@ -1,3 +1,87 @@
-"""(filled in by its issue)"""
+"""``brandbot dlq list|retry``: see and retry what could not be delivered."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from ._state import CliState, console, friendly_errors, pass_state
+
+
+def _open(state: CliState):  # noqa: ANN202
+    from ..pipeline import DeadLetters, keys_for
+    from ..services import build_services
+
+    settings = state.settings()
+    services = build_services(settings)
+    return services, DeadLetters(services.redis, keys_for(settings), settings.pipeline.dlq_maxlen)
+
+
+@click.group("dlq")
+def dlq() -> None:
+    """Dead letters: replies that could not be sent, turns that failed."""
+
+
+@dlq.command("list")
+@click.option("--limit", "-n", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@pass_state
+@friendly_errors
+def dlq_list(state: CliState, limit: int) -> None:
+    """Show the oldest dead letters."""
+    services, letters = _open(state)
+    try:
+        rows = letters.list(limit)
+        total = letters.count()
+    finally:
+        services.close()
+    table = Table(title=f"dead letters: {total}", show_lines=False)
+    for col in ("id", "when (UTC)", "kind", "channel", "conversation", "tries", "error"):
+        table.add_column(col, overflow="fold")
+    for d in rows:
+        table.add_row(d.id, d.when, d.kind, d.channel, d.conversation_id, str(d.attempts), d.error[:200])
+    click.echo(_render(table))
+
+
+def _render(table: Table) -> str:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(width=160, file=buf, color_system=None).print(table)
+    return buf.getvalue().rstrip()
+
+
+@dlq.command("retry")
+@click.argument("entry_id", required=False)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every dead letter, oldest first.")
+@pass_state
+@friendly_errors
+def dlq_retry(state: CliState, entry_id: str | None, retry_all: bool) -> None:
+    """Retry one dead letter by ID, or --all: resend a reply, or requeue a failed turn."""
+    if bool(entry_id) == retry_all:
+        raise click.UsageError("give one dead-letter ID or --all (see `brandbot dlq list`)")
+    from ..pipeline import Deliverer, Ingest, RetryPolicy, keys_for
+    from ..runtime import build_connectors_for
+
+    services, letters = _open(state)
+    try:
+        settings = services.settings
+        deliverer = Deliverer(services.redis, services.engine, keys_for(settings), build_connectors_for(services),
+                              RetryPolicy.from_settings(settings.pipeline), letters, settings.pipeline.dedupe_ttl_seconds)
+        ingest = Ingest(services.redis, settings)
+        ids = [d.id for d in letters.list(100_000)] if retry_all else [entry_id]
+        ok = failed = 0
+        for i in ids:
+            res = letters.retry(i, lambda ob: deliverer.deliver(ob, force=True), ingest.requeue)
+            ok += res.ok
+            failed += not res.ok
+            click.echo(f"{i}: {'ok' if res.ok else 'failed'} ({res.detail})")
+        console.print(f"retried {len(ids)}: {ok} ok, {failed} failed")
+    finally:
+        services.close()
+    if failed:
+        raise SystemExit(1)
+
+
+COMMANDS = [dlq]
