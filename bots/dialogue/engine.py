@@ -159,7 +159,9 @@ class Engine:
     def _bot_turn(self, out: EngineOutput, nlu: NLUResult) -> None:
         st = out.state
         text = nlu.text
-        if is_cancel(text) or self._is(nlu, "abort"):
+        ruled_cancel = is_cancel(text)
+        if ruled_cancel or (self._is(nlu, "abort") and (st.flow is not None or st.pending)):
+            # a classifier "abort" with nothing in progress is more likely a miss than a request
             st.misses = 0
             if st.flow is not None:
                 out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
@@ -198,6 +200,13 @@ class Engine:
             st.misses = 0
             self._start_flow(out, self.trigger[intent], nlu)
             return
+        if st.flow is None and intent in (None, "inform") and nlu.entities:
+            chosen = self._flow_for_entities(nlu)
+            if chosen:
+                st.misses = 0
+                self._start_flow(out, chosen, nlu)
+                return
+            self._remember_entities(st, nlu)
         if intent is not None and intent not in NON_TASK_INTENTS and st.flow is None:
             # understood but nothing configured for it: not a miss, but say so
             st.misses = 0
@@ -370,6 +379,32 @@ class Engine:
                     found[slot.name] = value
                 break
         return found, invalid
+
+    def _flow_for_entities(self, nlu: NLUResult) -> str | None:
+        """The flow a bare "inform" message means ("move me to 15C on X7K9QZ"), if clear.
+
+        Candidates are flows whose slots take every slot-like entity of the message;
+        the best ranked trigger intent among them wins, if the NLU gave it any weight.
+        A lone booking reference fits several flows and stays ambiguous.
+        """
+        slot_types = {t for f in self.domain.flows.values() for s in f.slots for t in s.entities}
+        types = {e.type for e in nlu.entities if e.type in slot_types}
+        if not types:
+            return None
+        fits = {name for name, f in self.domain.flows.items() if types <= {t for s in f.slots for t in s.entities}}
+        if len(fits) == 1 and len(types) > 1:
+            return next(iter(fits))
+        for r in nlu.ranking:
+            name = self.trigger.get(r.name)
+            if name in fits and r.confidence >= 0.1:
+                return name
+        return None
+
+    def _remember_entities(self, st: DialogueState, nlu: NLUResult) -> None:
+        """Keep slot values given out of context so the next flow does not ask again."""
+        for f in self.domain.flows.values():
+            found, _ = self._extract(f, nlu)
+            st.memory.update(found)
 
     # ------------------------------------------------------------------ helpers
     def _handoff(self, out: EngineOutput) -> None:

@@ -67,3 +67,13 @@ def inbound(text: str = "", conv: str = "test:c1", message_id: str | None = None
         payload=payload,
         kind=kind,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture(scope="session")
+def trained_nlu(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real NLU trained once per session from the airline's data (a few seconds)."""
+    import nlu
+
+    model_dir = tmp_path_factory.mktemp("nlu-model")
+    nlu.train(REPO / "bots" / "airline" / "nlu", model_dir, ["en", "fr"], seed=42)
+    return nlu.NLU.load(model_dir, ["en", "fr"], "en")

@@ -8,9 +8,10 @@ A story is a list of steps::
       buttons: ["Yes", "No"]       # titles of the last reply's buttons, in order
       state: {flow: change_seat, slots: {seat: 15C}, language: en, mode: bot, pending: null}
 
-Each story gets a fresh conversation and a freshly seeded demo database. Stories
-run with the keyword test NLU (tests/dialogue/rules_nlu.py); with the trained NLU
-too when ``nlu.NLU`` exists (see ``trained_nlu`` below).
+Each story gets a fresh conversation and a freshly seeded demo database. Every
+story runs twice: with the keyword test NLU (tests/dialogue/rules_nlu.py: the
+dialogue alone) and with the real NLU trained once per session from
+bots/airline/nlu (the whole bot as a customer meets it).
 """
 
 from __future__ import annotations
@@ -84,5 +85,10 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("story", load_stories())
-def test_story(story: dict[str, Any], runtime: ConversationRuntime) -> None:
+def test_story_with_keyword_nlu(story: dict[str, Any], runtime: ConversationRuntime) -> None:
     run_story(runtime, story)
+
+
+@pytest.mark.parametrize("story", load_stories())
+def test_story_with_trained_nlu(story: dict[str, Any], make_runtime, trained_nlu) -> None:  # noqa: ANN001
+    run_story(make_runtime(nlu=trained_nlu), story)
