@@ -1,0 +1,183 @@
+"""The pure policy: NLU results built by hand, no Redis, no SQL."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bots.dialogue.actions import ActionContext, ActionRegistry, ActionResult, action, load_actions
+from bots.dialogue.domain import check_domain
+from bots.dialogue.engine import Engine
+from bots.dialogue.errors import ActionNotFound, DomainError
+from bots.dialogue.state import CONFIRM, DialogueState
+from bots.settings.dialogue import DomainSpec
+from nlu.result import Entity, IntentScore, NLUResult
+
+from .conftest import DOMAIN, inbound
+
+DOMAIN_SPEC = DomainSpec.model_validate(yaml.safe_load(DOMAIN.read_text(encoding="utf-8")))
+
+
+def nlu(text: str, intent: str = "inform", confidence: float = 0.95, lang: str = "en",
+        entities: dict[str, str] | None = None, ranking: list[tuple[str, float]] | None = None) -> NLUResult:
+    ents = tuple(Entity(t, v, v, 0, len(v)) for t, v in (entities or {}).items())
+    rank = tuple(IntentScore(n, c) for n, c in (ranking or [(intent, confidence)]))
+    return NLUResult(text, lang, intent, confidence, rank, ents)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(DOMAIN_SPEC, ["en", "fr"], "en", fallback_threshold=0.5)
+
+
+def test_turn_does_not_mutate_the_given_state(engine: Engine) -> None:
+    st = DialogueState.fresh("c")
+    out = engine.turn(st, nlu("change my seat", "change_seat"))
+    assert st.flow is None and st.turns == 0
+    assert out.state.flow.name == "change_seat" and out.state.turns == 1
+
+
+def test_trigger_message_fills_every_slot_then_asks_the_check_action(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("move me", "change_seat", entities={"seat": "14C", "booking_ref": "X7K9QZ"}))
+    assert out.replies == []
+    assert out.action.name == "check_seat" and out.action.phase == "check"
+    assert out.action.slots == {"booking_ref": "X7K9QZ", "seat": "14C"}
+
+
+def test_check_ok_leads_to_confirmation_with_yes_no_buttons(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("move", "change_seat", entities={"seat": "15C", "booking_ref": "X7K9QZ"}))
+    out = engine.resume(out, out.action, ActionResult(slots={"current_seat": "14C", "passenger": "C D"}))
+    assert out.state.flow.awaiting == CONFIRM
+    assert "from seat 14C to seat 15C" in out.replies[-1].text
+    assert [b[1] for b in out.replies[-1].buttons] == ["/affirm", "/deny"]
+
+
+def test_action_error_apologises_offers_a_human_and_leaves_the_flow(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("status X7K9QZ", "booking_status", entities={"booking_ref": "X7K9QZ"}))
+    out = engine.resume(out, out.action, ActionResult(ok=False, error="TimeoutError"))
+    assert out.state.flow is None and out.state.pending == "offer_human"
+    assert out.replies[-1].key == "action_error"
+    assert {"type": "action_failed", "action": "booking_status", "error": "TimeoutError"} in out.events
+    out2 = engine.turn(out.state, nlu("yes", "affirm"))
+    assert out2.state.mode == "waiting" and out2.replies[-1].key == "handoff_waiting"
+
+
+def test_low_confidence_suggests_top_intents_as_buttons(engine: Engine) -> None:
+    msg = nlu("hmm seat thing", "change_seat", 0.3, ranking=[("change_seat", 0.3), ("greet", 0.2), ("booking_status", 0.1), ("out_of_scope", 0.05)])
+    out = engine.turn(DialogueState.fresh("c"), msg)
+    assert out.replies[0].key == "fallback_rephrase"
+    assert list(out.replies[0].buttons) == [("Change seat", "/change_seat"), ("My booking", "/booking_status")]
+    out = engine.turn(out.state, nlu("blah", "out_of_scope", 0.9))
+    assert out.replies[0].key == "offer_human" and out.state.pending == "offer_human"
+
+
+def test_language_is_sticky_for_short_messages_and_switches_on_a_confident_sentence(engine: Engine) -> None:
+    st = engine.turn(DialogueState.fresh("c"), nlu("Hello there", "greet")).state
+    assert st.language == "en"
+    st = engine.turn(st, nlu("merci", "thanks", lang="fr")).state
+    assert st.language == "en"
+    out = engine.turn(st, nlu("je voudrais changer de siège", "change_seat", lang="fr"))
+    assert out.state.language == "fr" and out.replies[0].text.startswith("Quel")
+
+
+def test_unsupported_language_keeps_the_conversation_language(engine: Engine) -> None:
+    st = engine.turn(DialogueState.fresh("c"), nlu("Bonjour à vous", "greet", lang="fr")).state
+    out = engine.turn(st, nlu("Hallo wie geht es dir heute", "greet", lang="de"))
+    assert out.state.language == "fr" and out.replies[0].text.startswith("Bonjour")
+
+
+def test_human_mode_is_silent_and_waiting_mode_reassures(engine: Engine) -> None:
+    st = DialogueState.fresh("c", "en")
+    st.mode = "human"
+    assert engine.turn(st, nlu("hello", "greet")).replies == []
+    st.mode = "waiting"
+    out = engine.turn(st, nlu("hello?", "greet"))
+    assert out.replies[0].key == "handoff_waiting" and out.state.mode == "waiting"
+
+
+def test_lone_booking_reference_is_remembered_for_the_next_flow(engine: Engine) -> None:
+    st = engine.turn(DialogueState.fresh("c"), nlu("X7K9QZ", "inform", 0.9, entities={"booking_ref": "X7K9QZ"},
+                                                   ranking=[("inform", 0.9)])).state
+    assert st.memory == {"booking_ref": "X7K9QZ"}
+    out = engine.turn(st, nlu("change my seat", "change_seat"))
+    assert out.state.flow.slots == {"booking_ref": "X7K9QZ"} and out.replies[-1].key == "ask_seat"
+
+
+def test_domain_check_names_missing_responses_and_languages() -> None:
+    bad = DomainSpec.model_validate({
+        "flows": {"f": {"intents": ["x"], "slots": [{"name": "s", "entities": ["seat"], "prompt": "nope"}]}},
+        "responses": {"fallback_rephrase": {"text": {"en": "?"}}},
+    })
+    with pytest.raises(DomainError, match=r"response 'nope' \(used by flow 'f' slot 's'\) is not defined") as err:
+        check_domain(bad, ["en", "fr"])
+    assert "'fallback_rephrase' has no text in 'fr'" in str(err.value)
+
+
+# ---- actions ---------------------------------------------------------------
+
+
+def _ctx() -> ActionContext:
+    from datetime import datetime, timezone
+
+    return ActionContext("web:1", "en", {}, "run", "f", datetime.now(timezone.utc))
+
+
+def test_action_that_raises_becomes_an_error_result_logged_with_the_conversation(caplog) -> None:  # noqa: ANN001
+    @action("boom")
+    def boom(ctx: ActionContext) -> ActionResult:
+        raise RuntimeError("database down")
+
+    reg = ActionRegistry({"boom": boom})
+    res = reg.run("boom", _ctx())
+    assert not res.ok and res.error == "RuntimeError: database down"
+    assert "conversation web:1: action 'boom' raised RuntimeError" in caplog.text
+
+
+def test_action_that_hangs_times_out_without_blocking_the_worker(caplog) -> None:  # noqa: ANN001
+    release = __import__("threading").Event()
+    reg = ActionRegistry({"slow": lambda ctx: release.wait(5)}, timeout=0.2)
+    t0 = time.monotonic()
+    res = reg.run("slow", _ctx())
+    release.set()
+    assert time.monotonic() - t0 < 1 and res.error == "timeout after 0.2s"
+    assert "conversation web:1: action 'slow' timed out" in caplog.text
+
+
+def test_missing_actions_are_named_at_start() -> None:
+    with pytest.raises(ActionNotFound, match=r"undefined actions \['nope'\]; defined: \['a'\]"):
+        ActionRegistry({"a": lambda c: None}).require(["a", "nope"])
+
+
+def test_actions_module_is_loaded_with_its_api(tmp_path: Path) -> None:
+    reg = load_actions("bots.airline.actions", None, {"database": str(tmp_path / "a.db")})
+    assert {"change_seat", "check_seat", "booking_status", "flight_status"} <= set(reg.names())
+    assert reg.api.find_booking("X7K9QZ").seat == "14C"
+
+
+def test_runtime_survives_an_action_that_raises(make_runtime, airline_settings) -> None:  # noqa: ANN001
+    settings = airline_settings()
+    reg = load_actions("bots.airline.actions", settings, settings.dialogue.actions_options)
+
+    def broken(ctx: ActionContext) -> ActionResult:
+        raise ConnectionError("booking API unreachable")
+
+    reg.actions["booking_status"] = broken
+    rt = make_runtime(settings=settings, actions=reg)
+    r = rt.handle(inbound("status of my booking X7K9QZ", conv="test:boom"))
+    assert "isn't answering" in r.outbounds[0].text and r.state.pending == "offer_human"
+    r = rt.handle(inbound("yes", conv="test:boom"))
+    assert r.state.mode == "waiting"
+
+
+def test_runtime_survives_an_action_that_times_out(make_runtime, airline_settings) -> None:  # noqa: ANN001
+    settings = airline_settings()
+    reg = load_actions("bots.airline.actions", settings, settings.dialogue.actions_options, timeout=0.2)
+    reg.actions["flight_status"] = lambda ctx: time.sleep(2)
+    rt = make_runtime(settings=settings, actions=reg)
+    t0 = time.monotonic()
+    r = rt.handle(inbound("flight status NM1234", conv="test:slow"))
+    assert time.monotonic() - t0 < 1.5
+    assert "isn't answering" in r.outbounds[0].text
