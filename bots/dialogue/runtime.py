@@ -213,7 +213,12 @@ class ConversationRuntime:
         )
 
 
-def build_runtime(services: Any, nlu: NLUParser | None = None, clock: Callable[[], datetime] | None = None) -> ConversationRuntime:
+def build_runtime(
+    services: Any,
+    nlu: NLUParser | None = None,
+    clock: Callable[[], datetime] | None = None,
+    train_if_needed: bool = False,
+) -> ConversationRuntime:
     """A runtime from :class:`~bots.services.Services`: NLU loaded from ``nlu.model_dir``,
     actions from ``dialogue.actions_module``; the SQL schema is migrated if needed.
 
@@ -225,7 +230,7 @@ def build_runtime(services: Any, nlu: NLUParser | None = None, clock: Callable[[
 
     settings: Settings = services.settings
     if nlu is None:
-        nlu = load_nlu(settings)
+        nlu = load_nlu(settings, train_if_needed)
     d = settings.dialogue
     actions = load_actions(d.actions_module, settings, d.actions_options, d.action_timeout_seconds)
     upgrade(services.engine)
@@ -233,13 +238,22 @@ def build_runtime(services: Any, nlu: NLUParser | None = None, clock: Callable[[
                                actions=actions, clock=clock)
 
 
-def load_nlu(settings: Settings) -> NLUParser:
-    """Load the trained NLU named by the settings."""
-    try:
-        from nlu import NLU  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ModelNotTrained(f"the NLU package has no trainable model yet ({exc})") from exc
+def load_nlu(settings: Settings, train_if_needed: bool = False) -> NLUParser:
+    """Load the trained NLU named by the settings (training it first if asked and needed).
+
+    Raises:
+        ModelNotTrained: no usable model at ``nlu.model_dir`` (run ``brandbot nlu train``).
+    """
+    import nlu
+    from nlu.errors import NLUError
+
     model_dir = settings.path(settings.nlu.model_dir)
-    if not model_dir.exists():
-        raise ModelNotTrained(f"no trained NLU at {model_dir}; run `brandbot nlu train`")
-    return NLU.load(model_dir, list(settings.brand.languages), settings.brand.default_language)
+    languages = list(settings.brand.languages)
+    try:
+        if train_if_needed and nlu.needs_training(settings.path(settings.nlu.data_dir), model_dir, languages,
+                                                  seed=settings.nlu.seed):
+            log.warning("training the NLU into %s (first run or data changed)", model_dir)
+            nlu.train(settings.path(settings.nlu.data_dir), model_dir, languages, seed=settings.nlu.seed)
+        return nlu.NLU.load(model_dir, languages, settings.brand.default_language)
+    except NLUError as exc:
+        raise ModelNotTrained(f"{exc} (model_dir {model_dir}; run `brandbot nlu train`)") from exc

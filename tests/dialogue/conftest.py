@@ -70,10 +70,17 @@ def inbound(text: str = "", conv: str = "test:c1", message_id: str | None = None
 
 
 @pytest.fixture(scope="session")
-def trained_nlu(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real NLU trained once per session from the airline's data (a few seconds)."""
     import nlu
 
     model_dir = tmp_path_factory.mktemp("nlu-model")
     nlu.train(REPO / "bots" / "airline" / "nlu", model_dir, ["en", "fr"], seed=42)
-    return nlu.NLU.load(model_dir, ["en", "fr"], "en")
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def trained_nlu(trained_model_dir: Path) -> Any:
+    import nlu
+
+    return nlu.NLU.load(trained_model_dir, ["en", "fr"], "en")

@@ -1,0 +1,63 @@
+"""``brandbot shell --script FILE --json``: a scripted conversation from outside, one JSON line per customer line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bots.cli import main
+
+from .conftest import DOMAIN, REPO
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = """\
+# a newcomer changes a seat in French
+Bonjour, je voudrais changer de siège sur ma réservation X7K9QZ
+quelle est la franchise bagages ?
+15C
+non, plutôt le 16D
+oui
+"""
+
+
+def test_scripted_french_seat_change_prints_one_json_object_per_line(
+    write_config, redis_url: str, sqlite_url: str, trained_model_dir: Path, tmp_path: Path  # noqa: ANN001
+) -> None:
+    config = write_config({
+        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+        "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(trained_model_dir)},
+        "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
+    })
+    script = tmp_path / "script.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(ln) for ln in res.stdout.splitlines() if ln.startswith("{")]
+    assert len(lines) == 5
+    assert set(lines[0]) >= {"user", "language", "intent", "confidence", "entities", "sentiment", "replies",
+                             "mode", "flow", "slots"}
+    first = lines[0]
+    assert (first["language"], first["intent"], first["flow"]) == ("fr", "change_seat", "change_seat")
+    assert first["slots"] == {"booking_ref": "X7K9QZ"}
+    assert {"type": "booking_ref", "value": "X7K9QZ", "text": "X7K9QZ"} in first["entities"]
+    assert "23 kg" in lines[1]["replies"][0] and lines[1]["flow"] == "change_seat"
+    assert "au siège 16D" in lines[3]["replies"][-1]
+    assert "maintenant le 16D" in lines[4]["replies"][0]
+    assert lines[4]["flow"] is None and lines[4]["mode"] == "bot"
+
+
+def test_shell_without_a_trained_model_says_how_to_train(write_config, redis_url, sqlite_url, tmp_path) -> None:  # noqa: ANN001
+    config = write_config({
+        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+        "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(tmp_path / "none")},
+        "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
+    })
+    script = tmp_path / "s.txt"
+    script.write_text("hello\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
+    assert res.exit_code == 2
+    assert "brandbot nlu train" in res.output
