@@ -1,8 +1,13 @@
-"""A newcomer's first try: open /chat in a real browser and change a seat in French."""
+"""A newcomer's first try: open /chat in a real browser and change a seat in French.
+
+Set BRANDBOT_SCREENSHOTS=DIR to keep a screenshot of the finished conversation.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,6 +80,11 @@ def test_a_newcomer_changes_a_seat_in_french_in_the_web_chat(live_bot: LiveBot, 
     assert re.search(r"si[èe]ge|place", asked_seat, re.I), asked_seat
     assert "15C" in asked_confirm and "14C" in asked_confirm and "X7K9QZ" in asked_confirm, asked_confirm
     assert "15C" in done and re.search(r"confirm|chang|modifi|c'est fait|voil[aà]", done, re.I), done
+
+    if os.environ.get("BRANDBOT_SCREENSHOTS"):
+        folder = Path(os.environ["BRANDBOT_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(folder / "webchat-seat-change-fr.png"))
 
     # customer text is shown as text: a <script> message is inert.
     evil = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
