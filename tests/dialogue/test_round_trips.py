@@ -1,0 +1,50 @@
+"""A turn costs at most 3 Redis round trips (lock+load, save+release+publish)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import redis
+from redis.connection import Connection, UnixDomainSocketConnection
+
+from bots.dialogue.actions import load_actions
+from bots.dialogue.runtime import ConversationRuntime
+
+from .conftest import inbound
+from .rules_nlu import RulesNLU
+
+pytestmark = pytest.mark.integration
+
+
+class _Count:
+    n = 0
+    lock = threading.Lock()
+
+
+def _counting(base: type) -> type:
+    class Counting(base):  # type: ignore[misc, valid-type]
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            with _Count.lock:
+                _Count.n += 1
+            super().send_packed_command(command, check_health)
+
+    return Counting
+
+
+def test_each_turn_takes_at_most_three_round_trips(airline_settings, sql_engine, redis_client, redis_url: str) -> None:  # noqa: ANN001
+    base = UnixDomainSocketConnection if redis_url.startswith("unix") else Connection
+    client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(redis_url, connection_class=_counting(base)))
+    s = airline_settings()
+    d = s.dialogue
+    rt = ConversationRuntime(settings=s, redis=client, engine=sql_engine, nlu=RulesNLU(),
+                             actions=load_actions(d.actions_module, s, d.actions_options))
+    rt.handle(inbound("hello", conv="test:rt", message_id="warm"))  # loads the Lua scripts
+    counts = []
+    for i, text in enumerate(["change my seat on X7K9QZ", "15C", "what's the baggage allowance?", "yes", "bye"]):
+        before = _Count.n
+        rt.handle(inbound(text, conv="test:rt", message_id=f"t{i}"))
+        counts.append(_Count.n - before)
+    assert counts == [2] * 5
+    client.close()
