@@ -7,8 +7,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bots.dialogue.actions import load_actions
-from bots.dialogue.runtime import ConversationRuntime
 from bots.pipeline import keys_for, start_embedded_workers
 from bots.services import Services
 from bots.web.app import create_app
@@ -22,6 +20,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_webhooks_workers_and_dialogue_state_on_a_three_node_cluster(make_settings, sql_engine, tmp_path) -> None:
+    from bots.dialogue.actions import load_actions
+    from bots.dialogue.runtime import ConversationRuntime
     from tests.dialogue.conftest import DOMAIN
     from tests.dialogue.rules_nlu import RulesNLU
 
