@@ -27,7 +27,7 @@ from .intent_model import IntentConfig, IntentModel
 from .result import OUT_OF_SCOPE
 from .sentiment_model import SentimentConfig, SentimentModel
 
-__all__ = ["IntentComponent", "EntityComponent", "SentimentComponent",
+__all__ = ["doc_text", "IntentComponent", "EntityComponent", "SentimentComponent",
            "INTENTS", "ENTITIES", "SENTIMENT"]
 
 INTENTS = "brandbot_intents"
@@ -39,6 +39,14 @@ for _name, _default in (("intent", None), ("intent_confidence", 0.0), ("intent_r
                         ("parse_context", None)):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=_default)
+
+
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, computed once per doc (spaCy rebuilds it from the tokens on each access)."""
+    text = doc.user_data.get("brandbot_text")
+    if text is None:
+        text = doc.user_data["brandbot_text"] = doc.text
+    return text
 
 
 class IntentComponent:
@@ -59,7 +67,7 @@ class IntentComponent:
     def __call__(self, doc: Doc) -> Doc:
         if self.model is None:
             return self._set(doc, (OUT_OF_SCOPE, 0.0, []))
-        return self._set(doc, self.model.predict(doc.text))
+        return self._set(doc, self.model.predict(doc_text(doc)))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
         batch: list[Doc] = []
@@ -76,7 +84,7 @@ class IntentComponent:
             for doc in docs:
                 yield self(doc)
             return
-        for doc, pred in zip(docs, self.model.predict_many([d.text for d in docs])):
+        for doc, pred in zip(docs, self.model.predict_many([doc_text(d) for d in docs])):
             yield self._set(doc, pred)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -104,9 +112,9 @@ class EntityComponent:
     def __call__(self, doc: Doc) -> Doc:
         ctx = doc._.parse_context
         if ctx is None:
-            doc._.entities = self.extractor.extract(doc.text)
+            doc._.entities = self.extractor.extract(doc_text(doc))
         else:
-            doc._.entities = self.extractor.extract(doc.text, ctx.now, ctx.timezone)
+            doc._.entities = self.extractor.extract(doc_text(doc), ctx.now, ctx.timezone)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
@@ -132,12 +140,12 @@ class SentimentComponent:
         self.model = SentimentModel.fit(texts, labels, self.config, seed=seed)
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.sentiment_score, doc._.sentiment_label = self.model.predict(doc.text)
+        doc._.sentiment_score, doc._.sentiment_label = self.model.predict(doc_text(doc))
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
         docs = list(docs)
-        for doc, (score, label) in zip(docs, self.model.predict_many([d.text for d in docs])):
+        for doc, (score, label) in zip(docs, self.model.predict_many([doc_text(d) for d in docs])):
             doc._.sentiment_score, doc._.sentiment_label = score, label
             yield doc
 

@@ -119,6 +119,11 @@ def read_intent_file(path: str | Path, language: str | None = None) -> list[Exam
             if not isinstance(items, list) or not items:
                 raise BadTrainingData(str(p), f"intent {name!r} must be a non-empty list of example strings")
             for k, item in enumerate(items):
+                if isinstance(item, bool) or item is None:
+                    raise BadTrainingData(
+                        str(p), f"intent {name!r}, example #{k + 1} was read as {item!r}: YAML turns unquoted "
+                        "yes/no/on/off/null into booleans or null, so quote it (\"yes\")"
+                    )
                 if not isinstance(item, (str, int, float)) or not str(item).strip():
                     raise BadTrainingData(
                         str(p), f"intent {name!r}, example #{k + 1} must be a non-empty string, got {item!r}"

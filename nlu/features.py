@@ -71,30 +71,42 @@ class Vectorizer:
         self.char_weight = char_weight
         self.token_hook = token_hook
         self.vocab: dict[str, int] = {}
+        self._vw: dict[str, int] = {}
+        self._vc: dict[str, int] = {}
+        self._char_cache: dict[str, list[int]] = {}
         self.idf = np.zeros(0, dtype=np.float32)
-        self.is_char = np.zeros(0, dtype=bool)
 
     # -- analysis -----------------------------------------------------------------------
-    def analyze(self, text: str) -> tuple[list[str], list[str]]:
-        """Word features and char features of one text (strings, with repeats)."""
+    def words(self, text: str) -> list[str]:
+        """Normalised words (after the token hook) of ``text``."""
         words = _WORD.findall(normalize(text))
         if self.token_hook is not None:
             words = self.token_hook(words)
+        return words
+
+    def _word_ngrams(self, words: list[str]) -> list[str]:
         feats = list(words)
         if self.word_ngrams >= 2 and len(words) > 1:
             feats += [a + " " + b for a, b in zip(words, words[1:])]
+        return feats
+
+    def _char_ngrams_of(self, w: str) -> list[str]:
+        if w.startswith("NEG_"):
+            w = w[4:]
+        w = w[:12]
+        lo, hi = self.char_ngrams  # type: ignore[misc]
+        p = " " + w + " "
+        n_p = len(p)
+        return [p[i : i + n] for n in range(lo, min(hi, n_p) + 1) for i in range(n_p - n + 1)]
+
+    def analyze(self, text: str) -> tuple[list[str], list[str]]:
+        """Word features and char features of one text (strings, with repeats)."""
+        words = self.words(text)
         chars: list[str] = []
         if self.char_ngrams:
-            lo, hi = self.char_ngrams
             for w in words:
-                if len(w) > 12 or w.startswith("NEG_"):
-                    w = w[4:] if w.startswith("NEG_") else w[:12]
-                p = " " + w + " "
-                n_p = len(p)
-                for n in range(lo, min(hi, n_p) + 1):
-                    for i in range(n_p - n + 1):
-                        chars.append(p[i : i + n])
-        return feats, chars
+                chars += self._char_ngrams_of(w)
+        return self._word_ngrams(words), chars
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, texts: Sequence[str]) -> "Vectorizer":
@@ -115,38 +127,42 @@ class Vectorizer:
         for k in keys_c:
             vocab["c|" + k] = len(vocab)
             idf.append(math.log((1 + n) / (1 + df_c[k])) + 1.0)
-        self.vocab = vocab
-        self.idf = np.asarray(idf, dtype=np.float32)
-        self.is_char = np.zeros(len(vocab), dtype=bool)
-        self.is_char[len(keys_w) :] = True
+        self.load_state(list(vocab), np.asarray(idf, dtype=np.float32))
         return self
 
     # -- transforming -------------------------------------------------------------------
     def one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Feature indices and TF-IDF values of one text."""
-        feats, chars = self.analyze(text)
-        vocab = self.vocab
+        """Feature indices and TF-IDF values of one text (same values as :meth:`analyze` + vocab)."""
+        words = self.words(text)
         idf = self.idf
-        idx_w, val_w = self._block(Counter(feats), "w|", vocab, idf)
-        idx_c, val_c = self._block(Counter(chars), "c|", vocab, idf)
+        get = self._vw.get
+        w_idx = [i for i in map(get, self._word_ngrams(words)) if i is not None]
+        idx_w, val_w = self._block(Counter(w_idx), idf)
+        if not self.char_ngrams:
+            return idx_w, val_w
+        cache = self._char_cache
+        c_idx: list[int] = []
+        for w in words:
+            ids = cache.get(w)
+            if ids is None:
+                vget = self._vc.get
+                ids = [i for i in map(vget, self._char_ngrams_of(w)) if i is not None]
+                if len(cache) > 200_000:
+                    cache.clear()
+                cache[w] = ids
+            c_idx += ids
+        idx_c, val_c = self._block(Counter(c_idx), idf)
         if self.char_weight != 1.0 and len(val_c):
             val_c *= self.char_weight
         return np.concatenate((idx_w, idx_c)), np.concatenate((val_w, val_c))
 
     @staticmethod
-    def _block(counts: Counter, prefix: str, vocab: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idx = []
-        tf = []
-        get = vocab.get
-        for k, v in counts.items():
-            i = get(prefix + k)
-            if i is not None:
-                idx.append(i)
-                tf.append(v)
-        if not idx:
+    def _block(counts: Counter, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ia = np.asarray(idx, dtype=np.int64)
-        va = (np.log(np.asarray(tf, dtype=np.float32)) + 1.0) * idf[ia]
+        ia = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        va = (np.log(tf) + 1.0) * idf[ia]
         va /= np.sqrt(np.dot(va, va))
         return ia, va
 
@@ -181,4 +197,7 @@ class Vectorizer:
 
     def load_state(self, keys: Sequence[str], idf: np.ndarray) -> None:
         self.vocab = {k: i for i, k in enumerate(keys)}
+        self._vw = {k[2:]: i for k, i in self.vocab.items() if k.startswith("w|")}
+        self._vc = {k[2:]: i for k, i in self.vocab.items() if k.startswith("c|")}
+        self._char_cache = {}
         self.idf = np.asarray(idf, dtype=np.float32)

@@ -84,10 +84,11 @@ class NLU:
         lang = self.detect_language(text, language_hint, ctx)
         nlp = self.pipelines[lang]
         doc = nlp.make_doc(text)
+        doc.user_data["brandbot_text"] = text
         doc._.parse_context = ctx
         for proc in self._steps[lang]:
             doc = proc(doc)
-        return self._result(doc, lang)
+        return self._result(doc, lang, text)
 
     def parse_batch(self, texts: Sequence[str], language_hint: str | None = None,
                     context: ParseContext | None = None) -> list[NLUResult]:
@@ -101,22 +102,23 @@ class NLU:
             docs: list[Doc] = []
             for i in idx:
                 d = nlp.make_doc(texts[i])
+                d.user_data["brandbot_text"] = texts[i]
                 d._.parse_context = ctx
                 docs.append(d)
             for _name, proc in nlp.pipeline:
                 docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(d) for d in docs]
             for i, d in zip(idx, docs):
-                out[i] = self._result(d, lang)
+                out[i] = self._result(d, lang, texts[i])
         return [r for r in out if r is not None]
 
     @staticmethod
-    def _result(doc: Doc, lang: str) -> NLUResult:
+    def _result(doc: Doc, lang: str, text: str) -> NLUResult:
         ext = doc._
         intent = ext.intent or OUT_OF_SCOPE
         ranking = tuple(IntentScore(n, c) for n, c in (ext.intent_ranking or ()))
         entities: tuple[Entity, ...] = tuple(ext.entities or ())
         return NLUResult(
-            text=doc.text, language=lang, intent=intent, confidence=float(ext.intent_confidence),
+            text=text, language=lang, intent=intent, confidence=float(ext.intent_confidence),
             ranking=ranking, entities=entities,
             sentiment=Sentiment(float(ext.sentiment_score), ext.sentiment_label),
         )

@@ -54,6 +54,7 @@ _SEAT = re.compile(
 )
 _PREP = r"(?:to|from|in|at|for|via|into|à|de|d'|pour|vers|depuis|sur|au départ de|arrivée à)"
 _TOKEN_ALL_CAPS = re.compile(r"[a-z]")
+_DIGIT = re.compile(r"\d")
 
 
 def _strip(s: str) -> str:
@@ -94,7 +95,7 @@ class EntityExtractor:
         def add(kind: str, start: int, end: int, value: Any) -> None:
             cands.append((ENTITY_TYPES.index(kind), start, end, kind, value))
 
-        has_digit = any(c.isdigit() for c in text)
+        has_digit = _DIGIT.search(text) is not None
         if "@" in text:
             for m in _EMAIL.finditer(text):
                 add("email", m.start(), m.end(), m.group(0).lower())
@@ -144,8 +145,9 @@ class EntityExtractor:
             add("seat", start, m.end(), f"{int(m.group('row'))}{letter.upper()}")
 
     def _dates(self, text: str, now: datetime | None, tz: str, add: Any) -> None:
-        times = list(find_times(text)) if (any(c.isdigit() for c in text) or "mid" in text.lower()
-                                           or "minuit" in text.lower() or "noon" in text.lower()) else []
+        low = text.lower()
+        times = list(find_times(text)) if (_DIGIT.search(text) or "mid" in low or "minuit" in low
+                                           or "noon" in low) else []
         base_aware = now or datetime.now(_tz.utc)
         base = local_now(base_aware, tz)
         dates = list(find_dates(text, self.language, self.date_order, base))

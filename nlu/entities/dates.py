@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -113,9 +113,16 @@ def _parser(language: str, date_order: str, base: datetime):  # type: ignore[no-
 
 
 def _parse_span(span: str, language: str, date_order: str, base: datetime) -> date | None:
+    return _parse_cached(" ".join(span.lower().split()), language, date_order, base.date())
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(span: str, language: str, date_order: str, today: date) -> date | None:
+    """Dates only depend on the local day: cached per (span, language, order, day)."""
+    base = datetime.combine(today, time(12, 0))
     if _EVENING.match(span):
-        return base.date()
-    parser = _parser(language, date_order, base.replace(second=0, microsecond=0))
+        return today
+    parser = _parser(language, date_order, base)
     with _LOCK:
         got = parser.get_date_data(span).date_obj
         if got is None and _WEEKDAY_ONLY.search(span):
@@ -124,7 +131,6 @@ def _parse_span(span: str, language: str, date_order: str, base: datetime) -> da
     if got is None:
         return None
     d = got.date()
-    today = base.date()
     if d < today and not _HAS_YEAR.search(span) and not re.search(r"yesterday|hier", span, re.IGNORECASE):
         if _HAS_MONTH.search(span):
             try:
