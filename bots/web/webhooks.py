@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
+import redis
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -104,7 +105,7 @@ def _accept(channel_names: tuple[str, ...], ok: Callable[[], Response], public_u
     except MalformedRequest as exc:
         log.warning("malformed %s webhook: %s", channel_names[0], exc)
         return _plain(400, f"malformed request: {exc}")
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, redis.RedisError) as exc:  # connectors keep channel state in Redis
         log.error("%s webhook: %s", channel_names[0], exc)
         return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
     try:
@@ -139,10 +140,18 @@ def twilio_status() -> Response:
     if not tw.enabled:
         return _plain(404, "channel twilio is not enabled (channels.twilio.enabled)")
     req = to_webhook_request(twilio_public_url(services))
+    connectors = _connectors(services)
+    connector = next((connectors[c] for c in TWILIO_CHANNELS if c in connectors), None)
     try:
-        form = form_of(req)
-        verify_signature(req, tw.auth_token, form=form)
-        status = parse_status_form(form)
+        if connector is not None and hasattr(connector, "parse_status"):
+            status = connector.parse_status(req)  # also records opt-outs (21610) and closed windows
+        else:
+            form = form_of(req)
+            verify_signature(req, tw.auth_token, form=form)
+            status = parse_status_form(form)
+    except (StoreUnavailable, redis.RedisError) as exc:
+        log.error("Twilio status callback: %s", exc)
+        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
     except ForgedRequest as exc:
         log.warning("refused a forged Twilio status callback from %s: %s", request.remote_addr, exc)
         return _plain(403, "forbidden")
@@ -167,8 +176,6 @@ def twilio_status() -> Response:
 
 def _queue_probe(services: Services) -> Callable[[], str | None]:
     """Readiness: None when the inbound queue accepts messages, else why not (Redis down is reported by /readyz itself)."""
-    import redis
-
     def probe() -> str | None:
         ingest = _ingest(services)
         try:
