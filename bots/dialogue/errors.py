@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from ..errors import BrandbotError
+from ..errors import BrandbotError, StoreUnavailable
 
 __all__ = ["ConversationBusy", "StaleState", "DomainError", "ActionNotFound"]
 
 
-class ConversationBusy(BrandbotError):
+class ConversationBusy(StoreUnavailable):
     """Raised when a conversation's lock stays taken longer than ``dialogue.lock_wait_seconds``.
 
-    The inbound message is not acknowledged, so the queue hands it out again later.
+    A :class:`~bots.errors.StoreUnavailable` on purpose: like an unreachable store, it
+    means "not now": the inbound is left unacknowledged and redone later, never
+    dead-lettered.
     """
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
@@ -142,6 +143,8 @@ class ConversationRuntime:
             for _ in range(MAX_ACTIONS_PER_TURN):
                 if out.action is None:
                     break
+                if time.monotonic() - lease.acquired_at > self.store.lock_ttl_ms / 3000:
+                    self.store.extend(lease)  # slow actions: keep the conversation ours
                 out = self._run_action(out, inbound, now)
             new = out.state
             outbounds = [self._outbound(inbound, i, r) for i, r in enumerate(out.replies)]

@@ -117,6 +117,15 @@ class DialogueSettings(Section):
         return v
 
     @model_validator(mode="after")
+    def _lock_outlives_actions(self) -> "DialogueSettings":
+        if self.lock_ttl_seconds < 2 * self.action_timeout_seconds:
+            raise ValueError(
+                f"lock_ttl_seconds ({self.lock_ttl_seconds}) must be at least twice action_timeout_seconds "
+                f"({self.action_timeout_seconds}) so a turn with a slow action keeps its conversation lock"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _flows_intents_unique(self) -> "DialogueSettings":
         seen: dict[str, str] = {}
         for name, flow in self.flows.items():
