@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 
 from bots.dialogue.actions import load_actions  # noqa: E402
 from bots.dialogue.engine import Engine  # noqa: E402
-from bots.dialogue.domain import load_domain  # noqa: E402
 from bots.dialogue.runtime import ConversationRuntime  # noqa: E402
 from bots.dialogue.state import DialogueState  # noqa: E402
 from bots.settings import load_settings  # noqa: E402

@@ -18,22 +18,20 @@ Order of the policy on each message (bot mode):
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from nlu.result import OUT_OF_SCOPE, NLUResult
 
-from ..settings.dialogue import Button, DomainSpec, FlowSpec, SlotSpec
+from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 from .actions import ActionResult
+from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, next_language, suggestions
 from .responses import Reply, render, render_response
-from .rules import is_cancel, is_no, is_yes, word_count
+from .rules import is_cancel, is_no, is_yes
 from .state import CONFIRM, DialogueState, FlowState
 
 __all__ = ["Engine", "EngineOutput", "ActionRequest", "SUGGESTION_EXCLUDED", "NON_TASK_INTENTS"]
 
-#: intents never offered as "did you mean" buttons.
-SUGGESTION_EXCLUDED = {OUT_OF_SCOPE, "affirm", "deny", "inform", "greet", "goodbye", "thanks", "abort"}
 #: intents that do not interrupt a flow by themselves.
 NON_TASK_INTENTS = {OUT_OF_SCOPE, "affirm", "deny", "inform"}
 OFFER_HUMAN = "offer_human"
@@ -201,7 +199,7 @@ class Engine:
             self._start_flow(out, self.trigger[intent], nlu)
             return
         if st.flow is None and intent in (None, "inform") and nlu.entities:
-            chosen = self._flow_for_entities(nlu)
+            chosen = flow_for_entities(self.domain, self.trigger, nlu)
             if chosen:
                 st.misses = 0
                 self._start_flow(out, chosen, nlu)
@@ -228,7 +226,7 @@ class Engine:
         fs = st.flow
         assert fs is not None
         spec = self.domain.flows[fs.name]
-        found, invalid = self._extract(spec, nlu)
+        found, invalid = extract_slots(spec, nlu)
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
         if other_task and nlu.intent in self.trigger:
@@ -295,7 +293,7 @@ class Engine:
         for s in spec.slots:
             if s.name in st.memory:
                 fs.slots[s.name] = st.memory[s.name]
-        found, _ = self._extract(spec, nlu)
+        found, _ = extract_slots(spec, nlu)
         fs.slots.update(found)
         st.flow = fs
         out.events.append({"type": "flow_started", "flow": name})
@@ -361,49 +359,10 @@ class Engine:
             return
         self._advance(out)
 
-    def _extract(self, spec: FlowSpec, nlu: NLUResult) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Slot values from the message's entities: (valid, invalid)."""
-        found: dict[str, Any] = {}
-        invalid: dict[str, Any] = {}
-        used: set[int] = set()
-        for slot in spec.slots:
-            for etype in slot.entities:
-                ent = next((e for e in nlu.entities if e.type == etype and id(e) not in used), None)
-                if ent is None:
-                    continue
-                used.add(id(ent))
-                value = ent.value
-                if slot.pattern and not re.fullmatch(slot.pattern, str(value)):
-                    invalid[slot.name] = value
-                else:
-                    found[slot.name] = value
-                break
-        return found, invalid
-
-    def _flow_for_entities(self, nlu: NLUResult) -> str | None:
-        """The flow a bare "inform" message means ("move me to 15C on X7K9QZ"), if clear.
-
-        Candidates are flows whose slots take every slot-like entity of the message;
-        the best ranked trigger intent among them wins, if the NLU gave it any weight.
-        A lone booking reference fits several flows and stays ambiguous.
-        """
-        slot_types = {t for f in self.domain.flows.values() for s in f.slots for t in s.entities}
-        types = {e.type for e in nlu.entities if e.type in slot_types}
-        if not types:
-            return None
-        fits = {name for name, f in self.domain.flows.items() if types <= {t for s in f.slots for t in s.entities}}
-        if len(fits) == 1 and len(types) > 1:
-            return next(iter(fits))
-        for r in nlu.ranking:
-            name = self.trigger.get(r.name)
-            if name in fits and r.confidence >= 0.1:
-                return name
-        return None
-
     def _remember_entities(self, st: DialogueState, nlu: NLUResult) -> None:
         """Keep slot values given out of context so the next flow does not ask again."""
         for f in self.domain.flows.values():
-            found, _ = self._extract(f, nlu)
+            found, _ = extract_slots(f, nlu)
             st.memory.update(found)
 
     # ------------------------------------------------------------------ helpers
@@ -429,24 +388,12 @@ class Engine:
             self._say(out, "offer_human")
             return
         lang = st.language or self.default_language
-        extra: list[Button] = []
-        for r in nlu.ranking:
-            if r.name in SUGGESTION_EXCLUDED or r.name not in self.domain.intent_labels:
-                continue
-            if r.name not in self.trigger and r.name not in self.domain.faq and r.name != "human_handoff":
-                continue
-            extra.append(Button(payload=f"/{r.name}", title=self.domain.intent_labels[r.name]))
-            if len(extra) == 3:
-                break
+        extra = suggestions(self.domain, self.trigger, nlu)
         resp = self.domain.responses["fallback_rephrase"]
         out.replies.append(render_response(resp, lang, {}, "fallback_rephrase", self.default_language, extra))
 
     def _language(self, st: DialogueState, nlu: NLUResult) -> None:
-        detected = nlu.language if nlu.language in self.languages else None
-        if st.language is None:
-            st.language = detected or self.default_language
-        elif detected and detected != st.language and word_count(nlu.text) >= self.switch_min_words:
-            st.language = detected
+        st.language = next_language(st.language, nlu, self.languages, self.default_language, self.switch_min_words)
 
     def _confident(self, nlu: NLUResult) -> bool:
         return nlu.intent != OUT_OF_SCOPE and nlu.confidence >= self.threshold

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..settings.dialogue import Button, DomainSpec, Response

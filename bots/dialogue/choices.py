@@ -1,0 +1,83 @@
+"""Pure choices the policy makes from an NLU result: slot values, the flow a bare
+"inform" means, "did you mean" suggestions, the conversation's language."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nlu.result import OUT_OF_SCOPE, NLUResult
+
+from ..settings.dialogue import Button, DomainSpec, FlowSpec
+from .rules import word_count
+
+__all__ = ["extract_slots", "flow_for_entities", "suggestions", "next_language", "SUGGESTION_EXCLUDED"]
+
+#: intents never offered as "did you mean" buttons.
+SUGGESTION_EXCLUDED = {OUT_OF_SCOPE, "affirm", "deny", "inform", "greet", "goodbye", "thanks", "abort"}
+
+
+def extract_slots(spec: FlowSpec, nlu: NLUResult) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Slot values from the message's entities: (valid, invalid by the slot's pattern)."""
+    found: dict[str, Any] = {}
+    invalid: dict[str, Any] = {}
+    used: set[int] = set()
+    for slot in spec.slots:
+        for etype in slot.entities:
+            ent = next((e for e in nlu.entities if e.type == etype and id(e) not in used), None)
+            if ent is None:
+                continue
+            used.add(id(ent))
+            value = ent.value
+            if slot.pattern and not re.fullmatch(slot.pattern, str(value)):
+                invalid[slot.name] = value
+            else:
+                found[slot.name] = value
+            break
+    return found, invalid
+
+
+def flow_for_entities(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult) -> str | None:
+    """The flow a bare "inform" message means ("move me to 15C on X7K9QZ"), if clear.
+
+    Candidates are flows whose slots take every slot-like entity of the message;
+    the best ranked trigger intent among them wins, if the NLU gave it any weight.
+    A lone booking reference fits several flows and stays ambiguous.
+    """
+    slot_types = {t for f in domain.flows.values() for s in f.slots for t in s.entities}
+    types = {e.type for e in nlu.entities if e.type in slot_types}
+    if not types:
+        return None
+    fits = {name for name, f in domain.flows.items() if types <= {t for s in f.slots for t in s.entities}}
+    if len(fits) == 1 and len(types) > 1:
+        return next(iter(fits))
+    for r in nlu.ranking:
+        name = trigger.get(r.name)
+        if name in fits and r.confidence >= 0.1:
+            return name
+    return None
+
+
+def suggestions(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult, limit: int = 3) -> list[Button]:
+    """Buttons for the NLU's best guesses that the bot can act on."""
+    out: list[Button] = []
+    for r in nlu.ranking:
+        if r.name in SUGGESTION_EXCLUDED or r.name not in domain.intent_labels:
+            continue
+        if r.name not in trigger and r.name not in domain.faq and r.name != "human_handoff":
+            continue
+        out.append(Button(payload=f"/{r.name}", title=domain.intent_labels[r.name]))
+        if len(out) == limit:
+            break
+    return out
+
+
+def next_language(current: str | None, nlu: NLUResult, languages: tuple[str, ...], default: str,
+                  switch_min_words: int) -> str:
+    """Sticky language: set once, switched only by a message long enough to be sure of."""
+    detected = nlu.language if nlu.language in languages else None
+    if current is None:
+        return detected or default
+    if detected and detected != current and word_count(nlu.text) >= switch_min_words:
+        return detected
+    return current
