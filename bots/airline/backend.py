@@ -5,7 +5,8 @@ API implementing :class:`AirlineBackend`; the actions only use the interface.
 
 The demo database (``dialogue.actions_options.database``, default
 ``var/airline.db``) is created and seeded on first use with fictional data,
-dated relative to the day it is seeded:
+dated relative to the day it is seeded (and seeded afresh once all its flights
+are in the past):
 
 ========  ========  =========================  ===========================
 booking   surname   flight                      note
@@ -133,7 +134,13 @@ class SQLiteAirline:
         with self._seed_lock, self._db() as db:
             db.executescript(_SCHEMA)
             db.execute("BEGIN IMMEDIATE")
-            if db.execute("SELECT COUNT(*) FROM flights").fetchone()[0] == 0:
+            newest = db.execute("SELECT MAX(day) FROM flights").fetchone()[0]
+            if newest is not None and newest < today.isoformat():
+                # every demo flight is in the past: seed afresh so X7K9QZ is again a few days away
+                db.execute("DELETE FROM bookings")
+                db.execute("DELETE FROM flights")
+                newest = None
+            if newest is None:
                 self._seed(db, today)
             db.execute("COMMIT")
 

@@ -181,3 +181,20 @@ def test_runtime_survives_an_action_that_times_out(make_runtime, airline_setting
     r = rt.handle(inbound("flight status NM1234", conv="test:slow"))
     assert time.monotonic() - t0 < 1.5
     assert "isn't answering" in r.outbounds[0].text
+
+
+def test_demo_backend_is_seeded_once_and_reseeded_when_stale(tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    from bots.airline.backend import SQLiteAirline
+
+    db = tmp_path / "air.db"
+    old_day = date.today() - timedelta(days=60)
+    first = SQLiteAirline(db, today=old_day)
+    assert first.find_booking("X7K9QZ").flight.date == old_day + timedelta(days=3)
+    first.change_seat("X7K9QZ", "15C")
+    again = SQLiteAirline(db)  # all flights in the past: fresh seed relative to today
+    b = again.find_booking("X7K9QZ")
+    assert b.flight.date == date.today() + timedelta(days=3) and b.seat == "14C" and b.surname == "Dupont"
+    again.change_seat("X7K9QZ", "16A")
+    assert SQLiteAirline(db).find_booking("X7K9QZ").seat == "16A"  # not reseeded while current
