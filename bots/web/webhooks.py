@@ -57,11 +57,9 @@ def to_webhook_request(public_url: str = "") -> WebhookRequest:
     URL is configured (behind a proxy), else the URL as received.
     """
     body = request.get_data(cache=True)
-    if public_url:
-        query = request.query_string.decode("latin-1")
-        url = public_url.rstrip("/") + request.path + (f"?{query}" if query else "")
-    else:
-        url = request.url
+    query = request.query_string.decode("latin-1")
+    base = public_url.rstrip("/") if public_url else f"{request.scheme}://{request.host}"
+    url = base + request.path + (f"?{query}" if query else "")
     form: dict[str, str] = {}
     if request.mimetype == "application/x-www-form-urlencoded" and body:
         try:

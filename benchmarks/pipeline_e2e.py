@@ -1,0 +1,145 @@
+"""End to end: replies/s delivered to a fake channel API with 1, 2, 4 worker processes, p50/p99 webhook -> delivered.
+
+    .venv/bin/python benchmarks/pipeline_e2e.py                         # defaults below
+    .venv/bin/python benchmarks/pipeline_e2e.py --workers 1,2,4 --burst 2000 --paced 600 --rate 100
+
+Path measured: signed Twilio webhook -> app under gunicorn (verify, parse, dedupe,
+XADD) -> ``brandbot worker`` processes (lease a shard, XREADGROUP, echo turn,
+HTTP send to the fake channel API, deliveries row in SQLite, "sent" mark, XACK).
+The turn is an echo handler (``tests.pipeline.fake_pipeline``) so the numbers are
+the pipeline's, not the dialogue's. Two phases per worker count:
+
+- burst: ``--burst`` webhooks as fast as the loader can; replies/s = messages /
+  (last reply - first webhook): the workers' drain rate.
+- paced: ``--paced`` webhooks at ``--rate``/s; p50/p99 from the webhook being sent
+  to the fake channel receiving the reply.
+
+Every run checks each message got exactly one reply. Everything runs on this
+machine (127.0.0.1); the fake channel API is in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pipeline_common import ROOT, Server, free_port, load, signed_requests, start_redis, temp_folder, write_config  # noqa: E402
+
+from tests.pipeline.fake_channel import FakeChannelServer  # noqa: E402
+
+
+def start_workers(config: Path, fake_url: str, count: int) -> list[subprocess.Popen[bytes]]:
+    env = dict(os.environ, FAKE_CHANNEL_URL=fake_url, FAKE_CHANNELS="whatsapp,sms", PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-c", "from bots.cli import main; main()", "--config", str(config), "worker",
+           "--pipeline", "tests.pipeline.fake_pipeline:build"]
+    return [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def phase(port: int, fake: FakeChannelServer, run: str, n: int, rate: float, loaders: int, conns: int, timeout: float) -> dict:
+    reqs = signed_requests(port, n, run=run)
+    before = len(fake.sent)
+    _, codes, sent_at = load(port, reqs, loaders, conns, rate)
+    deadline = time.time() + timeout
+    prefix = f"whatsapp:SM{run}x"
+    while time.time() < deadline:
+        with fake.lock:
+            got = [m for m in fake.sent[before:] if m["key"].startswith(prefix)]
+        if len(got) >= n:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    with fake.lock:
+        got = [m for m in fake.sent[before:] if m["key"].startswith(prefix)]
+    keys = [m["key"] for m in got]
+    idx = {int(m["key"][len(prefix):].split(":")[0]): m["t"] for m in got}
+    lat = [(idx[i] - sent_at[i]) * 1000 for i in idx if i in sent_at]
+    first, last = min(sent_at.values()), max(idx.values()) if idx else time.time()
+    return {
+        "replies": len(keys), "unique": len(set(keys)), "codes": codes,
+        "rps": len(set(keys)) / (last - first) if idx else 0.0,
+        "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "mean": statistics.fmean(lat) if lat else float("nan"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workers", default="1,2,4", help="worker process counts to compare")
+    ap.add_argument("--burst", type=int, default=2000, help="webhooks in the burst phase")
+    ap.add_argument("--paced", type=int, default=600, help="webhooks in the paced phase")
+    ap.add_argument("--rate", type=float, default=100.0, help="paced webhooks per second")
+    ap.add_argument("--web-workers", type=int, default=1)
+    ap.add_argument("--loaders", type=int, default=1)
+    ap.add_argument("--connections", type=int, default=8)
+    args = ap.parse_args()
+    counts = [int(x) for x in args.workers.split(",")]
+    if args.burst + args.paced > 100_000 or args.rate > 5000:
+        ap.error("bounded local load: burst + paced <= 100000 and rate <= 5000")
+
+    folder = temp_folder()
+    redis_server = start_redis(folder)
+    fake = FakeChannelServer().start()
+    port = free_port()
+    import redis
+
+    from bots.stores.sql import make_engine, upgrade
+
+    config = write_config(folder, redis_server.url, args.web_workers, port, fake_url=fake.url)
+    upgrade(make_engine(f"sqlite:///{folder / 'bench.db'}"))
+    client = redis.Redis.from_url(redis_server.url)
+    rows = []
+    try:
+        with Server("brandbot", config, port):
+            for k in counts:
+                procs = start_workers(config, fake.url, k)
+                try:
+                    deadline = time.time() + 30
+                    while client.zcard("bb:workers:{pipeline}") < k and time.time() < deadline:
+                        time.sleep(0.1)
+                    time.sleep(1.0)  # leases spread over the workers
+                    burst = phase(port, fake, f"b{k}", args.burst, 0.0, args.loaders, args.connections, 120)
+                    paced = phase(port, fake, f"p{k}", args.paced, args.rate, args.loaders, args.connections, 120)
+                finally:
+                    stop_workers(procs)
+                rows.append((k, burst, paced))
+    finally:
+        fake.stop()
+        redis_server.stop()
+
+    print(f"\nend to end (echo turn, fake channel API over HTTP, SQLite deliveries), gunicorn {args.web_workers} web worker(s)")
+    print(f"{'workers':>7}  {'burst replies/s':>15}  {'burst p50 ms':>12}  {'paced rate':>10}  {'p50 ms':>7}  {'p99 ms':>7}  "
+          f"{'replies/inbound':>15}  {'duplicates':>10}")
+    base = rows[0][1]["rps"] if rows else 1.0
+    for k, b, p in rows:
+        n_in = args.burst + args.paced
+        n_out = b["unique"] + p["unique"]
+        dup = (b["replies"] - b["unique"]) + (p["replies"] - p["unique"])
+        print(f"{k:>7}  {b['rps']:>15.0f}  {b['p50']:>12.0f}  {args.rate:>10.0f}  {p['p50']:>7.1f}  {p['p99']:>7.1f}  "
+              f"{f'{n_out}/{n_in}':>15}  {dup:>10}")
+    print("\nscaling of burst replies/s vs 1 worker: " + ", ".join(f"{k}: x{b['rps'] / base:.2f}" for k, b, _ in rows))
+
+
+if __name__ == "__main__":
+    main()

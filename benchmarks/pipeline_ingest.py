@@ -1,0 +1,73 @@
+"""Ingest speed: signed Twilio webhooks/s accepted by the app under gunicorn, vs a no-op Flask endpoint.
+
+    .venv/bin/python benchmarks/pipeline_ingest.py                       # defaults below
+    .venv/bin/python benchmarks/pipeline_ingest.py --requests 8000 --web-workers 2 --connections 16
+
+Both apps are served the same way (gunicorn as ``brandbot serve`` runs it, same
+options), loaded from 127.0.0.1 by the same loader with the same pre-signed
+requests (distinct MessageSids, so every one is verified, parsed, deduped and
+XADDed). Rounds alternate no-op / brandbot; the ratio uses the best round of each.
+Redis: an embedded redis-server on a free port (no AOF). No worker runs, so the
+numbers are the webhook path alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pipeline_common import Server, free_port, load, signed_requests, start_redis, temp_folder, write_config  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=4000, help="webhooks per round (bounded load)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    ap.add_argument("--loaders", type=int, default=2, help="load generator processes")
+    ap.add_argument("--connections", type=int, default=8, help="keep-alive connections per loader process")
+    ap.add_argument("--apps", default="noop,brandbot,brandbot-pure",
+                    help="what to serve: noop, brandbot (real Twilio connector), brandbot-pure (signature + pure parse only)")
+    args = ap.parse_args()
+    if args.requests > 200_000:
+        ap.error("--requests is capped at 200000 (bounded local load)")
+
+    folder = temp_folder()
+    redis_server = start_redis(folder)
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    rows = []
+    try:
+        for rnd in range(args.rounds):
+            for kind in args.apps.split(","):
+                port = free_port()
+                config = write_config(folder, redis_server.url, args.web_workers, port)
+                reqs = signed_requests(port, args.requests, run=f"{kind}{rnd}")
+                client.flushdb()
+                with Server(kind.split("-")[0], config, port, "pure" if kind.endswith("-pure") else "twilio"):
+                    load(port, reqs[: min(200, len(reqs))], 1, 2)  # warm up (keys differ from the timed run below)
+                    client.flushdb()
+                    seconds, codes, _ = load(port, reqs, args.loaders, args.connections)
+                backlog = sum(client.xlen(f"bb:in:{{s{s}}}") for s in range(16))
+                rows.append((rnd, kind, args.requests / seconds, codes, backlog))
+    finally:
+        redis_server.stop()
+
+    print(f"\ningest: {args.requests} signed Twilio webhooks per round, gunicorn {args.web_workers} workers x 8 threads, "
+          f"{args.loaders}x{args.connections} keep-alive connections from 127.0.0.1")
+    print(f"{'round':>5}  {'app':<14} {'req/s':>9}  {'answers':<18} {'enqueued':>8}")
+    for rnd, kind, rps, codes, backlog in rows:
+        print(f"{rnd:>5}  {kind:<14} {rps:>9.0f}  {str(codes):<18} {backlog if kind != 'noop' else '-':>8}")
+    best = {k: max(r[2] for r in rows if r[1] == k) for k in {r[1] for r in rows}}
+    print()
+    for kind, rps in sorted(best.items()):
+        ratio = f"ratio to no-op {rps / best['noop']:.2f}" if "noop" in best and kind != "noop" else ""
+        print(f"best {kind:<14} {rps:>7.0f} req/s  {ratio}")
+
+
+if __name__ == "__main__":
+    main()
