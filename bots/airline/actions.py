@@ -76,6 +76,11 @@ def _booking_values(b: Booking, lang: str) -> dict[str, Any]:
     }
 
 
+def _remember(b: Booking) -> dict[str, Any]:
+    """What later flows may pre-fill: "is my flight on time?" after a booking check."""
+    return {"booking_ref": b.ref, "flight_number": b.flight.number}
+
+
 def _lookup(ctx: ActionContext) -> tuple[Booking | None, ActionResult | None]:
     ref = str(ctx.slots.get("booking_ref", "")).upper()
     booking = ctx.api.find_booking(ref)
@@ -90,7 +95,7 @@ def booking_status(ctx: ActionContext) -> ActionResult:
     if missing:
         return missing
     assert booking is not None
-    return ActionResult(values=_booking_values(booking, ctx.language), remember={"booking_ref": booking.ref})
+    return ActionResult(values=_booking_values(booking, ctx.language), remember=_remember(booking))
 
 
 @action("travel_details")
@@ -99,7 +104,7 @@ def travel_details(ctx: ActionContext) -> ActionResult:
     if missing:
         return missing
     assert booking is not None
-    return ActionResult(values=_booking_values(booking, ctx.language), remember={"booking_ref": booking.ref})
+    return ActionResult(values=_booking_values(booking, ctx.language), remember=_remember(booking))
 
 
 @action("flight_status")
@@ -131,7 +136,7 @@ def check_seat(ctx: ActionContext) -> ActionResult:
         return ActionResult(ok=False, response="seat_same", values=values, reask="seat", slots=keep)
     if not ctx.api.seat_free(booking, seat):
         return ActionResult(ok=False, response="seat_taken", values=values, reask="seat", slots=keep)
-    return ActionResult(slots={**keep, "seat": seat}, remember={"booking_ref": booking.ref})
+    return ActionResult(slots={**keep, "seat": seat}, remember=_remember(booking))
 
 
 @action("change_seat")
@@ -156,7 +161,7 @@ def check_cancellable(ctx: ActionContext) -> ActionResult:
         return ActionResult(ok=False, response="cancel_already_requested", values=values)
     return ActionResult(
         slots={k: values[k] for k in ("origin", "destination", "date", "flight_number")},
-        remember={"booking_ref": booking.ref},
+        remember=_remember(booking),
     )
 
 
