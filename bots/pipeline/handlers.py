@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from connectors.base import Connector, Inbound, Outbound
@@ -64,6 +66,9 @@ def with_keys(inbound: Inbound, outbounds: Iterable[Outbound]) -> list[Outbound]
             changes["conversation_id"] = inbound.conversation_id
         out.append(replace(ob, **changes) if changes else ob)
     return out
+
+
+_UPSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
 
 def _now() -> datetime:
@@ -118,7 +123,12 @@ class Deliverer:
             "error_code": error_code,
             "updated_at": now,
         }
+        dialect = self.engine.dialect.name
         with self.engine.begin() as conn:
+            if dialect in ("sqlite", "postgresql"):  # one statement: INSERT ... ON CONFLICT DO UPDATE
+                upsert = _UPSERTS[dialect](deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row)
+                conn.execute(upsert.on_conflict_do_update(index_elements=[deliveries.c.idempotency_key], set_=row))
+                return
             try:
                 with conn.begin_nested():
                     conn.execute(insert(deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row))
