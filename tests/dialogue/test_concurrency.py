@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,43 @@ def test_same_message_delivered_to_two_workers_runs_once(make_runtime) -> None: 
     assert sorted(r.replayed for r in out) == [False, True]
     assert out[0].outbounds[0].idempotency_key == out[1].outbounds[0].idempotency_key
     assert a.store.load(conv).turns == 1
+
+
+def _worker_process(config_path: str, conv: str, worker: int, count: int, start: "Any") -> None:
+    """One worker process: its own runtime, Redis client and SQL engine on the shared stores."""
+    from bots.dialogue.actions import load_actions
+    from bots.dialogue.runtime import ConversationRuntime
+    from bots.settings import load_settings
+    from bots.stores.redis_client import make_redis
+    from bots.stores.sql import make_engine
+    from tests.dialogue.rules_nlu import RulesNLU
+
+    s = load_settings(config_path, env={})
+    d = s.dialogue
+    rt = ConversationRuntime(settings=s, redis=make_redis(s.stores.redis_url), engine=make_engine(s.database_url),
+                             nlu=RulesNLU(), actions=load_actions(d.actions_module, s, d.actions_options))
+    start.wait()
+    for i in range(count):
+        rt.handle(inbound(f"hello {worker}-{i}", conv=conv, message_id=f"p{worker}-{i:02d}"))
+
+
+def test_two_worker_processes_same_conversation_no_lost_update(airline_settings, sql_engine, redis_client) -> None:  # noqa: ANN001
+    import multiprocessing as mp
+
+    settings = airline_settings()
+    ctx = mp.get_context("spawn")
+    start = ctx.Barrier(2)
+    conv, count = "test:procs", 10
+    procs = [ctx.Process(target=_worker_process, args=(settings.source, conv, w, count, start)) for w in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    from bots.dialogue.store import StateStore
+
+    state = StateStore(redis_client, settings.stores.key_prefix).load(conv)
+    assert state.turns == state.version == 2 * count
+    for w in range(2):
+        mine = [h["id"] for h in state.history if h["id"].startswith(f"p{w}-")]
+        assert mine == sorted(mine) and len(mine) == count
