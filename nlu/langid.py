@@ -98,28 +98,32 @@ class LanguageIdentifier:
 
     def identify(self, text: str, sticky: str | None = None) -> str:
         """The language of ``text``; ``sticky`` is the conversation's current language."""
+        return self.identify_with_reason(text, sticky)[0]
+
+    def identify_with_reason(self, text: str, sticky: str | None = None) -> tuple[str, str]:
+        """(language, how it was decided): "only", "sticky", "lexicon", "default", "stopwords", "lingua"."""
         if sticky not in self.languages:
             sticky = None
         if self._detector is None:
-            return self.languages[0]
+            return self.languages[0], "only"
         words = _ALPHA.findall(normalize(text))
         if len(words) <= self.short_words:
             if sticky:
-                return sticky
+                return sticky, "sticky"
             votes = {lang for w in words for lang in self.languages if w in SHORT_WORDS.get(lang, ())}
             if len(votes) == 1:
-                return votes.pop()
+                return votes.pop(), "lexicon"
             if not words:
-                return self.default_language
+                return self.default_language, "default"
         voted = self._stopword_vote(words)
         if voted is not None:
-            return voted
+            return voted, "stopwords"
         best, conf = self._lingua(text)
         if best is None:
-            return sticky or self.default_language
+            return (sticky, "sticky") if sticky else (self.default_language, "default")
         if sticky and best != sticky and conf < self.switch_confidence:
-            return sticky
-        return best
+            return sticky, "sticky"
+        return best, "lingua"
 
     def _stopword_vote(self, words: list[str]) -> str | None:
         """A language when its function words clearly dominate (>= 2 hits, others none), else None."""

@@ -8,6 +8,7 @@ one instance. Deterministic for the same model and input.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +27,11 @@ __all__ = ["NLU"]
 
 class NLU:
     """Language -> intent -> entities -> sentiment for one message; one spaCy pipeline per language."""
+
+    #: a short message kept in the conversation's language but not understood there is
+    #: tried in the other languages; an intent found there with at least this confidence wins
+    #: ("merci" in an English conversation is ``thanks``; the language stays English).
+    CROSS_LANGUAGE_CONFIDENCE = 0.8
 
     def __init__(self, pipelines: dict[str, Language], default_language: str, *,
                  switch_confidence: float = 0.8) -> None:
@@ -65,8 +71,11 @@ class NLU:
     def detect_language(self, text: str, language_hint: str | None = None,
                         context: ParseContext | None = None) -> str:
         """The language ``parse`` would use for ``text``."""
+        return self._language(text, language_hint, context)[0]
+
+    def _language(self, text: str, language_hint: str | None, context: ParseContext | None) -> tuple[str, str]:
         sticky = (context.language if context is not None else None) or language_hint
-        return self.langid.identify(text, sticky)
+        return self.langid.identify_with_reason(text, sticky)
 
     def parse(self, text: str, language_hint: str | None = None, context: ParseContext | None = None) -> NLUResult:
         """Everything the NLU says about one message.
@@ -81,7 +90,11 @@ class NLU:
             An :class:`nlu.result.NLUResult`.
         """
         ctx = context or ParseContext()
-        lang = self.detect_language(text, language_hint, ctx)
+        lang, how = self._language(text, language_hint, ctx)
+        result = self._run(text, lang, ctx)
+        return self._cross_language(text, lang, how, result, ctx)
+
+    def _run(self, text: str, lang: str, ctx: ParseContext) -> NLUResult:
         nlp = self.pipelines[lang]
         doc = nlp.make_doc(text)
         doc.user_data["brandbot_text"] = text
@@ -90,11 +103,26 @@ class NLU:
             doc = proc(doc)
         return self._result(doc, lang, text)
 
+    def _cross_language(self, text: str, lang: str, how: str, result: NLUResult, ctx: ParseContext) -> NLUResult:
+        """A short message not understood in the conversation's language, tried in the others."""
+        if how not in ("sticky", "default") or len(self.languages) < 2 or not text.strip():
+            return result
+        if result.intent != OUT_OF_SCOPE and result.confidence >= 0.5:
+            return result
+        for other in self.languages:
+            if other == lang:
+                continue
+            alt = self._run(text, other, ctx)
+            if alt.intent != OUT_OF_SCOPE and alt.confidence >= self.CROSS_LANGUAGE_CONFIDENCE:
+                return replace(alt, language=lang)
+        return result
+
     def parse_batch(self, texts: Sequence[str], language_hint: str | None = None,
                     context: ParseContext | None = None) -> list[NLUResult]:
         """``parse`` for many messages of the same context, batched per language (same results)."""
         ctx = context or ParseContext()
-        langs = [self.detect_language(t, language_hint, ctx) for t in texts]
+        decided = [self._language(t, language_hint, ctx) for t in texts]
+        langs = [lg for lg, _how in decided]
         out: list[NLUResult | None] = [None] * len(texts)
         for lang in dict.fromkeys(langs):
             idx = [i for i, lg in enumerate(langs) if lg == lang]
@@ -108,7 +136,7 @@ class NLU:
             for _name, proc in nlp.pipeline:
                 docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(d) for d in docs]
             for i, d in zip(idx, docs):
-                out[i] = self._result(d, lang, texts[i])
+                out[i] = self._cross_language(texts[i], lang, decided[i][1], self._result(d, lang, texts[i]), ctx)
         return [r for r in out if r is not None]
 
     @staticmethod

@@ -96,3 +96,12 @@ def test_default_language_must_be_configured(airline_models: Path) -> None:
 def test_empty_text_is_out_of_scope(airline: nlu.NLU) -> None:
     r = airline.parse("", context=ctx("fr"))
     assert r.language == "fr" and r.intent == "out_of_scope"
+
+
+def test_a_short_message_in_another_language_is_understood_without_switching(airline: nlu.NLU) -> None:
+    r = airline.parse("merci", context=ctx("en"))
+    assert (r.language, r.intent) == ("en", "thanks")
+    r = airline.parse("laisse tomber", context=ctx("en"))
+    assert (r.language, r.intent) == ("en", "abort")
+    r = airline.parse("forget it", context=ctx("fr"))
+    assert (r.language, r.intent) == ("fr", "abort")

@@ -1,0 +1,85 @@
+"""Sentiment benchmark: stratified k-fold cross-validation of the shipped data, per language.
+
+    python benchmarks/nlu_sentiment.py [--data-dir nlu/data/sentiment] [--folds 5] \
+        [--test FILE.jsonl --lang en] [--out var/bench/nlu_sentiment.json]
+
+Prints accuracy, macro F1, per-class F1, next to the always-negative and the
+majority-class baselines. With --test, also scores the model trained on all the
+shipped data of --lang on that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from nlu.data import SHIPPED_SENTIMENT_DIR, read_sentiment_file  # noqa: E402
+from nlu.evaluation import evaluate_sentiment_files, sentiment_metrics  # noqa: E402
+from nlu.sentiment_model import SentimentModel  # noqa: E402
+
+
+def cross_validate(path: Path, folds: int, seed: int) -> dict:
+    ex = read_sentiment_file(path)
+    by: dict[str, list[int]] = {}
+    for i, e in enumerate(ex):
+        by.setdefault(e.label, []).append(i)
+    fold = [0] * len(ex)
+    rng = random.Random(seed)
+    for lab in sorted(by):
+        idx = by[lab][:]
+        rng.shuffle(idx)
+        for k, i in enumerate(idx):
+            fold[i] = k % folds
+    y_true, y_pred = [], []
+    for k in range(folds):
+        tr = [e for i, e in enumerate(ex) if fold[i] != k]
+        te = [e for i, e in enumerate(ex) if fold[i] == k]
+        m = SentimentModel.fit([e.text for e in tr], [e.label for e in tr], seed=seed)
+        y_true += [e.label for e in te]
+        y_pred += [lab for _s, lab in m.predict_many([e.text for e in te])]
+    return sentiment_metrics(y_true, y_pred)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", type=Path, default=SHIPPED_SENTIMENT_DIR)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--test", type=Path)
+    ap.add_argument("--lang", default="en")
+    ap.add_argument("--out", type=Path, default=Path("var/bench/nlu_sentiment.json"))
+    args = ap.parse_args()
+    results = {}
+    for path in sorted(args.data_dir.glob("*.jsonl")):
+        results[f"{path.stem} ({args.folds}-fold CV)"] = cross_validate(path, args.folds, args.seed)
+    if args.test:
+        train = read_sentiment_file(args.data_dir / f"{args.lang}.jsonl")
+        model = SentimentModel.fit([e.text for e in train], [e.label for e in train], seed=args.seed)
+        results[f"{args.lang} on {args.test.name}"] = evaluate_sentiment_files(args.test, model=model)
+    table = Table(title="sentiment")
+    for col in ("data", "n", "accuracy", "macro F1", "F1 neg", "F1 neu", "F1 pos", "always-neg acc.", "majority acc."):
+        table.add_column(col)
+    for name, m in results.items():
+        f = m["f1"]
+        table.add_row(name, str(m["examples"]), f"{100 * m['accuracy']:.1f}", f"{100 * m['macro_f1']:.1f}",
+                      f"{100 * f['negative']:.1f}", f"{100 * f['neutral']:.1f}", f"{100 * f['positive']:.1f}",
+                      f"{100 * m['always_negative_accuracy']:.1f}", f"{100 * m['majority_class_accuracy']:.1f}")
+    Console(width=160).print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    slim = {k: {kk: vv for kk, vv in v.items() if kk != "per_class"} for k, v in results.items()}
+    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": slim},
+                                   indent=2), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
