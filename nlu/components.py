@@ -164,15 +164,17 @@ class SentimentComponent:
     default_config={
         "C": 1.0, "word_ngrams": 2, "char_ngrams": [2, 5], "min_df": 0, "holdout_fraction": 0.2,
         "max_in_scope_rejection": 0.005, "oos_threshold": "auto", "ranking_size": 10,
+        "oos_class_weight": 1.0,
     },
     assigns=["doc._.intent", "doc._.intent_confidence", "doc._.intent_ranking"],
 )
 def make_intents(nlp: Language, name: str, C: float, word_ngrams: int, char_ngrams: list[int], min_df: int,
                  holdout_fraction: float, max_in_scope_rejection: float, oos_threshold: Any,
-                 ranking_size: int) -> IntentComponent:
+                 ranking_size: int, oos_class_weight: float) -> IntentComponent:
     cfg = IntentConfig(C=C, word_ngrams=word_ngrams, char_ngrams=(char_ngrams[0], char_ngrams[1]), min_df=min_df,
                        holdout_fraction=holdout_fraction, max_in_scope_rejection=max_in_scope_rejection,
-                       oos_threshold=oos_threshold, ranking_size=ranking_size)
+                       oos_threshold=oos_threshold, ranking_size=ranking_size,
+                       oos_class_weight=oos_class_weight)
     return IntentComponent(nlp, name, cfg)
 
 

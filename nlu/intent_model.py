@@ -42,6 +42,9 @@ class IntentConfig:
     #: "auto" (chosen on held-out data), "off", or a number in [0, 1].
     oos_threshold: Any = "auto"
     ranking_size: int = 10
+    #: weight of the trained out_of_scope class (below 1: unknown in-scope wording is
+    #: less often pulled into it; the threshold still catches what fits no intent).
+    oos_class_weight: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class IntentConfig:
             "min_df": self.min_df, "holdout_fraction": self.holdout_fraction,
             "max_in_scope_rejection": self.max_in_scope_rejection,
             "oos_threshold": self.oos_threshold, "ranking_size": self.ranking_size,
+            "oos_class_weight": self.oos_class_weight,
         }
 
 
@@ -104,7 +108,8 @@ class IntentModel:
         vec = Vectorizer(word_ngrams=cfg.word_ngrams, char_ngrams=tuple(cfg.char_ngrams), min_df=min_df)
         vec.fit(texts)
         X = vec.transform(texts)
-        svm = LinearSVC(C=cfg.C, random_state=seed, max_iter=5000)
+        weights = {OUT_OF_SCOPE: cfg.oos_class_weight} if OUT_OF_SCOPE in set(labels) else None
+        svm = LinearSVC(C=cfg.C, random_state=seed, max_iter=5000, class_weight=weights)
         svm.fit(X, list(labels))
         return LinearTextModel.from_sklearn(vec, svm, temperature)
 
