@@ -13,7 +13,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -54,24 +54,38 @@ def require_chromium() -> None:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    """A headless Chromium driven by Selenium, with a fresh profile, closed afterwards."""
+def make_browser() -> Iterator[Callable[..., Any]]:
+    """Start headless Chromiums (Selenium, fresh profile each, Accept-Language given); all closed afterwards."""
     require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="brandbot-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    started: list[tuple[Any, str]] = []
+
+    def start(accept_language: str = "en-US,en") -> Any:
+        profile = tempfile.mkdtemp(prefix="brandbot-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in CHROME_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={profile}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        started.append((driver, profile))
+        return driver
+
     try:
-        yield driver
+        yield start
     finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        for driver, profile in started:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(make_browser: Callable[..., Any]) -> Any:
+    """A headless Chromium that prefers English."""
+    return make_browser()
 
 
 @pytest.fixture(scope="session")

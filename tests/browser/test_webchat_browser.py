@@ -50,11 +50,13 @@ def say(driver: Any, text: str) -> list[str]:
     return bot_texts(driver)[before:]
 
 
-def test_a_newcomer_changes_a_seat_in_french_in_the_web_chat(live_bot: LiveBot, browser: Any) -> None:
+def test_a_newcomer_changes_a_seat_in_french_in_the_web_chat(live_bot: LiveBot, make_browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
+    browser = make_browser("fr-FR,fr")
     browser.get(f"{live_bot.url}/chat")
-    assert live_bot.services.settings.brand.name in browser.title
+    assert browser.title == f"Discuter avec {live_bot.services.settings.brand.name}"
+    assert browser.find_element(By.ID, "chat-send").text == "Envoyer"
     assert browser.find_element(By.CSS_SELECTOR, ".chat-title").text == live_bot.services.settings.brand.name
 
     transcript: list[tuple[str, list[str]]] = []
