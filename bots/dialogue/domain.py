@@ -19,6 +19,7 @@ BUILTIN_RESPONSES = (
     "fallback_rephrase",
     "offer_human",
     "handoff_waiting",
+    "handoff_still_waiting",
     "handoff_declined",
     "flow_cancelled",
     "nothing_to_cancel",

@@ -97,7 +97,7 @@ class Engine:
                 out.events.append({"type": "handoff_cancelled"})
                 self._say(out, "anything_else")
             else:
-                self._say(out, "handoff_waiting")
+                self._say(out, "handoff_still_waiting")
             return out
         self._bot_turn(out, nlu)
         return out
@@ -205,7 +205,7 @@ class Engine:
                 self._start_flow(out, chosen, nlu)
                 return
             self._remember_entities(st, nlu)
-        if intent is not None and intent not in NON_TASK_INTENTS and st.flow is None:
+        if intent is not None and intent not in NON_TASK_INTENTS and intent != "abort" and st.flow is None:
             # understood but nothing configured for it: not a miss, but say so
             st.misses = 0
             self._say(out, "anything_else")

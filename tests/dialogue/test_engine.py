@@ -95,7 +95,7 @@ def test_human_mode_is_silent_and_waiting_mode_reassures(engine: Engine) -> None
     assert engine.turn(st, nlu("hello", "greet")).replies == []
     st.mode = "waiting"
     out = engine.turn(st, nlu("hello?", "greet"))
-    assert out.replies[0].key == "handoff_waiting" and out.state.mode == "waiting"
+    assert out.replies[0].key == "handoff_still_waiting" and out.state.mode == "waiting"
 
 
 def test_lone_booking_reference_is_remembered_for_the_next_flow(engine: Engine) -> None:
