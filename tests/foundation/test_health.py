@@ -20,7 +20,8 @@ def test_healthz_and_readyz_answer_200_with_live_stores(make_settings, sql_engin
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.json
-    assert ready.json["checks"] == {"redis": "ok", "sql": "ok"}
+    assert ready.json["checks"]["redis"] == "ok" and ready.json["checks"]["sql"] == "ok"
+    assert set(ready.json["checks"].values()) == {"ok"}
 
 
 def test_every_response_carries_a_request_id(make_settings) -> None:
@@ -59,5 +60,5 @@ def test_readyz_names_an_unreachable_sql_database(make_settings) -> None:
     client = create_app(settings, build_services(settings)).test_client()
     down = client.get("/readyz")
     assert down.status_code == 503
-    assert down.json["checks"] == {"redis": "ok", "sql": "unavailable"}
-    assert "DATABASE_URL" in down.json["reasons"][0]
+    assert (down.json["checks"]["redis"], down.json["checks"]["sql"]) == ("ok", "unavailable")
+    assert any("DATABASE_URL" in r for r in down.json["reasons"])
