@@ -10,7 +10,7 @@ from ._state import CliState
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120})
 @click.version_option(__version__, "--version", prog_name="brandbot")
 @click.option(
     "--config",

@@ -102,7 +102,7 @@ def run_checks(settings: Settings) -> list[Check]:
 @click.command("doctor")
 @pass_state
 def doctor(state: CliState) -> None:
-    """Check config, Redis, SQL, the NLU model and channel credentials; print a table."""
+    """Check config, Redis, SQL, NLU model and channel credentials (a table)."""
     table = Table(title="brandbot doctor", show_lines=False)
     table.add_column("check")
     table.add_column("status")
