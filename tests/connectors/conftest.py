@@ -45,3 +45,69 @@ def telegram(fake_telegram: FakeTelegramAPI, redis_client: redis.Redis) -> Itera
     )
     yield conn
     conn.close()
+
+
+# -- Twilio ---------------------------------------------------------------------
+from urllib.parse import urlencode  # noqa: E402
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, WhatsAppConnector  # noqa: E402
+from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN as TWILIO_TOKEN, FakeTwilioAPI  # noqa: E402
+
+TWILIO_URL = "https://bot.example.com/webhooks/twilio"
+STATUS_URL = "https://bot.example.com/webhooks/twilio/status"
+SMS_FROM = "+14155550100"
+WHATSAPP_FROM = "whatsapp:+14155238886"
+REPLY_TEMPLATE = TemplateSpec("HX" + "b" * 32, ["{text}"])
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_764_370_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def twilio_request(form: dict[str, str], url: str = TWILIO_URL, token: str = TWILIO_TOKEN,
+                   signature: str | None = "compute", signed_url: str | None = None) -> WebhookRequest:
+    """A request as Twilio sends it: urlencoded form, X-Twilio-Signature over ``signed_url or url``."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token": "d4c1"}
+    if signature == "compute":
+        signature = RequestValidator(token).compute_signature(signed_url or url, form)
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    return WebhookRequest("POST", url, headers, urlencode(form).encode("utf-8"), form)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilioAPI]:
+    with FakeTwilioAPI() as fake:
+        yield fake
+
+
+def _twilio_kwargs(fake: FakeTwilioAPI, clock: Clock) -> dict[str, Any]:
+    return dict(api_base_url=fake.base_url, status_callback_url=STATUS_URL, clock=clock, timeout=5,
+                keywords=KeywordConfig.with_extra({"fr": {"opt_out": ["ARRET", "ARRÊT"], "opt_in": ["DEMARRER"], "help": ["AIDE"]}}))
+
+
+@pytest.fixture
+def sms(fake_twilio: FakeTwilioAPI, redis_client: redis.Redis, clock: Clock) -> SmsConnector:
+    return SmsConnector(DEFAULT_SID, TWILIO_TOKEN, SMS_FROM, redis_client, "test", **_twilio_kwargs(fake_twilio, clock))
+
+
+@pytest.fixture
+def whatsapp(fake_twilio: FakeTwilioAPI, redis_client: redis.Redis, clock: Clock) -> WhatsAppConnector:
+    return WhatsAppConnector(DEFAULT_SID, TWILIO_TOKEN, WHATSAPP_FROM, redis_client, "test",
+                             templates={"reply": REPLY_TEMPLATE}, **_twilio_kwargs(fake_twilio, clock))
