@@ -198,3 +198,10 @@ def test_demo_backend_is_seeded_once_and_reseeded_when_stale(tmp_path: Path) -> 
     assert b.flight.date == date.today() + timedelta(days=3) and b.seat == "14C" and b.surname == "Dupont"
     again.change_seat("X7K9QZ", "16A")
     assert SQLiteAirline(db).find_booking("X7K9QZ").seat == "16A"  # not reseeded while current
+
+
+def test_a_value_failing_the_slot_pattern_is_refused_with_the_invalid_prompt(engine: Engine) -> None:
+    st = engine.turn(DialogueState.fresh("c"), nlu("flight status", "flight_status")).state
+    out = engine.turn(st, nlu("flight 12345678", "inform", entities={"flight_number": "12345678"}))
+    assert out.replies[-1].key == "invalid_flight_number"
+    assert out.state.flow.slots == {} and out.state.flow.retries == 1 and out.action is None
