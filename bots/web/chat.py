@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -47,6 +48,12 @@ _COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_WAIT_SECONDS = 10.0
 #: messages one visitor may post per minute before 429.
 RATE_PER_MINUTE = 30
+#: long polls held at once per process; beyond it a poll answers at once. A long
+#: poll holds a server thread (gunicorn gthread: 8 per worker), so this keeps
+#: threads free for webhooks and the console however many chat tabs are open.
+MAX_LONG_POLLS = 4
+#: how long the page should wait before polling again when it was not held.
+SHORT_POLL_MS = 2500
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -99,7 +106,19 @@ class WebchatState:
     ingest_factory: Callable[[], Any]
     max_wait_seconds: float = MAX_WAIT_SECONDS
     rate_per_minute: int = RATE_PER_MINUTE
+    max_long_polls: int = MAX_LONG_POLLS
     _ingest: Any = field(default=None, repr=False)
+    _long_polls: threading.BoundedSemaphore | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._long_polls = threading.BoundedSemaphore(self.max_long_polls)
+
+    def hold_long_poll(self) -> bool:
+        """Take a long-poll slot if one is free (release with :meth:`release_long_poll`)."""
+        return self._long_polls.acquire(blocking=False)
+
+    def release_long_poll(self) -> None:
+        self._long_polls.release()
 
     def ingest(self) -> Any:
         """The pipeline's ``Ingest`` (built on first use)."""
@@ -291,8 +310,16 @@ def get_messages():  # noqa: ANN201
     wait = min(max(wait, 0.0), state.max_wait_seconds)
     visitor = _visitor_from_request(state)
     if visitor is None:
-        return jsonify(messages=[], cursor=after, visitor=False)
-    entries, cursor = state.connector.read(visitor, after, wait_seconds=wait)
-    response = jsonify(messages=[e.to_dict() for e in entries], cursor=cursor)
+        return jsonify(messages=[], cursor=after, visitor=False, retry_ms=SHORT_POLL_MS)
+    held = wait > 0 and state.hold_long_poll()
+    try:
+        entries, cursor = state.connector.read(visitor, after, wait_seconds=wait if held else 0.0)
+    finally:
+        if held:
+            state.release_long_poll()
+    body: dict[str, Any] = {"messages": [e.to_dict() for e in entries], "cursor": cursor}
+    if wait > 0 and not held and not entries:
+        body["retry_ms"] = SHORT_POLL_MS  # every slot busy: come back a little later
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -183,7 +183,7 @@ def test_a_forged_cookie_is_a_new_visitor_not_someone_else(client) -> None:  # n
     owner = visitor_of(client)
     stranger = client.application.test_client()
     stranger.set_cookie(COOKIE_NAME, owner, path="/chat")  # an unsigned id
-    assert stranger.get(f"{API}?after=0&wait=0").json == {"messages": [], "cursor": "0", "visitor": False}
+    assert stranger.get(f"{API}?after=0&wait=0").json["visitor"] is False
     post(stranger, {"text": "theirs", "client_id": "c-strng-001"})
     senders = {m.text: m.sender_id for m in queued(client.application)}
     assert senders["mine"] == owner and senders["theirs"] != owner
@@ -236,3 +236,24 @@ def test_a_disabled_web_chat_is_not_mounted(make_settings, sql_engine) -> None: 
         assert client.post(API, json={"text": "hi", "client_id": "c-off-00001"}).status_code == 404
     finally:
         services.close()
+
+
+def test_when_every_long_poll_slot_is_busy_a_poll_answers_at_once(client) -> None:  # noqa: ANN001
+    state = client.application.extensions["webchat"]
+    post(client, {"text": "hi", "client_id": "c-slots-001"})
+    cursor = client.get(f"{API}?after=0&wait=0").json["cursor"]
+    taken = 0
+    while state.hold_long_poll():
+        taken += 1
+    try:
+        assert taken == state.max_long_polls
+        started = time.monotonic()
+        busy = client.get(f"{API}?after={cursor}&wait=10").json
+        assert time.monotonic() - started < 1
+        assert busy["messages"] == [] and busy["retry_ms"] > 0
+    finally:
+        for _ in range(taken):
+            state.release_long_poll()
+    started = time.monotonic()
+    held = client.get(f"{API}?after={cursor}&wait=0.5").json
+    assert time.monotonic() - started >= 0.4 and "retry_ms" not in held

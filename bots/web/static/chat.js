@@ -20,11 +20,19 @@
   var input = document.getElementById("chat-input");
   var TOKEN_KEY = "bb_webchat_token";
   var TYPING_TIMEOUT_MS = 30000;
+  // long-poll (the server holds the request up to 10 s) while a reply is due or the
+  // conversation is lively; otherwise poll briefly every few seconds, so idle tabs
+  // do not hold server threads.
+  var LIVELY_MS = 30000;
+  var IDLE_POLL_MS = 3000;
+  var HIDDEN_POLL_MS = 10000;
 
   var cursor = "0";
   var token = null;
   var shownClientIds = new Set();
   var typingTimer = null;
+  var lastActivity = 0;
+  var wakePoll = null;
 
   try { token = window.sessionStorage.getItem(TOKEN_KEY); } catch (e) { token = null; }
   if (!token) saveToken(root.dataset.token || null);
@@ -36,6 +44,17 @@
   }
 
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  // a pause of the poll loop that a new message cuts short.
+  function pollPause(ms) {
+    return new Promise(function (resolve) {
+      var timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); wakePoll = null; resolve(); }
+      wakePoll = done;
+    });
+  }
+
+  function lively() { return !typing.hidden || Date.now() - lastActivity < LIVELY_MS; }
 
   function newClientId() {
     var bytes = new Uint8Array(16);
@@ -104,6 +123,7 @@
       if (entry.text) addBubble("customer", entry.text);
       return;
     }
+    lastActivity = Date.now();
     disableQuickReplies();
     setTyping(false);
     if (entry.text) addBubble("bot", entry.text);
@@ -115,6 +135,8 @@
     shownClientIds.add(clientId);
     if (text) addBubble("customer", text);
     setTyping(true);
+    lastActivity = Date.now();
+    if (wakePoll) wakePoll();
     var message = { text: text || "", client_id: clientId };
     if (payload) message.payload = payload;
     var body = JSON.stringify(message);
@@ -138,14 +160,17 @@
   async function poll() {
     for (;;) {
       try {
-        var url = api + "?after=" + encodeURIComponent(cursor) + "&wait=10";
+        var wait = lively() ? 10 : 0;
+        var url = api + "?after=" + encodeURIComponent(cursor) + "&wait=" + wait;
         var r = await fetch(url, { headers: headers(false), credentials: "same-origin", cache: "no-store" });
         if (!r.ok) throw new Error("HTTP " + r.status);
         var d = await r.json();
         setStatus("");
         d.messages.forEach(render);
         cursor = d.cursor;
-        if (!d.messages.length && d.visitor === false) await sleep(1000);
+        if (d.messages.length) continue;
+        if (d.retry_ms) await pollPause(d.retry_ms);
+        else if (wait === 0) await pollPause(document.hidden ? HIDDEN_POLL_MS : IDLE_POLL_MS);
       } catch (e) {
         setStatus(root.dataset.offline);
         await sleep(2000);
