@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ._base import Section
 
@@ -17,6 +17,53 @@ class TelegramSettings(Section):
     webhook_secret: str = ""
     #: Bot API base; Telegram's self-hosted server or a local fake in tests.
     api_base_url: str = "https://api.telegram.org/bot"
+    #: messages per chat per ``per_chat_seconds`` (Telegram: about 1 per second).
+    per_chat_messages: int = Field(default=1, ge=1)
+    per_chat_seconds: int = Field(default=1, ge=1)
+    #: messages per second over all chats (Telegram: about 30).
+    overall_per_second: int = Field(default=30, ge=1)
+    #: a send waits this long for a rate slot, then is retried later by the pipeline.
+    max_rate_wait_seconds: float = Field(default=5.0, ge=0)
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: quick-reply buttons per keyboard row.
+    buttons_per_row: int = Field(default=1, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _token_when_enabled(self) -> "TelegramSettings":
+        if self.enabled and not self.token:
+            raise ValueError("telegram is enabled but token is empty: set TELEGRAM_BOT_TOKEN")
+        return self
+
+
+class WhatsAppTemplate(Section):
+    """An approved Content API template: ``content_sid`` HX... and its variables.
+
+    ``variables`` are format strings over ``{text}``, ``{recipient}``, ``{kind}``,
+    numbered 1, 2... in order, e.g. ``["{text}"]``.
+    """
+
+    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: list[str] = Field(default_factory=list)
+
+
+class WhatsAppSettings(Section):
+    #: the customer service window: free text only this long after the customer's last message.
+    window_hours: int = Field(default=24, ge=1, le=24)
+    #: message kind (reply, notification, handoff...) -> template used outside the window.
+    templates: dict[str, WhatsAppTemplate] = Field(default_factory=dict)
+
+
+class SmsKeywords(Section):
+    opt_out: list[str] = Field(default_factory=list)
+    opt_in: list[str] = Field(default_factory=list)
+    help: list[str] = Field(default_factory=list)
+
+
+class SmsSettings(Section):
+    #: longest body of one SMS send; longer replies go out as several messages (Twilio max 1600).
+    max_text_length: int = Field(default=1600, ge=160, le=1600)
+    #: keywords in other languages, added to Twilio's (STOP, START, HELP...): {fr: {opt_out: [ARRET]}}.
+    keywords: dict[str, SmsKeywords] = Field(default_factory=dict)
 
 
 class TwilioSettings(Section):
@@ -28,6 +75,35 @@ class TwilioSettings(Section):
     #: the base URL Twilio signs (the public one, when behind a proxy).
     public_url: str = ""
     api_base_url: str = "https://api.twilio.com"
+    #: where Twilio posts delivery statuses; empty: public_url + /webhooks/twilio/status (none without public_url).
+    status_callback_url: str = ""
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: how long numbered options ("1. Yes") stay answerable by their number.
+    options_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> "TwilioSettings":
+        if not self.enabled:
+            return self
+        if not self.account_sid.startswith("AC"):
+            raise ValueError(f"twilio is enabled but account_sid {self.account_sid!r} is not an AC... sid: set TWILIO_ACCOUNT_SID")
+        if not self.auth_token:
+            raise ValueError("twilio is enabled but auth_token is empty: set TWILIO_AUTH_TOKEN")
+        if not self.whatsapp_from and not self.sms_from:
+            raise ValueError("twilio is enabled but neither whatsapp_from nor sms_from is set (TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM)")
+        if self.whatsapp_from and not self.whatsapp_from.startswith(("whatsapp:+", "MG")):
+            raise ValueError(f"whatsapp_from {self.whatsapp_from!r} must look like 'whatsapp:+14155238886' (or a Messaging Service MG...)")
+        if self.sms_from and not self.sms_from.startswith(("+", "MG")):
+            raise ValueError(f"sms_from {self.sms_from!r} must be an E.164 number like '+14155550100' (or a Messaging Service MG...)")
+        return self
+
+    def status_callback(self) -> str:
+        """The StatusCallback URL to request, or "" for none."""
+        if self.status_callback_url:
+            return self.status_callback_url
+        return f"{self.public_url.rstrip('/')}/webhooks/twilio/status" if self.public_url else ""
 
 
 class ChannelsSettings(Section):
