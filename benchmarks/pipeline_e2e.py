@@ -9,8 +9,8 @@ HTTP send to the fake channel API, deliveries row in SQLite, "sent" mark, XACK).
 The turn is an echo handler (``tests.pipeline.fake_pipeline``) so the numbers are
 the pipeline's, not the dialogue's. Two phases per worker count:
 
-- burst: ``--burst`` webhooks as fast as the loader can; replies/s = messages /
-  (last reply - first webhook): the workers' drain rate.
+- drain: ``--burst`` webhooks are enqueued with no worker running, then the
+  workers start; replies/s = replies / (last reply - first reply).
 - paced: ``--paced`` webhooks at ``--rate``/s; p50/p99 from the webhook being sent
   to the fake channel receiving the reply.
 
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -36,8 +37,9 @@ from pipeline_common import ROOT, Server, free_port, load, signed_requests, star
 from tests.pipeline.fake_channel import FakeChannelServer  # noqa: E402
 
 
-def start_workers(config: Path, fake_url: str, count: int) -> list[subprocess.Popen[bytes]]:
-    env = dict(os.environ, FAKE_CHANNEL_URL=fake_url, FAKE_CHANNELS="whatsapp,sms", PYTHONPATH=str(ROOT))
+def start_workers(config: Path, fake_url: str, count: int, sqlite_sync: str) -> list[subprocess.Popen[bytes]]:
+    env = dict(os.environ, FAKE_CHANNEL_URL=fake_url, FAKE_CHANNELS="whatsapp,sms", PYTHONPATH=str(ROOT),
+               BENCH_SQLITE_SYNC=sqlite_sync)
     cmd = [sys.executable, "-c", "from bots.cli import main; main()", "--config", str(config), "worker",
            "--pipeline", "tests.pipeline.fake_pipeline:build"]
     return [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
@@ -58,12 +60,8 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def phase(port: int, fake: FakeChannelServer, run: str, n: int, rate: float, loaders: int, conns: int, timeout: float) -> dict:
-    reqs = signed_requests(port, n, run=run)
-    before = len(fake.sent)
-    _, codes, sent_at = load(port, reqs, loaders, conns, rate)
+def collect(fake: FakeChannelServer, before: int, prefix: str, n: int, timeout: float) -> list[dict]:
     deadline = time.time() + timeout
-    prefix = f"whatsapp:SM{run}x"
     while time.time() < deadline:
         with fake.lock:
             got = [m for m in fake.sent[before:] if m["key"].startswith(prefix)]
@@ -72,27 +70,48 @@ def phase(port: int, fake: FakeChannelServer, run: str, n: int, rate: float, loa
         time.sleep(0.05)
     time.sleep(0.3)
     with fake.lock:
-        got = [m for m in fake.sent[before:] if m["key"].startswith(prefix)]
+        return [m for m in fake.sent[before:] if m["key"].startswith(prefix)]
+
+
+def drain(port: int, fake: FakeChannelServer, run: str, n: int, loaders: int, conns: int,
+          start: "Callable[[], list[subprocess.Popen[bytes]]]") -> tuple[dict, list[subprocess.Popen[bytes]]]:
+    """Enqueue ``n`` webhooks with no worker running, then start the workers and time the drain."""
+    reqs = signed_requests(port, n, run=run)
+    before = len(fake.sent)
+    _, codes, _ = load(port, reqs, loaders, conns)
+    procs = start()
+    got = collect(fake, before, f"whatsapp:SM{run}x", n, 180)
+    keys = [m["key"] for m in got]
+    times = sorted(m["t"] for m in got)
+    rps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    return {"replies": len(keys), "unique": len(set(keys)), "codes": codes, "rps": rps}, procs
+
+
+def paced(port: int, fake: FakeChannelServer, run: str, n: int, rate: float, loaders: int, conns: int) -> dict:
+    """``n`` webhooks at ``rate``/s with the workers running: latency webhook sent -> reply received."""
+    reqs = signed_requests(port, n, run=run)
+    before = len(fake.sent)
+    _, codes, sent_at = load(port, reqs, loaders, conns, rate)
+    prefix = f"whatsapp:SM{run}x"
+    got = collect(fake, before, prefix, n, 120)
     keys = [m["key"] for m in got]
     idx = {int(m["key"][len(prefix):].split(":")[0]): m["t"] for m in got}
     lat = [(idx[i] - sent_at[i]) * 1000 for i in idx if i in sent_at]
-    first, last = min(sent_at.values()), max(idx.values()) if idx else time.time()
-    return {
-        "replies": len(keys), "unique": len(set(keys)), "codes": codes,
-        "rps": len(set(keys)) / (last - first) if idx else 0.0,
-        "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "mean": statistics.fmean(lat) if lat else float("nan"),
-    }
+    return {"replies": len(keys), "unique": len(set(keys)), "codes": codes,
+            "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "mean": statistics.fmean(lat) if lat else float("nan")}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", default="1,2,4", help="worker process counts to compare")
-    ap.add_argument("--burst", type=int, default=2000, help="webhooks in the burst phase")
+    ap.add_argument("--burst", type=int, default=2000, help="webhooks enqueued before the workers start (drain phase)")
     ap.add_argument("--paced", type=int, default=600, help="webhooks in the paced phase")
     ap.add_argument("--rate", type=float, default=100.0, help="paced webhooks per second")
     ap.add_argument("--web-workers", type=int, default=1)
     ap.add_argument("--loaders", type=int, default=1)
     ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--sqlite-sync", default="FULL", choices=["FULL", "NORMAL"],
+                    help="SQLite PRAGMA synchronous in the workers (FULL: as shipped; NORMAL: WAL-safe, one fsync per checkpoint)")
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
     if args.burst + args.paced > 100_000 or args.rate > 5000:
@@ -113,32 +132,29 @@ def main() -> None:
     try:
         with Server("brandbot", config, port):
             for k in counts:
-                procs = start_workers(config, fake.url, k)
+                burst, procs = drain(port, fake, f"b{k}", args.burst, args.loaders, args.connections,
+                                     lambda: start_workers(config, fake.url, k, args.sqlite_sync))
                 try:
-                    deadline = time.time() + 30
-                    while client.zcard("bb:workers:{pipeline}") < k and time.time() < deadline:
-                        time.sleep(0.1)
-                    time.sleep(1.0)  # leases spread over the workers
-                    burst = phase(port, fake, f"b{k}", args.burst, 0.0, args.loaders, args.connections, 120)
-                    paced = phase(port, fake, f"p{k}", args.paced, args.rate, args.loaders, args.connections, 120)
+                    p = paced(port, fake, f"p{k}", args.paced, args.rate, args.loaders, args.connections)
                 finally:
                     stop_workers(procs)
-                rows.append((k, burst, paced))
+                rows.append((k, burst, p))
     finally:
         fake.stop()
         redis_server.stop()
 
-    print(f"\nend to end (echo turn, fake channel API over HTTP, SQLite deliveries), gunicorn {args.web_workers} web worker(s)")
-    print(f"{'workers':>7}  {'burst replies/s':>15}  {'burst p50 ms':>12}  {'paced rate':>10}  {'p50 ms':>7}  {'p99 ms':>7}  "
+    print(f"\nend to end (echo turn, fake channel API over HTTP, SQLite deliveries with synchronous={args.sqlite_sync}), "
+          f"gunicorn {args.web_workers} web worker(s), {os.cpu_count()} CPUs")
+    print(f"{'workers':>7}  {'drain replies/s':>15}  {'paced rate':>10}  {'p50 ms':>7}  {'p99 ms':>7}  "
           f"{'replies/inbound':>15}  {'duplicates':>10}")
     base = rows[0][1]["rps"] if rows else 1.0
     for k, b, p in rows:
         n_in = args.burst + args.paced
         n_out = b["unique"] + p["unique"]
         dup = (b["replies"] - b["unique"]) + (p["replies"] - p["unique"])
-        print(f"{k:>7}  {b['rps']:>15.0f}  {b['p50']:>12.0f}  {args.rate:>10.0f}  {p['p50']:>7.1f}  {p['p99']:>7.1f}  "
+        print(f"{k:>7}  {b['rps']:>15.0f}  {args.rate:>10.0f}  {p['p50']:>7.1f}  {p['p99']:>7.1f}  "
               f"{f'{n_out}/{n_in}':>15}  {dup:>10}")
-    print("\nscaling of burst replies/s vs 1 worker: " + ", ".join(f"{k}: x{b['rps'] / base:.2f}" for k, b, _ in rows))
+    print("\nscaling of drain replies/s vs 1 worker: " + ", ".join(f"{k}: x{b['rps'] / base:.2f}" for k, b, _ in rows))
 
 
 if __name__ == "__main__":

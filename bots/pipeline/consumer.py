@@ -124,7 +124,8 @@ class ShardConsumer:
 
     def live_workers(self) -> int:
         now_ms = int(self.clock() * 1000)
-        return max(1, int(self.redis.zcount(self.keys.workers, now_ms - 3 * self.lease_ms, "+inf")))
+        # a live worker beats every lease_ms / 3: one silent for a whole lease is gone
+        return max(1, int(self.redis.zcount(self.keys.workers, now_ms - self.lease_ms, "+inf")))
 
     def heartbeat(self) -> None:
         """Renew held leases (noting lost ones) and say this worker is alive. Safe from another thread."""

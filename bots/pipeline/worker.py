@@ -180,6 +180,10 @@ class Worker:
                     self.consumer.mark_recovering()
                     self._next_rebalance = 0.0
                     self._stop.wait(1.0)
+                except Exception:  # a bug must not silently end the worker: log, back off, go on
+                    log.exception("worker %s: unexpected error; the message stays pending and is retried", self.name)
+                    self.consumer.mark_recovering()
+                    self._stop.wait(1.0)
         finally:
             self.consumer.release_all()
             self._stopped.set()

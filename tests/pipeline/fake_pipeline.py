@@ -2,7 +2,8 @@
 
 Echo turns sent to a :class:`FakeChannelServer` at $FAKE_CHANNEL_URL; $FAKE_TURN_DELAY
 seconds of work per turn (to kill a process mid-turn); $FAKE_CHANNELS lists the
-channel names to serve (default ``fake``).
+channel names to serve (default ``fake``); $BENCH_SQLITE_SYNC sets SQLite's
+``PRAGMA synchronous`` (benchmarks compare FULL, the default, with NORMAL).
 """
 
 from __future__ import annotations
@@ -23,8 +24,24 @@ class FakePipeline:
     connectors: dict[str, Any]
 
 
+def _sqlite_sync(engine: Any, mode: str) -> None:
+    """Benchmarks only: PRAGMA synchronous=<mode> on every SQLite connection of this process."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragma(dbapi_conn, _record) -> None:  # noqa: ANN001
+        dbapi_conn.cursor().execute(f"PRAGMA synchronous={mode}")
+
+    engine.dispose()
+
+
 def build(services: Any) -> FakePipeline:
     url = os.environ["FAKE_CHANNEL_URL"]
+    if os.environ.get("BENCH_SQLITE_SYNC"):
+        _sqlite_sync(services.engine, os.environ["BENCH_SQLITE_SYNC"])
     delay = float(os.environ.get("FAKE_TURN_DELAY", "0"))
     channels = os.environ.get("FAKE_CHANNELS", "fake").split(",")
 
