@@ -61,3 +61,20 @@ def test_shell_without_a_trained_model_says_how_to_train(write_config, redis_url
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
     assert res.exit_code == 2
     assert "brandbot nlu train" in res.output
+
+
+def test_interactive_shell_shows_the_debug_line_and_numbered_buttons(
+    write_config, redis_url: str, sqlite_url: str, trained_model_dir: Path, tmp_path: Path  # noqa: ANN001
+) -> None:
+    config = write_config({
+        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+        "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(trained_model_dir)},
+        "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
+    })
+    typed = "change my seat on booking X7K9QZ to 15C\n1\n:quit\n"
+    res = CliRunner().invoke(main, ["--config", str(config), "shell", "--no-train"], input=typed)
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())
+    assert "intent=change_seat" in out and "booking_ref=X7K9QZ" in out and "flow=change_seat" in out
+    assert "1 Yes" in out and "2 No" in out
+    assert "is now 15C" in out  # "1" pressed the first button (Yes)
