@@ -72,6 +72,14 @@ def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> 
             needed[slot.prompt] = f"flow {name!r} slot {slot.name!r}"
             if slot.invalid:
                 needed[slot.invalid] = f"flow {name!r} slot {slot.name!r}"
+    triggers: dict[str, str] = {}
+    for name, flow in domain.flows.items():
+        for intent in flow.intents:
+            if intent in triggers:
+                problems.append(f"intent {intent!r} triggers both flows {triggers[intent]!r} and {name!r}")
+            if intent in domain.faq:
+                problems.append(f"intent {intent!r} has an FAQ answer and triggers flow {name!r}; keep one")
+            triggers[intent] = name
     for key, where in needed.items():
         if key not in domain.responses:
             problems.append(f"response {key!r} (used by {where}) is not defined")

@@ -51,3 +51,12 @@ def test_missing_domain_file_is_named(write_config, tmp_path) -> None:  # noqa: 
     path = write_config({"dialogue": {"domain_file": "nope.yml"}})
     with pytest.raises(ConfigError, match=r"dialogue\.domain_file: .*nope\.yml does not exist"):
         load_domain(load_settings(path, env={}))
+
+
+def test_an_faq_intent_cannot_also_trigger_a_flow(write_config) -> None:  # noqa: ANN001
+    from bots.dialogue.errors import DomainError
+
+    path = write_config({"dialogue": {"domain_file": str(DOMAIN),
+                                      "faq": {"change_seat": {"text": {"en": "x", "fr": "x"}}}}})
+    with pytest.raises(DomainError, match="intent 'change_seat' has an FAQ answer and triggers flow 'change_seat'"):
+        load_domain(load_settings(path, env={}))
