@@ -26,7 +26,6 @@ from rich.table import Table  # noqa: E402
 from nlu.data import load_jsonl  # noqa: E402
 from nlu.evaluation import evaluate_intent_files, intent_metrics  # noqa: E402
 from nlu.intent_model import IntentModel, stratified_split  # noqa: E402
-from nlu.result import OUT_OF_SCOPE  # noqa: E402
 
 
 def run(name: str, train: Path, test: Path, seed: int) -> dict:
@@ -82,7 +81,6 @@ def main() -> None:
     args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": slim},
                                    indent=2), encoding="utf-8")
     print(f"wrote {args.out}")
-    _ = OUT_OF_SCOPE
 
 
 if __name__ == "__main__":

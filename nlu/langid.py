@@ -89,9 +89,8 @@ class LanguageIdentifier:
         codes = []
         for lang in self.languages:
             code = getattr(IsoCode639_1, lang.upper(), None)
-            if code is None:
-                raise UnknownLanguage(lang, [c.name.lower() for c in IsoCode639_1.__members__.values()][:0]
-                                      or self.languages)
+            if code is None:  # lingua has no model for it
+                raise UnknownLanguage(lang, [x for x in self.languages if getattr(IsoCode639_1, x.upper(), None)])
             codes.append(code)
         self._detector = (LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
                           .with_preloaded_language_models().build())

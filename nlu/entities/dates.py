@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -154,7 +154,3 @@ def find_dates(text: str, language: str, date_order: str, base: datetime) -> Ite
         d = _parse_span(span, language, date_order, base)
         if d is not None:
             yield m.start(), m.end(), d.isoformat()
-
-
-def _next_weekday(base: date, weekday: int) -> date:  # kept small: used by tests as a cross-check
-    return base + timedelta(days=(weekday - base.weekday()) % 7 or 7)
