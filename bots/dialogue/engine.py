@@ -11,8 +11,10 @@ Order of the policy on each message (bot mode):
   3. ``human_handoff`` -> mode ``waiting``;
   4. the active flow: confirmation yes/no, slot values and corrections from entities;
   5. otherwise an FAQ answer or a flow trigger (a digression when a flow is active:
-     answered, then the active flow's question is asked again);
-  6. otherwise fallback: rephrase with suggestions, a second miss in a row offers a human.
+     answered, then the active flow's question is asked again; a new flow suspends
+     the active one, which resumes when the new one ends);
+  6. a bare "inform" whose entities fit one flow starts it ("move me to 15C on X7K9QZ");
+  7. otherwise fallback: rephrase with suggestions, a second miss in a row offers a human.
 """
 
 from __future__ import annotations
@@ -226,7 +228,7 @@ class Engine:
         fs = st.flow
         assert fs is not None
         spec = self.domain.flows[fs.name]
-        found, invalid = extract_slots(spec, nlu)
+        found, _invalid = extract_slots(spec, nlu)
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
         if other_task and nlu.intent in self.trigger:
@@ -257,9 +259,10 @@ class Engine:
             self._reprompt(out)
             return True
         slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
-        return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else", bool(invalid))
+        # nothing usable: a value refused by the slot's pattern, or no value at all
+        return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else")
 
-    def _retry(self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str, invalid: bool = False) -> bool:
+    def _retry(self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str) -> bool:
         st = out.state
         fs = st.flow
         assert fs is not None
