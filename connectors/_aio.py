@@ -51,6 +51,10 @@ class LoopThread:
             return self._loop
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def running(self) -> bool:
         return self._loop is not None and not self._closed
 

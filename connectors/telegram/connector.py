@@ -105,6 +105,11 @@ class TelegramConnector:
         self._limiter = RedisRateLimiter(redis, f"{self._prefix}:rl", sleep=sleep)
         self._sent = SendLog(redis, self._prefix)
 
+    @property
+    def webhook_secret(self) -> str:
+        """The secret the webhook checks ("" means every webhook is refused)."""
+        return self._secret
+
     # -- plumbing -------------------------------------------------------------
     def _call(self, what: str, coro_fn: Callable[[], Awaitable[Any]], timeout: float | None = None) -> Any:
         """Run one Bot API call on the owned loop; vendor errors become SendErrors."""
@@ -212,6 +217,8 @@ class TelegramConnector:
             TransientSendError: 429 (with ``retry_after``), network, 5xx, own rate limit full.
             PermanentSendError: blocked by the customer (403), chat not found (400), bad token.
         """
+        if self._loop.closed:
+            raise RuntimeError("TelegramConnector.send(): the connector is closed (close() was called)")
         chat_id = message.recipient.removeprefix(f"{CHANNEL}:")
         if not chat_id.lstrip("-").isdigit() and not chat_id.startswith("@"):
             raise PermanentSendError(f"Telegram recipient {message.recipient!r} is not a chat id (e.g. '123456' or 'telegram:123456')")
