@@ -1,3 +1,176 @@
-"""(filled in by its issue)"""
+"""``brandbot telegram set-webhook|delete-webhook|poll``: register the webhook, or poll locally."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from typing import Callable
+from urllib.parse import urlsplit
+
+import click
+
+from connectors.base import Inbound
+from connectors.errors import SendError
+from connectors.telegram import TelegramConnector
+
+from ..errors import BrandbotError
+from ..settings import Settings
+from ._state import CliState, console, friendly_errors, pass_state
+
+__all__ = ["COMMANDS", "telegram_group", "poll_updates", "print_inbound", "webhook_url_for"]
+
+WEBHOOK_PATH = "/webhooks/telegram"
+OnInbound = Callable[[Inbound], None]
+
+
+def _connector(settings: Settings, services) -> TelegramConnector:  # noqa: ANN001
+    from ..channel_registry import build_telegram
+
+    if not settings.channels.telegram.token:
+        raise BrandbotError("channels.telegram.token is empty: export TELEGRAM_BOT_TOKEN (the token BotFather gave you)")
+    return build_telegram(settings, services.redis)
+
+
+def _run(state: CliState, action: Callable[[Settings, TelegramConnector, object], None]) -> None:
+    from ..services import build_services
+
+    settings = state.settings()
+    services = build_services(settings)
+    connector = _connector(settings, services)
+    try:
+        action(settings, connector, services)
+    except SendError as exc:
+        raise BrandbotError(f"Telegram refused: {exc}") from exc
+    finally:
+        connector.close()
+        services.close()
+
+
+def webhook_url_for(url: str) -> str:
+    """``https://bot.example.com`` -> ``https://bot.example.com/webhooks/telegram``; a URL with a path is kept."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise BrandbotError(f"{url!r} is not a URL; give the public https URL of this server, e.g. https://bot.example.com")
+    return url.rstrip("/") + WEBHOOK_PATH if parts.path in ("", "/") else url
+
+
+def print_inbound(inbound: Inbound) -> None:
+    """The default of ``poll``: one JSON line per Inbound on stdout."""
+    data = inbound.to_dict()
+    data.pop("raw", None)
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def poll_updates(
+    connector: TelegramConnector,
+    on_inbound: OnInbound,
+    timeout: int = 25,
+    stop: threading.Event | None = None,
+    max_rounds: int | None = None,
+) -> int:
+    """Long-poll getUpdates and hand every parsed Inbound to ``on_inbound``.
+
+    Refuses when a webhook is set (Telegram does not allow both). An update is
+    confirmed (offset moved past it) only after ``on_inbound`` returned.
+
+    Args:
+        connector: the Telegram connector.
+        on_inbound: called with each Inbound (the runtime passes its enqueue).
+        timeout: seconds one getUpdates call may wait for updates.
+        stop: set it to end the loop after the current call.
+        max_rounds: end after this many getUpdates calls (tests).
+
+    Returns:
+        The number of Inbounds handed over.
+
+    Raises:
+        BrandbotError: a webhook is set.
+    """
+    hook = connector.webhook_url()
+    if hook:
+        raise BrandbotError(
+            f"a webhook is set for this bot ({hook}): Telegram sends updates there, polling would get none. "
+            "Run `brandbot telegram delete-webhook` first, or use the webhook."
+        )
+    offset: int | None = None
+    handed = rounds = 0
+    while not (stop is not None and stop.is_set()) and (max_rounds is None or rounds < max_rounds):
+        rounds += 1
+        for update in connector.get_updates(offset, timeout=timeout):
+            for inbound in connector.parse_update(update):
+                on_inbound(inbound)
+                handed += 1
+            offset = int(update["update_id"]) + 1
+    if offset is not None:  # confirm the last batch so a restart does not get it again
+        connector.get_updates(offset, timeout=0)
+    return handed
+
+
+@click.group("telegram")
+def telegram_group() -> None:
+    """Telegram: register the webhook, remove it, or poll for local development."""
+
+
+@telegram_group.command("set-webhook")
+@click.argument("url")
+@click.option("--secret", default=None, help="Use this secret instead of generating one (A-Z, a-z, 0-9, _ and -).")
+@click.option("--drop-pending", is_flag=True, help="Drop the updates Telegram holds for the bot.")
+@pass_state
+@friendly_errors
+def set_webhook(state: CliState, url: str, secret: str | None, drop_pending: bool) -> None:
+    """Register URL (…/webhooks/telegram) with a new secret token, and print the secret."""
+    target = webhook_url_for(url)
+    token = secret or secrets.token_urlsafe(32)
+    if not target.startswith("https://"):
+        console.print(f"[yellow]warning:[/] {target} is not https; Telegram's servers only call https webhooks")
+
+    def action(settings: Settings, connector: TelegramConnector, services: object) -> None:
+        connector.set_webhook(target, token, drop_pending_updates=drop_pending)
+
+    _run(state, action)
+    click.echo(f"Webhook set: {target}")
+    click.echo("Telegram now sends this secret in X-Telegram-Bot-Api-Secret-Token. Give it to every brandbot process:")
+    click.echo(f"  export TELEGRAM_WEBHOOK_SECRET={token}")
+    click.echo("(then restart `brandbot serve`; updates with another or no secret are refused with 403)")
+
+
+@telegram_group.command("delete-webhook")
+@click.option("--drop-pending", is_flag=True, help="Drop the updates Telegram holds for the bot.")
+@pass_state
+@friendly_errors
+def delete_webhook(state: CliState, drop_pending: bool) -> None:
+    """Remove the webhook (needed before `brandbot telegram poll`)."""
+    _run(state, lambda s, c, _: c.delete_webhook(drop_pending_updates=drop_pending))
+    click.echo("Webhook deleted: Telegram keeps updates until `brandbot telegram poll` fetches them.")
+
+
+def default_on_inbound(settings: Settings, services: object) -> OnInbound:
+    """What ``poll`` does with each Inbound: print it.
+
+    The runtime plugs its enqueue in here (e.g. ``Ingest(services.redis, settings).accept([inbound])``).
+    """
+    return print_inbound
+
+
+@telegram_group.command("poll")
+@click.option("--timeout", type=click.IntRange(0, 50), default=25, show_default=True, help="Seconds one long poll waits.")
+@click.option("--rounds", type=click.IntRange(1), default=None, help="Stop after this many polls (default: until Ctrl-C).")
+@pass_state
+@friendly_errors
+def poll(state: CliState, timeout: int, rounds: int | None) -> None:
+    """Long polling for local development (no public URL needed); refuses when a webhook is set."""
+
+    def action(settings: Settings, connector: TelegramConnector, services: object) -> None:
+        console.print("polling Telegram for updates (Ctrl-C to stop)")
+        try:
+            n = poll_updates(connector, default_on_inbound(settings, services), timeout=timeout, max_rounds=rounds)
+        except KeyboardInterrupt:
+            console.print("stopped")
+            return
+        console.print(f"{n} inbound message(s) handled")
+
+    _run(state, action)
+
+
+COMMANDS = [telegram_group]
