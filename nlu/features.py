@@ -162,6 +162,8 @@ class Vectorizer:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         ia = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        order = ia.argsort()  # a fixed summation order: same floats whatever the hash seed
+        ia, tf = ia[order], tf[order]
         va = (np.log(tf) + 1.0) * idf[ia]
         va /= np.sqrt(np.dot(va, va))
         return ia, va
