@@ -30,7 +30,7 @@ def test_webhooks_workers_and_dialogue_state_on_a_three_node_cluster(make_settin
     handle = None
     try:
         settings = make_settings({
-            "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC}},
+            "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
             "pipeline": {"shards": 8, "claim_idle_ms": 500, "lease_ms": 500, "idle_poll_ms": 5},
             "dialogue": {"domain_file": str(DOMAIN), "actions_module": "bots.airline.actions",
                          "actions_options": {"database": str(tmp_path / "airline.db")}, "action_timeout_seconds": 2},

@@ -133,7 +133,7 @@ def test_redis_restart_under_load_loses_nothing(make_settings, sql_engine, tmp_p
     fake = FakeChannelServer().start()
     settings = make_settings({
         "stores": {"redis_url": rds.url},
-        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC}},
+        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
         "pipeline": {"shards": 4, "claim_idle_ms": 500, "lease_ms": 400, "idle_poll_ms": 5},
     })
     client = make_redis(rds.url, socket_timeout=1, socket_connect_timeout=0.5)

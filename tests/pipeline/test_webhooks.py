@@ -54,7 +54,7 @@ def signed(url: str, form: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def twilio_settings(make_settings):  # noqa: ANN001, ANN201
     return make_settings({
-        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC}},
+        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
         "pipeline": {"shards": 4},
     })
 
@@ -123,7 +123,7 @@ def test_redis_down_gives_503_on_webhooks_and_readyz_says_why(twilio_settings, s
 
 def test_full_queue_gives_503_and_readyz_names_it(make_settings, redis_client, sql_engine, redis_url) -> None:
     settings = make_settings({
-        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC}},
+        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
         "pipeline": {"shards": 1, "stream_maxlen": 100},
     })
     services = Services(settings, redis_client, sql_engine, redis_url)
