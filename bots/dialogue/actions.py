@@ -63,8 +63,10 @@ class ActionContext:
     now: datetime
     #: the brand's systems, built by the module's ``make_api``.
     api: Any = None
-    #: read-only view of the state (memory, mode, language).
+    #: values the conversation remembers (a checked booking reference...).
     memory: Mapping[str, Any] = field(default_factory=dict)
+    #: a copy of the whole dialogue state as JSON-able data (mode, language, history...).
+    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +81,8 @@ class ActionResult:
         reask: a slot to clear and ask again (e.g. a taken seat).
         remember: values kept in the conversation's memory for later flows.
         events: plain dicts recorded with the turn (analytics, handoff hints).
+        texts: extra replies sent as they are, after the response (already in the
+            conversation's language: ``ctx.language``).
         error: set by the runner when the action raised or timed out.
     """
 
@@ -89,6 +93,7 @@ class ActionResult:
     reask: str | None = None
     remember: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
     error: str | None = None
 
 

@@ -151,6 +151,7 @@ class Engine:
         key = result.response or (spec.success if result.ok else spec.failure)
         if key:
             self._say(out, key, values)
+        out.replies.extend(Reply(t, (), f"action:{request.name}") for t in result.texts if t)
         out.events.append({"type": "flow_completed" if result.ok else "flow_failed", "flow": fs.name})
         self._end_flow(out, "done")
         return out

@@ -192,6 +192,7 @@ class ConversationRuntime:
             now=now,
             api=self.actions.api,
             memory=dict(st.memory),
+            state={k: v for k, v in st.to_dict().items() if k != "processed"},
         )
         result = self.actions.run(req.name, ctx)
         return self.policy.resume(out, req, result)

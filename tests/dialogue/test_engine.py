@@ -205,3 +205,19 @@ def test_a_value_failing_the_slot_pattern_is_refused_with_the_invalid_prompt(eng
     out = engine.turn(st, nlu("flight 12345678", "inform", entities={"flight_number": "12345678"}))
     assert out.replies[-1].key == "invalid_flight_number"
     assert out.state.flow.slots == {} and out.state.flow.retries == 1 and out.action is None
+
+
+def test_an_action_sees_the_state_and_may_add_its_own_texts(make_runtime, airline_settings) -> None:  # noqa: ANN001
+    settings = airline_settings()
+    reg = load_actions("bots.airline.actions", settings, settings.dialogue.actions_options)
+    seen = {}
+
+    def status(ctx: ActionContext) -> ActionResult:
+        seen.update(ctx.state)
+        return ActionResult(response="flight_on_time", values={"flight_number": "NM1"}, texts=["Gate opens at 13:50."])
+
+    reg.actions["flight_status"] = status
+    rt = make_runtime(settings=settings, actions=reg)
+    r = rt.handle(inbound("flight status NM1234", conv="test:texts"))
+    assert [o.text for o in r.outbounds][-1] == "Gate opens at 13:50."
+    assert seen["language"] == "en" and seen["flow"]["name"] == "flight_status" and "processed" not in seen
