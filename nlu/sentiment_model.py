@@ -10,6 +10,7 @@ Score = P(positive) - P(negative) in [-1, 1]; label = the most probable class.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -63,7 +64,14 @@ def mark_negation(words: list[str]) -> list[str]:
     return out
 
 
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+
+
 def _emoticons(text: str) -> str:
+    """Emoticon cue tokens added; URLs and @mentions (tweets) reduced to placeholders."""
+    if "@" in text or "http" in text or "www." in text:
+        text = _MENTION.sub(" mention ", _URL.sub(" url ", text))
     low = text.lower()
     extra = [tok for emo, tok in _EMOTICONS.items() if emo in low]
     return text + (" " + " ".join(extra) if extra else "")
