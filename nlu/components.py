@@ -61,7 +61,8 @@ class IntentComponent:
         self.model = IntentModel.fit(texts, labels, self.config, seed=seed, progress=progress)
 
     def _set(self, doc: Doc, pred: tuple[str, float, list[tuple[str, float]]]) -> Doc:
-        doc._.intent, doc._.intent_confidence, doc._.intent_ranking = pred
+        ext = doc._
+        ext.intent, ext.intent_confidence, ext.intent_ranking = pred
         return doc
 
     def __call__(self, doc: Doc) -> Doc:
@@ -140,7 +141,8 @@ class SentimentComponent:
         self.model = SentimentModel.fit(texts, labels, self.config, seed=seed)
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.sentiment_score, doc._.sentiment_label = self.model.predict(doc_text(doc))
+        ext = doc._
+        ext.sentiment_score, ext.sentiment_label = self.model.predict(doc_text(doc))
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
