@@ -37,9 +37,9 @@ from pipeline_common import ROOT, Server, free_port, load, signed_requests, star
 from tests.pipeline.fake_channel import FakeChannelServer  # noqa: E402
 
 
-def start_workers(config: Path, fake_url: str, count: int, sqlite_sync: str) -> list[subprocess.Popen[bytes]]:
+def start_workers(config: Path, fake_url: str, count: int, sqlite_sync: str, turn_delay: float) -> list[subprocess.Popen[bytes]]:
     env = dict(os.environ, FAKE_CHANNEL_URL=fake_url, FAKE_CHANNELS="whatsapp,sms", PYTHONPATH=str(ROOT),
-               BENCH_SQLITE_SYNC=sqlite_sync)
+               BENCH_SQLITE_SYNC=sqlite_sync, FAKE_TURN_DELAY=str(turn_delay))
     cmd = [sys.executable, "-c", "from bots.cli import main; main()", "--config", str(config), "worker",
            "--pipeline", "tests.pipeline.fake_pipeline:build"]
     return [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
@@ -112,6 +112,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--sqlite-sync", default="FULL", choices=["FULL", "NORMAL"],
                     help="SQLite PRAGMA synchronous in the workers (FULL: as shipped; NORMAL: WAL-safe, one fsync per checkpoint)")
+    ap.add_argument("--turn-delay", type=float, default=0.0,
+                    help="seconds each turn waits (as on a brand API call); shows scaling when turns wait on I/O")
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
     if args.burst + args.paced > 100_000 or args.rate > 5000:
@@ -133,7 +135,7 @@ def main() -> None:
         with Server("brandbot", config, port):
             for k in counts:
                 burst, procs = drain(port, fake, f"b{k}", args.burst, args.loaders, args.connections,
-                                     lambda: start_workers(config, fake.url, k, args.sqlite_sync))
+                                     lambda: start_workers(config, fake.url, k, args.sqlite_sync, args.turn_delay))
                 try:
                     p = paced(port, fake, f"p{k}", args.paced, args.rate, args.loaders, args.connections)
                 finally:
@@ -143,7 +145,7 @@ def main() -> None:
         fake.stop()
         redis_server.stop()
 
-    print(f"\nend to end (echo turn, fake channel API over HTTP, SQLite deliveries with synchronous={args.sqlite_sync}), "
+    print(f"\nend to end (echo turn + {args.turn_delay * 1000:.0f} ms wait, fake channel API over HTTP, SQLite deliveries with synchronous={args.sqlite_sync}), "
           f"gunicorn {args.web_workers} web worker(s), {os.cpu_count()} CPUs")
     print(f"{'workers':>7}  {'drain replies/s':>15}  {'paced rate':>10}  {'p50 ms':>7}  {'p99 ms':>7}  "
           f"{'replies/inbound':>15}  {'duplicates':>10}")
