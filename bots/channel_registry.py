@@ -110,6 +110,11 @@ def build_connectors(
     if channels.telegram.enabled:
         out["telegram"] = build_telegram(settings, client)
     if channels.twilio.enabled:
+        if not channels.twilio.whatsapp_from and not channels.twilio.sms_from:
+            raise ConfigError(
+                ["channels.twilio: enabled but neither whatsapp_from nor sms_from is set (export TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM)"],
+                settings.source,
+            )
         if channels.twilio.whatsapp_from:
             out["whatsapp"] = build_whatsapp(settings, client, clock)
         if channels.twilio.sms_from:

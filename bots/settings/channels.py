@@ -91,8 +91,6 @@ class TwilioSettings(Section):
             raise ValueError(f"twilio is enabled but account_sid {self.account_sid!r} is not an AC... sid: set TWILIO_ACCOUNT_SID")
         if not self.auth_token:
             raise ValueError("twilio is enabled but auth_token is empty: set TWILIO_AUTH_TOKEN")
-        if not self.whatsapp_from and not self.sms_from:
-            raise ValueError("twilio is enabled but neither whatsapp_from nor sms_from is set (TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM)")
         if self.whatsapp_from and not self.whatsapp_from.startswith(("whatsapp:+", "MG")):
             raise ValueError(f"whatsapp_from {self.whatsapp_from!r} must look like 'whatsapp:+14155238886' (or a Messaging Service MG...)")
         if self.sms_from and not self.sms_from.startswith(("+", "MG")):

@@ -75,7 +75,6 @@ def test_whatsapp_templates_come_from_the_settings(make_settings, redis_client, 
 @pytest.mark.parametrize(
     "twilio, match",
     [
-        ({"whatsapp_from": "", "sms_from": ""}, "neither whatsapp_from nor sms_from"),
         ({"whatsapp_from": "+14155238886"}, "whatsapp:"),
         ({"account_sid": "XX1"}, "AC... sid"),
         ({"whatsapp": {"templates": {"reply": {"content_sid": "HX-not-a-sid"}}}}, "content_sid"),
@@ -84,6 +83,12 @@ def test_whatsapp_templates_come_from_the_settings(make_settings, redis_client, 
 def test_bad_channel_settings_name_the_key(make_settings, fake_telegram, fake_twilio, twilio, match):
     with pytest.raises(ConfigError, match=match):
         make_settings(channels(fake_telegram, fake_twilio, **twilio))
+
+
+def test_twilio_without_any_sender_is_a_config_error(make_settings, redis_client, fake_telegram, fake_twilio):
+    settings = make_settings(channels(fake_telegram, fake_twilio, whatsapp_from="", sms_from=""))
+    with pytest.raises(ConfigError, match="neither whatsapp_from nor sms_from"):
+        build_connectors(settings, redis_client)
 
 
 def test_keyword_clash_is_a_config_error(make_settings, redis_client, fake_telegram, fake_twilio):
