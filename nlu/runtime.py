@@ -65,7 +65,17 @@ class NLU:
                 pipelines[lang] = spacy.load(path)
             except (OSError, ValueError) as exc:
                 raise NotTrained(lang, str(model_dir), reason=f"unreadable pipeline ({exc})") from exc
-        return cls(pipelines, default_language, switch_confidence=switch_confidence)
+        engine = cls(pipelines, default_language, switch_confidence=switch_confidence)
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """Load the date parser's language data now rather than on the first customer's "tomorrow"."""
+        for lang, nlp in self.pipelines.items():
+            for _name, proc in nlp.pipeline:
+                extractor = getattr(proc, "extractor", None)
+                if extractor is not None:
+                    extractor.extract("12/03 10:00 tomorrow demain morgen mañana")
 
     # ------------------------------------------------------------------------------
     def detect_language(self, text: str, language_hint: str | None = None,

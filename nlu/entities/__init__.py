@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone as _tz
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
 
 from ..result import Entity
 from .airports import AIRPORTS, AMBIGUOUS_CITY_NAMES
-from .dates import find_dates, find_times, local_now
+from .dates import _zone, find_dates, find_times, local_now
 
 __all__ = ["EntityExtractor", "ENTITY_TYPES", "KNOWN_CARRIERS"]
 
@@ -157,7 +156,7 @@ class EntityExtractor:
             add("date", s, e, v)
         if dates and times:
             (ds, de, dv), (ts, te, tv) = dates[0], times[0]
-            local = datetime.fromisoformat(f"{dv}T{tv}").replace(tzinfo=ZoneInfo(tz))
+            local = datetime.fromisoformat(f"{dv}T{tv}").replace(tzinfo=_zone(tz))
             add("datetime", min(ds, ts), max(de, te), local.isoformat())
 
     def _airports(self, text: str, add: Any) -> None:

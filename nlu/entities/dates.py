@@ -12,7 +12,7 @@ import threading
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Iterator
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["find_times", "find_dates", "local_now"]
 
@@ -59,9 +59,17 @@ _HAS_YEAR = re.compile(r"\d{4}|/\d{2}$")
 _LOCK = threading.Lock()
 
 
+@lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {tz!r}: use an IANA name such as 'Europe/Paris' or 'UTC'") from exc
+
+
 def local_now(now: datetime, tz: str) -> datetime:
     """``now`` as a naive local datetime in time zone ``tz``."""
-    zone = ZoneInfo(tz)
+    zone = _zone(tz)
     if now.tzinfo is None:
         now = now.replace(tzinfo=ZoneInfo("UTC"))
     return now.astimezone(zone).replace(tzinfo=None)

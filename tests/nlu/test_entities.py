@@ -190,3 +190,8 @@ def test_spans_point_into_the_text() -> None:
     text = "Booking X7K9QZ, flight kl 1234, seat 14 c, tomorrow"
     for e in EN.extract(text, NOW, "UTC"):
         assert text[e.start : e.end] == e.text
+
+
+def test_an_unknown_time_zone_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'.*Europe/Paris"):
+        EN.extract("tomorrow", NOW, "Mars/Olympus")
