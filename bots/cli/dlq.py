@@ -67,7 +67,11 @@ def dlq_retry(state: CliState, entry_id: str | None, retry_all: bool) -> None:
     services, letters = _open(state)
     try:
         settings = services.settings
-        deliverer = Deliverer(services.redis, services.engine, keys_for(settings), build_connectors_for(services),
+        try:
+            connectors = build_connectors_for(services)
+        except ImportError as exc:
+            raise click.ClickException(f"cannot build the channel connectors to resend with: {exc}") from exc
+        deliverer = Deliverer(services.redis, services.engine, keys_for(settings), connectors,
                               RetryPolicy.from_settings(settings.pipeline), letters, settings.pipeline.dedupe_ttl_seconds)
         ingest = Ingest(services.redis, settings)
         ids = [d.id for d in letters.list(100_000)] if retry_all else [entry_id]

@@ -154,8 +154,11 @@ class ShardConsumer:
         cap = math.ceil(self.keys.shards / self.live_workers())
         release = script(self.redis, "lease_release")
         if len(self.held) > cap:
-            # keep the shards this worker ranks first; release clean ones
-            extra = sorted(self.held, key=self._rank, reverse=True)[: len(self.held) - cap]
+            # give up clean shards (nothing of ours pending), those this worker ranks last first;
+            # a shard still recovering stays, or its next holder would wait claim_idle_ms for it
+            with self._lock:
+                clean = [s for s, st in self.held.items() if not st.recovering]
+            extra = sorted(clean, key=self._rank, reverse=True)[: len(self.held) - cap]
             for shard in extra:
                 release(keys=[self.keys.lease(shard)], args=[self.name])
                 with self._lock:
