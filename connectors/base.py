@@ -187,6 +187,9 @@ class ChannelRules:
     max_buttons: int = 0
     #: seconds after the customer's last message in which free text may be sent (None: always).
     reply_window_seconds: int | None = None
+    #: quick replies are accepted but shown as numbered text options ("1. Yes") that the
+    #: customer answers with the number (up to ``max_buttons``), instead of buttons.
+    numbered_options: bool = False
 
 
 @runtime_checkable

@@ -190,6 +190,9 @@ class TelegramConnector:
             return replace(inbound, payload=full.decode("utf-8"))
         return inbound
 
+    def note_inbound(self, inbound: Inbound) -> None:
+        """Nothing to note: Telegram has no reply window (same interface as Twilio's)."""
+
     # -- outbound -------------------------------------------------------------
     def answer_callback(self, callback_query_id: str, text: str | None = None) -> None:
         """Stop the button's spinner (sending a reply to the chat does this automatically)."""

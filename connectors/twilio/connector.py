@@ -289,7 +289,8 @@ class WhatsAppConnector(TwilioConnector):
     """
 
     channel = "whatsapp"
-    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9, reply_window_seconds=24 * 3600)
+    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9,
+                         reply_window_seconds=24 * 3600, numbered_options=True)
 
     def __init__(self, *args: Any, templates: Mapping[str, TemplateSpec] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -298,6 +299,10 @@ class WhatsAppConnector(TwilioConnector):
 
     def _address(self, number: str) -> str:
         return f"whatsapp:{number}"
+
+    def window_open(self, recipient: str) -> bool:
+        """Whether free text may go to ``recipient`` now (else a template is sent)."""
+        return self.state.window_open(f"whatsapp:{bare_number(recipient)}")
 
     def _before_send(self, conversation: str, message: Outbound) -> Template | None:
         if message.template is not None:
@@ -320,7 +325,11 @@ class SmsConnector(TwilioConnector):
     """SMS through Twilio: opted-out numbers get nothing, replies split and numbered."""
 
     channel = "sms"
-    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9)
+    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9, numbered_options=True)
+
+    def is_opted_out(self, recipient: str) -> bool:
+        """Whether the number opted out (sends to it are refused)."""
+        return self.state.opted_out(f"sms:{bare_number(recipient)}") is not None
 
     def _before_send(self, conversation: str, message: Outbound) -> Template | None:
         opted = self.state.opted_out(conversation)

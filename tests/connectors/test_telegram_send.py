@@ -125,6 +125,12 @@ def test_photos_and_documents_are_sent_with_captions(telegram, fake_telegram):
     assert len(delivery.split(",")) == 3
 
 
+def test_a_location_is_sent_as_a_location(telegram, fake_telegram):
+    telegram.send(Outbound("telegram", "42", media=(Attachment("location", latitude=52.308613, longitude=4.763889),)))
+    [call] = fake_telegram.calls("sendLocation")
+    assert (float(call.params["latitude"]), float(call.params["longitude"])) == (52.308613, 4.763889)
+
+
 def test_a_recipient_that_is_not_a_chat_id_is_refused_without_a_call(telegram, fake_telegram):
     with pytest.raises(PermanentSendError, match="not a chat id"):
         telegram.send(Outbound("telegram", "+31612345678", "hi"))

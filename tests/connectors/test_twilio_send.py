@@ -136,6 +136,16 @@ def test_stop_then_send_is_refused_with_zero_api_calls_and_start_lifts_it(sms, f
     assert [m["Body"] for m in fake_twilio.messages()] == ["Welcome back."]
 
 
+def test_the_engine_can_ask_before_sending(sms, whatsapp):
+    assert not sms.is_opted_out(CUSTOMER)
+    sms.parse(twilio_request(load_fixture("twilio_sms_stop")))
+    assert sms.is_opted_out(f"sms:{CUSTOMER}")
+    assert not whatsapp.window_open(CUSTOMER)
+    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    assert whatsapp.window_open(f"whatsapp:{CUSTOMER}")
+    assert sms.rules.numbered_options and whatsapp.rules.numbered_options
+
+
 def test_configured_opt_out_keyword_arret(sms, fake_twilio):
     [inb] = sms.parse(twilio_request(load_fixture("twilio_sms_arret")))
     assert inb.event == "opt_out"

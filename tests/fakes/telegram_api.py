@@ -1,7 +1,7 @@
 """A fake Telegram Bot API for tests, benchmarks and manual runs.
 
 Speaks enough of https://core.telegram.org/bots/api for the connector:
-getMe, sendMessage, sendPhoto, sendDocument, answerCallbackQuery, setWebhook,
+getMe, sendMessage, sendPhoto, sendDocument, sendLocation, answerCallbackQuery, setWebhook,
 deleteWebhook, getWebhookInfo, getUpdates (long polling on updates you push).
 Requests arrive as ``/bot<token>/<method>``; a wrong token gets 401 like the real API.
 
@@ -107,6 +107,8 @@ class FakeTelegramAPI(FakeServer):
         elif ep == "sendDocument":
             result = self._message(rec, document={"file_id": "BQAC-fake-doc", "file_unique_id": "u2"},
                                    **({"caption": p["caption"]} if p.get("caption") else {}))
+        elif ep == "sendLocation":
+            result = self._message(rec, location={"latitude": float(p["latitude"]), "longitude": float(p["longitude"])})
         elif ep == "answerCallbackQuery":
             result = True
         elif ep == "setWebhook":
