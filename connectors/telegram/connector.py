@@ -28,7 +28,7 @@ from .._ratelimit import Rate, RateLimited, RedisRateLimiter
 from .._sendlog import SendLog
 from .._text import split_text
 from ..base import ChannelRules, Inbound, Outbound, WebhookRequest
-from ..errors import PermanentSendError, TransientSendError
+from ..errors import PermanentSendError, SendError, TransientSendError
 from .keyboard import HASH_PREFIX, build_keyboard
 from .parse import CHANNEL, conversation_id, decode_body, parse_update, verify_secret
 
@@ -207,7 +207,7 @@ class TelegramConnector:
         for raw_id in ids:
             try:
                 self.answer_callback(raw_id.decode())
-            except PermanentSendError as exc:  # too old to answer: the reply still goes out
+            except SendError as exc:  # too old to answer, or a hiccup: the reply still goes out
                 log.warning("telegram: could not answer callback query %s: %s", raw_id.decode(), exc)
 
     def send(self, message: Outbound) -> str:
