@@ -187,8 +187,6 @@ class Deliverer:
         self._record(ob, "sent", provider_id=str(provider_id))
         self._mark(ob, f"sent:{provider_id}")
         metrics.SENDS.labels(ob.channel, "sent").inc()
-        if ob.kind == "handoff":
-            metrics.HANDOFFS.labels(ob.channel).inc()
         if enqueued_at is not None:
             metrics.DELIVERY_SECONDS.labels(ob.channel).observe(max(0.0, time.time() - enqueued_at))
         return "sent"
@@ -219,6 +217,15 @@ def _is_infrastructure(exc: BaseException) -> bool:
     return isinstance(exc, (redis.RedisError, OperationalError, StoreUnavailable))
 
 
+def _count_handoffs(channel: str, result: Any) -> None:
+    """A dialogue TurnResult (not a replay) whose events include ``handoff_requested`` counts one handoff."""
+    if getattr(result, "replayed", False):
+        return
+    for event in getattr(result, "events", None) or ():
+        if isinstance(event, dict) and event.get("type") == "handoff_requested":
+            metrics.HANDOFFS.labels(channel).inc()
+
+
 @dataclass
 class TurnOutcome:
     outcomes: list[str]
@@ -244,7 +251,9 @@ class TurnRunner:
         outbounds: list[Outbound] | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
-                outbounds = with_keys(inbound, outbounds_of(self.handler(inbound)))
+                result = self.handler(inbound)
+                outbounds = with_keys(inbound, outbounds_of(result))
+                _count_handoffs(inbound.channel, result)
                 break
             except Exception as exc:
                 if _is_infrastructure(exc):

@@ -60,7 +60,11 @@ SENDS = Counter(
 )
 RETRIES = Counter("brandbot_send_retries", "Send attempts retried after a transient error.", ["channel"])
 DEAD_LETTERS = Counter("brandbot_dead_letters", "Entries added to the dead-letter stream, by kind.", ["kind"])
-HANDOFFS = Counter("brandbot_handoffs", "Handoff messages sent (Outbound.kind == 'handoff').", ["channel"])
+HANDOFFS = Counter(
+    "brandbot_handoffs",
+    "Conversations handed to a human: turns whose result has a 'handoff_requested' event.",
+    ["channel"],
+)
 TURN_ERRORS = Counter("brandbot_turn_errors", "Dialogue turns that raised, by exception class.", ["error"])
 
 

@@ -268,3 +268,24 @@ def test_stop_finishes_the_current_turn_acks_and_exits(services, fake_channel, f
     keys = keys_for(services.settings)
     assert services.redis.xpending(keys.stream(keys.shard_of("fake:c1")), GROUP)["pending"] == 0
     assert all(services.redis.get(keys.lease(s)) is None for s in range(keys.shards))
+
+
+def test_turn_results_with_a_handoff_event_are_counted(services, fake_channel, fake_connector) -> None:
+    from dataclasses import dataclass, field
+
+    from bots.pipeline import metrics
+
+    @dataclass
+    class Result:  # the shape of bots.dialogue.runtime.TurnResult the pipeline reads
+        outbounds: list
+        events: list = field(default_factory=list)
+        replayed: bool = False
+
+    def handler(inbound: Inbound) -> Result:
+        return Result(echo_handler(inbound), [{"type": "handoff_requested"}])
+
+    before = metrics.HANDOFFS.labels("fake")._value.get()
+    Ingest(services.redis, services.settings).accept([msg(1)])
+    drain(make_worker(services, fake_connector, handler))
+    assert metrics.HANDOFFS.labels("fake")._value.get() == before + 1
+    assert fake_channel.keys() == ["fake:1:0"]
