@@ -14,6 +14,8 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 
 from .conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture, telegram_request, twilio_request
 
+pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
+
 
 def channels(fake_telegram, fake_twilio, **twilio_extra):
     return {"channels": {

@@ -12,6 +12,8 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN
 
 from .conftest import load_fixture
 
+pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
+
 
 @pytest.fixture
 def config(write_config, redis_url, sqlite_url, fake_telegram):

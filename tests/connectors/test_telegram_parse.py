@@ -10,6 +10,8 @@ from connectors.telegram import parse_update
 
 from .conftest import load_fixture, telegram_request
 
+pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
+
 
 def test_text_message_becomes_an_inbound_keyed_on_update_id(telegram):
     [inb] = telegram.parse(telegram_request(load_fixture("telegram_message_text")))

@@ -14,6 +14,8 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN
 
 from .conftest import TG_SECRET, load_fixture, telegram_request
 
+pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
+
 
 def test_short_text_is_one_message(telegram, fake_telegram):
     delivery = telegram.send(Outbound("telegram", "5123456789", "Your flight KL1234 is on time."))

@@ -9,6 +9,8 @@ from connectors.twilio import SmsConnector, parse_message_form, parse_status_for
 
 from .conftest import DEFAULT_SID, SMS_FROM, TWILIO_TOKEN, TWILIO_URL, load_fixture, twilio_request
 
+pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
+
 
 def test_sms_message_is_channel_sms_keyed_on_message_sid(sms):
     [inb] = sms.parse(twilio_request(load_fixture("twilio_sms_text")))

@@ -12,6 +12,8 @@ from connectors.twilio import KeywordConfig, SmsConnector, classify_keyword
 
 from .conftest import DEFAULT_SID, REPLY_TEMPLATE, SMS_FROM, STATUS_URL, WHATSAPP_FROM, load_fixture, twilio_request
 
+pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
+
 CUSTOMER = "+31612345678"
 DAY = 24 * 3600
 
