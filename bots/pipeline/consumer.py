@@ -17,6 +17,10 @@ Different shards are held by different workers and run in parallel; each worker
 takes at most ``ceil(shards / live workers)`` shards and gives up the excess as
 workers join.
 
+A holder reads a shard only while its lease was renewed less than half a lease
+ago, so a worker that lost its lease (paused, partitioned) and has not noticed
+yet never reads new entries next to the new holder.
+
 Recovery. When a shard changes hands, entries its previous holder had read but
 not acknowledged stay pending in the consumer group. Before reading anything
 new the new holder looks at the oldest pending entry (XPENDING): if it is its
@@ -84,6 +88,8 @@ class _Shard:
     recovering: bool = True
     #: next time a stalled recovery may look again (monotonic seconds).
     wait_until: float = 0.0
+    #: when the lease was last set or renewed (monotonic seconds, taken before the call).
+    renewed_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -135,7 +141,13 @@ class ShardConsumer:
         with self._lock:
             shards = list(self.held)
         for shard in shards:
-            if not renew(keys=[self.keys.lease(shard)], args=[self.name, self.lease_ms]):
+            asked_at = time.monotonic()
+            if renew(keys=[self.keys.lease(shard)], args=[self.name, self.lease_ms]):
+                with self._lock:
+                    st = self.held.get(shard)
+                    if st is not None:
+                        st.renewed_at = asked_at
+            else:
                 log.warning("%s lost the lease of shard %d", self.name, shard)
                 with self._lock:
                     self.lost.add(shard)
@@ -169,10 +181,11 @@ class ShardConsumer:
                     break
                 if shard in self.held:
                     continue
+                asked_at = time.monotonic()
                 if self.redis.set(self.keys.lease(shard), self.name, nx=True, px=self.lease_ms):
                     log.debug("%s took shard %d", self.name, shard)
                     with self._lock:
-                        self.held[shard] = _Shard()
+                        self.held[shard] = _Shard(renewed_at=asked_at)
 
     def release_all(self) -> None:
         release = script(self.redis, "lease_release")
@@ -233,9 +246,15 @@ class ShardConsumer:
         return self._entry(shard, rows[0][0], rows[0][1], times + 1)
 
     def poll(self) -> list[Entry]:
-        """At most one entry per held shard: pending ones first (recovery), then new ones."""
+        """At most one entry per held shard: pending ones first (recovery), then new ones.
+
+        A shard is read only while its lease is surely still ours (renewed less than half a
+        lease ago): a worker that lost its lease without noticing yet never reads new entries
+        next to the new holder.
+        """
+        fresh = time.monotonic() - self.lease_ms / 2000
         with self._lock:
-            shards = [(s, st) for s, st in self.held.items() if s not in self.lost]
+            shards = [(s, st) for s, st in self.held.items() if s not in self.lost and st.renewed_at >= fresh]
         out: list[Entry] = []
         clean = []
         for shard, st in shards:
