@@ -137,7 +137,7 @@ class Vectorizer:
         idf = self.idf
         get = self._vw.get
         w_idx = [i for i in map(get, self._word_ngrams(words)) if i is not None]
-        idx_w, val_w = self._block(Counter(w_idx), idf)
+        idx_w, val_w = self._block(w_idx, idf)
         if not self.char_ngrams:
             return idx_w, val_w
         cache = self._char_cache
@@ -151,20 +151,18 @@ class Vectorizer:
                     cache.clear()
                 cache[w] = ids
             c_idx += ids
-        idx_c, val_c = self._block(Counter(c_idx), idf)
+        idx_c, val_c = self._block(c_idx, idf)
         if self.char_weight != 1.0 and len(val_c):
             val_c *= self.char_weight
         return np.concatenate((idx_w, idx_c)), np.concatenate((val_w, val_c))
 
     @staticmethod
-    def _block(counts: Counter, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not counts:
+    def _block(ids: list[int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted unique ids (a fixed summation order) and their L2-normalised sublinear TF-IDF."""
+        if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ia = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        order = ia.argsort()  # a fixed summation order: same floats whatever the hash seed
-        ia, tf = ia[order], tf[order]
-        va = (np.log(tf) + 1.0) * idf[ia]
+        ia, tf = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+        va = (np.log(tf.astype(np.float32)) + 1.0) * idf[ia]
         va /= np.sqrt(np.dot(va, va))
         return ia, va
 
