@@ -43,7 +43,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import redis
 
@@ -109,7 +109,6 @@ class ShardConsumer:
     name: str
     lease_ms: int
     claim_idle_ms: int
-    clock: Callable[[], float] = time.time
     held: dict[int, _Shard] = field(default_factory=dict)
     lost: set[int] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -128,14 +127,19 @@ class ShardConsumer:
     def _rank(self, shard: int) -> int:
         return zlib.crc32(f"{self.name}/{shard}".encode())
 
+    def _now_ms(self) -> int:
+        """Redis's clock (TIME), so workers on machines with skewed clocks agree on who is alive."""
+        sec, usec = self.redis.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
     def live_workers(self) -> int:
-        now_ms = int(self.clock() * 1000)
+        now_ms = self._now_ms()
         # a live worker beats every lease_ms / 3: one silent for a whole lease is gone
         return max(1, int(self.redis.zcount(self.keys.workers, now_ms - self.lease_ms, "+inf")))
 
     def heartbeat(self) -> None:
         """Renew held leases (noting lost ones) and say this worker is alive. Safe from another thread."""
-        now_ms = int(self.clock() * 1000)
+        now_ms = self._now_ms()
         self.redis.zadd(self.keys.workers, {self.name: now_ms})
         renew = script(self.redis, "lease_renew")
         with self._lock:
@@ -157,7 +161,7 @@ class ShardConsumer:
 
         Call between rounds only (nothing of a released shard may be in flight).
         """
-        now_ms = int(self.clock() * 1000)
+        now_ms = self._now_ms()
         self.redis.zremrangebyscore(self.keys.workers, "-inf", now_ms - 10 * self.lease_ms)
         with self._lock:
             for shard in self.lost:
