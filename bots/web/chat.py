@@ -13,6 +13,10 @@ Routes:
 
 A visitor is a random id in a signed cookie (or, where the browser blocks
 cookies in an iframe, the same signed token in the ``X-Webchat-Token`` header).
+
+Embedding on a brand's site (served over HTTPS so the cookie can be cross-site)::
+
+    <iframe src="https://bot.example.com/chat" title="Chat" style="width:380px;height:560px;border:0"></iframe>
 """
 
 from __future__ import annotations

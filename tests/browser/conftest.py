@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from bots.services import Services, build_services
-from bots.settings import Settings, load_settings
+from bots.settings import load_settings
 from bots.stores.sql import upgrade
 
 REPO = Path(__file__).resolve().parents[2]
