@@ -65,3 +65,20 @@ def test_intensifiers_and_scores_are_in_range(models: dict[str, SentimentModel])
     mild = models["en"].predict("bad service")[0]
     strong = models["en"].predict("absolutely terrible, the worst service ever!!! 😡")[0]
     assert -1.0 <= strong < mild <= 1.0
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_far_better_than_always_negative_on_held_out_tweet_style_messages(
+    models: dict[str, SentimentModel], lang: str
+) -> None:
+    """Held-out (never trained on) airline-tweet-style messages, 60% negative like real ones."""
+    from pathlib import Path
+
+    from nlu.evaluation import sentiment_metrics
+
+    test = read_sentiment_file(Path(__file__).parent / "data" / f"sentiment_heldout_{lang}.jsonl")
+    pred = [lab for _s, lab in models[lang].predict_many([e.text for e in test])]
+    m = sentiment_metrics([e.label for e in test], pred)
+    assert m["always_negative_accuracy"] == pytest.approx(0.6)
+    assert m["accuracy"] >= m["always_negative_accuracy"] + 0.2
+    assert m["macro_f1"] >= 0.75
