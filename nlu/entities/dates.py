@@ -33,6 +33,7 @@ _DATE_RE = re.compile(
     r"|\d{1,2}\.\d{1,2}\.\d{2,4}"
     r"|(?:the\s+)?day\s+after\s+tomorrow|apr[eè]s[- ]demain|avant[- ]hier"
     r"|today|tonight|tomorrow|yesterday|aujourd'hui|aujourd’hui|ce\s+soir|demain|hier"
+    r"|heute|morgen|[üu]bermorgen|gestern|vandaag|overmorgen|gisteren|hoy|ma[ñn]ana|ayer|oggi|domani|ieri"
     r"|(?:(?:next|this|on|coming)\s+)?(?:" + _WEEKDAYS + r")(?:\s+(?:prochain|prochaine|qui\s+vient))?"
     r"(?:\s+(?:the\s+)?\d{1,2}(?:st|nd|rd|th|er)?(?:\s+(?:of\s+)?(?:" + _MONTHS + r")\.?)?)?"
     r"|(?:the\s+)?\d{1,2}(?:st|nd|rd|th|er)?\s+(?:of\s+)?(?:" + _MONTHS + r")\.?(?:\s+\d{4})?"
