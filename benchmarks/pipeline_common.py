@@ -36,12 +36,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(folder: Path, redis_url: str, web_workers: int, port: int, fake_url: str = "http://127.0.0.1:9") -> Path:
+def write_config(folder: Path, redis_url: str, web_workers: int, port: int, fake_url: str = "http://127.0.0.1:9",
+                 database_url: str = "") -> Path:
     cfg = {
         "brand": {"name": "Bench Air", "languages": ["en"], "default_language": "en"},
         "server": {"host": "127.0.0.1", "port": port, "web_workers": web_workers, "embedded_workers": 0,
                    "log_level": "WARNING", "environment": "production"},
-        "stores": {"redis_url": redis_url, "database_url": f"sqlite:///{folder / 'bench.db'}"},
+        "stores": {"redis_url": redis_url, "database_url": database_url or f"sqlite:///{folder / 'bench.db'}"},
         "channels": {"webchat": {"enabled": False},
                      "twilio": {"enabled": True, "account_sid": SID, "auth_token": TOKEN, "whatsapp_from": TO,
                                 "sms_from": "+3120000000", "api_base_url": fake_url}},

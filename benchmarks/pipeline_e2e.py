@@ -112,6 +112,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--sqlite-sync", default="FULL", choices=["FULL", "NORMAL"],
                     help="SQLite PRAGMA synchronous in the workers (FULL: as shipped; NORMAL: WAL-safe, one fsync per checkpoint)")
+    ap.add_argument("--database-url", default="", help="SQL for the deliveries rows (default: a temp SQLite file)")
     ap.add_argument("--turn-delay", type=float, default=0.0,
                     help="seconds each turn waits (as on a brand API call); shows scaling when turns wait on I/O")
     args = ap.parse_args()
@@ -127,8 +128,9 @@ def main() -> None:
 
     from bots.stores.sql import make_engine, upgrade
 
-    config = write_config(folder, redis_server.url, args.web_workers, port, fake_url=fake.url)
-    upgrade(make_engine(f"sqlite:///{folder / 'bench.db'}"))
+    database_url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
+    config = write_config(folder, redis_server.url, args.web_workers, port, fake_url=fake.url, database_url=database_url)
+    upgrade(make_engine(database_url))
     client = redis.Redis.from_url(redis_server.url)
     rows = []
     try:
@@ -145,7 +147,8 @@ def main() -> None:
         fake.stop()
         redis_server.stop()
 
-    print(f"\nend to end (echo turn + {args.turn_delay * 1000:.0f} ms wait, fake channel API over HTTP, SQLite deliveries with synchronous={args.sqlite_sync}), "
+    sql = "PostgreSQL" if database_url.startswith("postgresql") else f"SQLite synchronous={args.sqlite_sync}"
+    print(f"\nend to end (echo turn + {args.turn_delay * 1000:.0f} ms wait, fake channel API over HTTP, deliveries in {sql}), "
           f"gunicorn {args.web_workers} web worker(s), {os.cpu_count()} CPUs")
     print(f"{'workers':>7}  {'drain replies/s':>15}  {'paced rate':>10}  {'p50 ms':>7}  {'p99 ms':>7}  "
           f"{'replies/inbound':>15}  {'duplicates':>10}")
