@@ -105,3 +105,13 @@ def test_a_short_message_in_another_language_is_understood_without_switching(air
     assert (r.language, r.intent) == ("en", "abort")
     r = airline.parse("forget it", context=ctx("fr"))
     assert (r.language, r.intent) == ("fr", "abort")
+
+
+def test_nlu_never_imports_bots_nor_connectors() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, nlu, nlu.evaluation, nlu.pipeline; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('bots', 'connectors')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
