@@ -75,20 +75,32 @@ def fingerprint(data_dir: str | Path, language: str, *, seed: int = 42,
     return h.hexdigest()
 
 
-def _stored_fingerprint(model_dir: Path, language: str) -> str | None:
+def _stored(model_dir: Path, language: str) -> dict[str, Any]:
     f = model_dir / language / FINGERPRINT_FILE
     try:
-        return json.loads(f.read_text(encoding="utf-8"))["fingerprint"]
-    except (OSError, ValueError, KeyError):
-        return None
+        data = json.loads(f.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _stored_fingerprint(model_dir: Path, language: str) -> str | None:
+    return _stored(model_dir, language).get("fingerprint")
 
 
 def needs_training(data_dir: str | Path, model_dir: str | Path, languages: Sequence[str], *,
-                   seed: int = 42) -> bool:
-    """True when a language has no trained pipeline or its data/settings/code changed."""
+                   seed: int | None = None) -> bool:
+    """True when a language has no trained pipeline or its data/settings/code changed.
+
+    ``seed``: the training seed to compare with; None = the seed the model was trained with.
+    """
     model_dir = Path(model_dir)
-    return any(_stored_fingerprint(model_dir, lang) != fingerprint(data_dir, lang, seed=seed)
-               for lang in languages)
+    for lang in languages:
+        stored = _stored(model_dir, lang)
+        use_seed = seed if seed is not None else int(stored.get("seed", 42))
+        if stored.get("fingerprint") != fingerprint(data_dir, lang, seed=use_seed):
+            return True
+    return False
 
 
 def train(data_dir: str | Path, model_dir: str | Path, languages: Sequence[str], *, seed: int = 42,

@@ -116,3 +116,10 @@ def test_the_demo_data_is_complete() -> None:
         counts = {i: sum(e.label == i for e in ex) for i in expected}
         assert set(counts) == {e.label for e in ex}
         assert min(counts.values()) >= 25, (lang, counts)
+
+
+def test_needs_training_without_a_seed_uses_the_trained_one(tiny_data: Path, tmp_path: Path) -> None:
+    nlu.train(tiny_data, tmp_path / "m", ["en"], seed=7)
+    assert not nlu.needs_training(tiny_data, tmp_path / "m", ["en"])
+    assert not nlu.needs_training(tiny_data, tmp_path / "m", ["en"], seed=7)
+    assert nlu.needs_training(tiny_data, tmp_path / "m", ["en"], seed=8)
