@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import BrandbotError
@@ -61,7 +62,7 @@ def train_cmd(state: Any, force: bool) -> None:
             bar.update(tasks[lang], description=step, completed=done, total=total)
 
         report = nlu.train(data_dir, model_dir, langs, seed=s.nlu.seed, progress=progress, force=force)
-    table = Table(title=f"NLU models in {model_dir}")
+    table = Table(title=escape(f"NLU models in {model_dir}"))
     for col in ("language", "result", "examples", "intents", "sentiment ex.", "oos threshold", "seconds"):
         table.add_column(col)
     for r in report.languages:
@@ -143,7 +144,7 @@ def evaluate_cmd(state: Any, train_path: str | None, test_path: str | None, lang
         return
     for lang, m in results.items():
         kind = "external files" if train_path else f"{m['folds']}-fold cross-validation"
-        _intent_tables(f"intents [{lang}], {kind}", m)
+        _intent_tables(f"intents ({lang}), {kind}", m)
         if m.get("messages_per_second"):
             console.print(f"trained in {m['train_seconds']:.1f}s; {m['messages_per_second']:.0f} messages/s "
                           "(intent classifier, one at a time)")
@@ -183,7 +184,7 @@ def evaluate_sentiment_cmd(state: Any, test_path: str, train_path: str | None, l
     if as_json:
         click.echo(json.dumps(m, indent=2))
         return
-    t = Table(title=f"sentiment [{lang}] on {Path(test_path).name}")
+    t = Table(title=escape(f"sentiment ({lang}) on {Path(test_path).name}"))
     for col in ("accuracy", "macro F1", "F1 neg", "F1 neu", "F1 pos", "always-negative acc.", "examples"):
         t.add_column(col)
     f1 = m["f1"]
