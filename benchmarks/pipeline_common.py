@@ -1,8 +1,8 @@
 """Shared by the pipeline benchmarks: a Redis, configs, the app under gunicorn, a signed-webhook loader.
 
-Not a benchmark itself. The app is served exactly as ``brandbot serve`` serves it
-(gunicorn, ``bots.cli.serve.gunicorn_options``: gthread workers, 8 threads);
-the no-op baseline is served with the same options.
+Not a benchmark itself. The app runs under ``brandbot serve`` itself (gunicorn,
+``bots.cli.serve.gunicorn_options``: gthread workers, 8 threads); the no-op baseline
+and the "pure parse" variant are served by this file with the same options.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def serve(kind: str, config: str, connector: str = "twilio") -> None:
                 self.cfg.set(k, v)
 
         def load(self):  # noqa: ANN202
-            return _noop_app() if kind == "noop" else _brandbot_app(settings, connector)
+            return _noop_app() if kind == "noop" else _brandbot_app(settings, "pure" if connector == "pure" else "twilio")
 
     App().run()
 
@@ -136,7 +136,12 @@ class Server:
 
     def __enter__(self) -> "Server":
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen([sys.executable, __file__, "serve", self.kind, str(self.config), self.connector], env=env, cwd=ROOT)
+        if self.kind == "brandbot" and self.connector == "twilio":
+            # the real thing: `brandbot serve` (its gunicorn, its composition root)
+            cmd = [sys.executable, "-c", "from bots.cli import main; main()", "--config", str(self.config), "serve"]
+        else:
+            cmd = [sys.executable, __file__, "serve", self.kind, str(self.config), self.connector]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -30,7 +30,8 @@ def main() -> None:
     ap.add_argument("--loaders", type=int, default=2, help="load generator processes")
     ap.add_argument("--connections", type=int, default=8, help="keep-alive connections per loader process")
     ap.add_argument("--apps", default="noop,brandbot,brandbot-pure",
-                    help="what to serve: noop, brandbot (real Twilio connector), brandbot-pure (signature + pure parse only)")
+                    help="what to serve: noop, brandbot (`brandbot serve`), brandbot-app (the same app in this file's "
+                         "gunicorn runner), brandbot-pure (signature + pure parse only, no connector state)")
     args = ap.parse_args()
     if args.requests > 200_000:
         ap.error("--requests is capped at 200000 (bounded local load)")
@@ -48,7 +49,8 @@ def main() -> None:
                 config = write_config(folder, redis_server.url, args.web_workers, port)
                 reqs = signed_requests(port, args.requests, run=f"{kind}{rnd}")
                 client.flushdb()
-                with Server(kind.split("-")[0], config, port, "pure" if kind.endswith("-pure") else "twilio"):
+                variant = kind.split("-")[1] if "-" in kind else "twilio"
+                with Server(kind.split("-")[0], config, port, variant):
                     load(port, reqs[: min(200, len(reqs))], 1, 2)  # warm up (keys differ from the timed run below)
                     client.flushdb()
                     seconds, codes, _ = load(port, reqs, args.loaders, args.connections)
