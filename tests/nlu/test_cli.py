@@ -82,3 +82,12 @@ def test_malformed_data_is_one_readable_error(write_config: Callable[..., Path],
     res = _run(_config(write_config, data, tmp_path / "models"), "train")
     assert res.exit_code == 2
     assert "intent 'greet' must be a non-empty list" in res.output and "Traceback" not in res.output
+
+
+def test_parse_prints_the_result_as_json(write_config: Callable[..., Path], tiny_data: Path, tmp_path: Path) -> None:
+    cfg = _config(write_config, tiny_data, tmp_path / "models")
+    res = _run(cfg, "parse", "is flight NM1234 delayed?")
+    assert res.exit_code == 2 and "run `brandbot nlu train`" in res.output
+    assert _run(cfg, "train").exit_code == 0
+    out = json.loads(_run(cfg, "parse", "is flight NM1234 delayed?").stdout)
+    assert out["intent"] == "flight_status" and out["entities"][0]["value"] == "NM1234"
