@@ -9,6 +9,12 @@ retries later) rather than trim unread messages. XADD still carries
 
 Dedupe, the backlog check and XADD run as one Lua script on keys of one hash
 slot, so a message refused for a full queue is not remembered as seen.
+
+Durability: the webhook answers 200 once Redis has the entry in memory. A Redis
+stopped cleanly (or restarted) keeps it (append-only file, as the embedded Redis
+runs); a Redis *crash* loses what its fsync policy had not written yet
+(``appendfsync everysec``: up to one second). Where that matters, run Redis with
+``appendfsync always`` or a replica.
 """
 
 from __future__ import annotations
