@@ -81,25 +81,36 @@ class QueueCollector(Collector):
         pending = GaugeMetricFamily("brandbot_queue_pending", "Inbound messages being worked on (read, not acked).")
         lag = GaugeMetricFamily("brandbot_queue_lag_seconds", "Age of the oldest unacknowledged inbound message.")
         dead = GaugeMetricFamily("brandbot_dead_letter_depth", "Entries waiting in the dead-letter stream.")
+        streams = self.keys.all_streams()
         try:
-            total, in_flight, oldest_ms = 0, 0, None
-            for stream in self.keys.all_streams():
-                total += int(self.client.xlen(stream))
-                first = self.client.xrange(stream, count=1)
-                if first:
-                    ms = int((first[0][0].decode() if isinstance(first[0][0], bytes) else first[0][0]).split("-")[0])
-                    oldest_ms = ms if oldest_ms is None else min(oldest_ms, ms)
-                try:
-                    in_flight += int(self.client.xpending(stream, GROUP)["pending"])
-                except redis.ResponseError:
-                    pass  # no group yet: no worker has started
-            depth.add_metric([], total)
-            pending.add_metric([], in_flight)
-            lag.add_metric([], 0.0 if oldest_ms is None else max(0.0, self.clock() - oldest_ms / 1000))
-            dead.add_metric([], int(self.client.xlen(self.keys.dlq)))
+            pipe = self.client.pipeline(transaction=False)
+            for stream in streams:
+                pipe.xlen(stream)
+                pipe.xrange(stream, count=1)
+                pipe.xpending(stream, GROUP)
+            pipe.xlen(self.keys.dlq)
+            replies = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
             log.warning("queue metrics unavailable: %s", exc)
             return
+        total, in_flight, oldest_ms = 0, 0, None
+        for i in range(len(streams)):
+            length, first, pend = replies[3 * i: 3 * i + 3]
+            if isinstance(length, Exception):
+                log.warning("queue metrics unavailable: %s", length)
+                return
+            total += int(length)
+            if first and not isinstance(first, Exception):
+                raw = first[0][0]
+                ms = int((raw.decode() if isinstance(raw, bytes) else raw).split("-")[0])
+                oldest_ms = ms if oldest_ms is None else min(oldest_ms, ms)
+            if not isinstance(pend, Exception):  # NOGROUP: no worker has started yet
+                in_flight += int(pend["pending"])
+        depth.add_metric([], total)
+        pending.add_metric([], in_flight)
+        lag.add_metric([], 0.0 if oldest_ms is None else max(0.0, self.clock() - oldest_ms / 1000))
+        dlq_len = replies[-1]
+        dead.add_metric([], 0 if isinstance(dlq_len, Exception) else int(dlq_len))
         yield depth
         yield pending
         yield lag

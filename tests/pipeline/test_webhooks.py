@@ -119,6 +119,8 @@ def test_redis_down_gives_503_on_webhooks_and_readyz_says_why(twilio_settings, s
     body = ready.get_json()
     assert body["checks"]["redis"] == "unavailable"
     assert any("Redis" in reason and "127.0.0.1:1" in reason for reason in body["reasons"])
+    metrics = client.get("/metrics")  # still answers, without the queue gauges
+    assert metrics.status_code == 200 and "brandbot_queue_depth" not in metrics.get_data(as_text=True)
 
 
 def test_full_queue_gives_503_and_readyz_names_it(make_settings, redis_client, sql_engine, redis_url) -> None:
