@@ -62,6 +62,16 @@ def print_inbound(inbound: Inbound) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
 
 
+def refuse_if_webhook(connector: TelegramConnector) -> None:
+    """Raise BrandbotError when a webhook is set: Telegram then refuses getUpdates."""
+    hook = connector.webhook_url()
+    if hook:
+        raise BrandbotError(
+            f"a webhook is set for this bot ({hook}): Telegram sends updates there, polling would get none. "
+            "Run `brandbot telegram delete-webhook` first, or use the webhook."
+        )
+
+
 def poll_updates(
     connector: TelegramConnector,
     on_inbound: OnInbound,
@@ -87,12 +97,7 @@ def poll_updates(
     Raises:
         BrandbotError: a webhook is set.
     """
-    hook = connector.webhook_url()
-    if hook:
-        raise BrandbotError(
-            f"a webhook is set for this bot ({hook}): Telegram sends updates there, polling would get none. "
-            "Run `brandbot telegram delete-webhook` first, or use the webhook."
-        )
+    refuse_if_webhook(connector)
     offset: int | None = None
     handed = rounds = 0
     while not (stop is not None and stop.is_set()) and (max_rounds is None or rounds < max_rounds):
@@ -146,28 +151,50 @@ def delete_webhook(state: CliState, drop_pending: bool) -> None:
 
 
 def default_on_inbound(settings: Settings, services: object) -> OnInbound:
-    """What ``poll`` does with each Inbound: print it.
+    """What ``poll`` does with each Inbound: print it and put it on the inbound queue."""
+    from ..pipeline.ingest import Ingest
 
-    The runtime plugs its enqueue in here (e.g. ``Ingest(services.redis, settings).accept([inbound])``).
-    """
-    return print_inbound
+    ingest = Ingest(services.redis, settings)  # type: ignore[attr-defined]
+
+    def enqueue(inbound: Inbound) -> None:
+        print_inbound(inbound)
+        ingest.accept([inbound])
+
+    return enqueue
 
 
 @telegram_group.command("poll")
 @click.option("--timeout", type=click.IntRange(0, 50), default=25, show_default=True, help="Seconds one long poll waits.")
 @click.option("--rounds", type=click.IntRange(1), default=None, help="Stop after this many polls (default: until Ctrl-C).")
+@click.option(
+    "--print-only", is_flag=True, help="Only print the updates; do not queue them nor answer."
+)
+@click.option(
+    "--workers", type=click.IntRange(0, 16), default=1, show_default=True,
+    help="Queue workers run in this process to answer (0: rely on `brandbot serve` / `brandbot worker`).",
+)
 @pass_state
 @friendly_errors
-def poll(state: CliState, timeout: int, rounds: int | None) -> None:
+def poll(state: CliState, timeout: int, rounds: int | None, print_only: bool, workers: int) -> None:
     """Long polling for local development (no public URL needed); refuses when a webhook is set."""
 
     def action(settings: Settings, connector: TelegramConnector, services: object) -> None:
+        refuse_if_webhook(connector)
+        handle = None
+        on_inbound = print_inbound if print_only else default_on_inbound(settings, services)
+        if not print_only and workers:
+            from ..runtime import start_embedded
+
+            handle = start_embedded(services, workers)  # type: ignore[arg-type]
         console.print("polling Telegram for updates (Ctrl-C to stop)")
         try:
-            n = poll_updates(connector, default_on_inbound(settings, services), timeout=timeout, max_rounds=rounds)
+            n = poll_updates(connector, on_inbound, timeout=timeout, max_rounds=rounds)
         except KeyboardInterrupt:
             console.print("stopped")
             return
+        finally:
+            if handle is not None:
+                handle.stop()
         console.print(f"{n} inbound message(s) handled")
 
     _run(state, action)

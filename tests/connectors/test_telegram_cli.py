@@ -50,10 +50,20 @@ def test_poll_refuses_when_a_webhook_is_set_and_works_after_delete(config, fake_
     assert run(config, "delete-webhook").exit_code == 0
     fake_telegram.push_update(load_fixture("telegram_message_text"))
     fake_telegram.push_update(load_fixture("telegram_inline_query"))
-    polled = run(config, "poll", "--timeout", "0", "--rounds", "1")
+    polled = run(config, "poll", "--timeout", "0", "--rounds", "1", "--print-only")
     assert polled.exit_code == 0, polled.output
     assert '"text": "Can I change my seat on KL1234?"' in polled.output
     assert '"message_id": "815400001"' in polled.output
+
+
+def test_poll_puts_updates_on_the_inbound_queue_once(config, fake_telegram, redis_client):
+    fake_telegram.push_update(load_fixture("telegram_message_text"))
+    polled = run(config, "poll", "--timeout", "0", "--rounds", "1", "--workers", "0")
+    assert polled.exit_code == 0, polled.output
+    streams = [k for k in redis_client.scan_iter("bb:in:*") if redis_client.type(k) == b"stream"]
+    entries = [e for k in streams for e in redis_client.xrange(k)]
+    assert len(entries) == 1
+    assert b"815400001" in b"".join(v for _, fields in entries for v in fields.values())
 
 
 def test_poll_updates_hands_inbounds_to_the_callable_and_confirms_them(fake_telegram, telegram):
