@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from connectors.base import Connector, Inbound, Outbound
+from connectors.base import Connector
 
 from .services import Services
 
@@ -24,7 +24,8 @@ class Pipeline:
     """What a worker needs: a turn handler and the connectors to send its replies."""
 
     services: Services
-    handler: Callable[[Inbound], list[Outbound]]
+    #: Inbound -> the dialogue's TurnResult (its ``.outbounds`` are sent, its ``.events`` counted).
+    handler: Callable[[Inbound], Any]
     connectors: dict[str, Connector]
     conversation: Any  # bots.dialogue.runtime.ConversationRuntime
 
@@ -58,10 +59,7 @@ def build_pipeline(services: Services, nlu: Any = None) -> Pipeline:
     conversation = build_runtime(services, nlu=nlu)
     connectors = build_connectors_for(services)
 
-    def handler(inbound: Inbound) -> list[Outbound]:
-        return list(conversation.handle(inbound).outbounds)
-
-    return Pipeline(services=services, handler=handler, connectors=connectors, conversation=conversation)
+    return Pipeline(services=services, handler=conversation.handle, connectors=connectors, conversation=conversation)
 
 
 def get_pipeline(services: Services) -> Pipeline:

@@ -49,13 +49,18 @@ def _start_background(app, services) -> None:  # noqa: ANN001
     count = services.settings.server.embedded_workers
     if count <= 0:
         return
-    try:
-        from ..runtime import start_embedded  # composed by the pipeline layer
-    except ImportError:
-        log.warning("embedded workers requested but the pipeline is not installed; replies will not be sent")
-        return
+    from ..runtime import start_embedded
+
     handle = start_embedded(services, count)
     app.extensions["brandbot_workers"] = handle
+
+
+def _stop_background(_server, worker) -> None:  # noqa: ANN001 - gunicorn hook
+    """gunicorn worker_exit hook: let the embedded queue workers finish their turn and ack."""
+    app = getattr(worker, "wsgi", None)
+    handle = getattr(app, "extensions", {}).get("brandbot_workers") if app is not None else None
+    if handle is not None:
+        handle.stop(timeout=25)
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -70,6 +75,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": settings.server.log_level.lower(),
         "proc_name": "brandbot",
+        "worker_exit": _stop_background,
     }
 
 

@@ -30,6 +30,7 @@ from connectors.base import Inbound
 
 from ..errors import StoreUnavailable
 from ..settings import Settings
+from ..stores.redis_client import describe as describe_redis
 from . import metrics
 from .keys import Keys
 from .scripts import script
@@ -39,15 +40,6 @@ __all__ = ["Ingest", "QueueFull", "describe_redis"]
 
 class QueueFull(StoreUnavailable):
     """Raised when a shard of the inbound queue holds its maximum backlog (answer 503, retry later)."""
-
-
-def describe_redis(client: Any) -> str:
-    """Where a client points, for error messages (host:port, socket path or 'cluster')."""
-    pool = getattr(client, "connection_pool", None)
-    if pool is None:
-        return "the Redis Cluster"
-    kw = pool.connection_kwargs
-    return str(kw.get("path") or f"{kw.get('host')}:{kw.get('port')}")
 
 
 def keys_for(settings: Settings) -> Keys:

@@ -142,6 +142,17 @@ def ping(client: redis.Redis) -> None:
     try:
         client.ping()
     except redis.RedisError as exc:
-        kw = client.connection_pool.connection_kwargs
-        where = kw.get("path") or f"{kw.get('host')}:{kw.get('port')}"
-        raise StoreUnavailable(f"Redis at {where} is unreachable ({exc}); start it or fix REDIS_URL") from exc
+        raise StoreUnavailable(f"Redis at {describe(client)} is unreachable ({exc}); start it or fix REDIS_URL") from exc
+
+
+def describe(client: object) -> str:
+    """Where a Redis client points (host:port, socket path, or cluster nodes), for messages."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is not None:
+        kw = pool.connection_kwargs
+        return str(kw.get("path") or f"{kw.get('host')}:{kw.get('port')}")
+    nodes = getattr(client, "get_nodes", None)
+    if nodes is not None:
+        return "cluster " + ",".join(f"{n.host}:{n.port}" for n in nodes())
+    return repr(client)
+

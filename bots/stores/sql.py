@@ -33,6 +33,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI connection
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a commit survives a process crash; only an OS crash may lose
+            # the last transactions (the durable production store is PostgreSQL).
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
