@@ -139,3 +139,15 @@ def make_settings(write_config: Callable[..., Path], redis_url: str, sqlite_url:
         return load_settings(write_config(data), env=env or {})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_nlu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo airline NLU (the repo's nlu.data_dir), trained once per test session (a few seconds)."""
+    from nlu.training import train
+
+    base = load_settings(REPO / "config.yaml", env={})
+    model_dir = tmp_path_factory.mktemp("nlu-model")
+    train(base.path(base.nlu.data_dir), model_dir, list(base.brand.languages), seed=base.nlu.seed)
+    return model_dir
+

@@ -88,17 +88,6 @@ def browser(make_browser: Callable[..., Any]) -> Any:
     return make_browser()
 
 
-@pytest.fixture(scope="session")
-def demo_nlu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo airline NLU (repo's nlu.data_dir), trained once per session into a temp folder (a few seconds)."""
-    from nlu.training import train
-
-    base = load_settings(REPO / "config.yaml", env={})
-    model_dir = tmp_path_factory.mktemp("nlu-model")
-    train(base.path(base.nlu.data_dir), model_dir, list(base.brand.languages), seed=base.nlu.seed)
-    return model_dir
-
-
 @dataclass
 class LiveBot:
     url: str

@@ -70,13 +70,9 @@ def inbound(text: str = "", conv: str = "test:c1", message_id: str | None = None
 
 
 @pytest.fixture(scope="session")
-def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real NLU trained once per session from the airline's data (a few seconds)."""
-    import nlu
-
-    model_dir = tmp_path_factory.mktemp("nlu-model")
-    nlu.train(REPO / "bots" / "airline" / "nlu", model_dir, ["en", "fr"], seed=42)
-    return model_dir
+def trained_model_dir(demo_nlu_dir: Path) -> Path:
+    """The real NLU trained once per session from the airline's data (shared with other suites)."""
+    return demo_nlu_dir
 
 
 @pytest.fixture(scope="session")
