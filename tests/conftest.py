@@ -99,6 +99,28 @@ def pg_url() -> str:
     return url
 
 
+@pytest.fixture
+def pg_engine(pg_url: str):  # noqa: ANN201
+    """A fresh PostgreSQL database of its own, migrated, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"brandbot_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(pg_url.rsplit("/", 1)[0] + "/" + name)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 BASE_CONFIG: dict[str, Any] = {
     "brand": {"name": "Test Air", "timezone": "Europe/Paris", "languages": ["en", "fr"], "default_language": "en"},
 }

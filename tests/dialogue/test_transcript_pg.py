@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from bots.dialogue.transcript import record_turn
 from bots.stores.models import conversations, messages
-from bots.stores.sql import make_engine, upgrade
 from connectors.base import Outbound
 
 from .conftest import inbound
@@ -18,26 +16,15 @@ from .conftest import inbound
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 
-def test_record_turn_is_idempotent_on_postgresql(pg_url: str) -> None:
-    name = f"brandbot_dlg_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(pg_url.rsplit("/", 1)[0] + "/" + name)
-    try:
-        upgrade(engine)
-        now = datetime.now(timezone.utc)
-        msg = inbound("bonjour", conv="web:pg", message_id="m1")
-        outs = [Outbound("web", "pg", "Bonjour !", idempotency_key="web:m1:0", conversation_id="web:pg")]
-        record_turn(engine, msg, outs, {"intent": "greet"}, "fr", "bot", now)
-        record_turn(engine, msg, outs, {"intent": "greet"}, "fr", "waiting", now)  # a redone turn
-        with engine.connect() as c:
-            rows = c.execute(select(messages.c.direction, messages.c.message_id)).all()
-            conv = c.execute(select(conversations)).one()
-        assert sorted(rows) == [("in", "m1"), ("out", "web:m1:0")]
-        assert (conv.id, conv.language, conv.mode) == ("web:pg", "fr", "waiting")
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}"'))
-        admin.dispose()
+def test_record_turn_is_idempotent_on_postgresql(pg_engine) -> None:
+    engine = pg_engine
+    now = datetime.now(timezone.utc)
+    msg = inbound("bonjour", conv="web:pg", message_id="m1")
+    outs = [Outbound("web", "pg", "Bonjour !", idempotency_key="web:m1:0", conversation_id="web:pg")]
+    record_turn(engine, msg, outs, {"intent": "greet"}, "fr", "bot", now)
+    record_turn(engine, msg, outs, {"intent": "greet"}, "fr", "waiting", now)  # a redone turn
+    with engine.connect() as c:
+        rows = c.execute(select(messages.c.direction, messages.c.message_id)).all()
+        conv = c.execute(select(conversations)).one()
+    assert sorted(rows) == [("in", "m1"), ("out", "web:m1:0")]
+    assert (conv.id, conv.language, conv.mode) == ("web:pg", "fr", "waiting")
