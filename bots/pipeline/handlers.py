@@ -29,13 +29,14 @@ from connectors.errors import PermanentSendError, TransientSendError
 
 from ..stores.models import deliveries
 from . import metrics
+from .delivery_parts import fit_provider_ids, record_parts
 from .dlq import DeadLetters
 from .keys import Keys
 from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Handler", "Deliverer", "TurnRunner", "outbounds_of", "with_keys"]
+__all__ = ["Handler", "Deliverer", "TurnRunner", "outbounds_of", "with_keys", "resolve_inbound"]
 
 #: the dialogue seen by the pipeline: one inbound in, the replies out
 #: (a list of Outbound, or an object with ``.outbounds`` such as the dialogue's TurnResult).
@@ -66,6 +67,27 @@ def with_keys(inbound: Inbound, outbounds: Iterable[Outbound]) -> list[Outbound]
             changes["conversation_id"] = inbound.conversation_id
         out.append(replace(ob, **changes) if changes else ob)
     return out
+
+
+def resolve_inbound(connectors: Mapping[str, Connector], inbound: Inbound) -> Inbound:
+    """The channel's bookkeeping before the turn: ``connector.resolve(inbound)`` when the
+    connector has it (Twilio: 24-hour window, SMS keywords, numbered options), else
+    ``connector.note_inbound(inbound)`` when it has that. Webhooks only parse (no channel
+    state), so this runs in the worker, where one conversation's messages come in order.
+
+    Raises:
+        redis errors: infrastructure down; the caller must not ack.
+    """
+    connector = connectors.get(inbound.channel)
+    if connector is None:
+        return inbound
+    resolve = getattr(connector, "resolve", None)
+    if resolve is not None:
+        return resolve(inbound)
+    note = getattr(connector, "note_inbound", None)
+    if note is not None:
+        note(inbound)
+    return inbound
 
 
 _UPSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
@@ -112,13 +134,16 @@ class Deliverer:
             return False
         return include_failed or status not in ("failed", "dead")
 
-    def _record(self, ob: Outbound, status: str, provider_id: str | None = None, error_code: str | None = None) -> None:
+    def _record(self, ob: Outbound, status: str, provider_id: str | None = None, error_code: str | None = None,
+                parts: list[str] | None = None) -> None:
+        """Upsert the deliveries row; with ``parts`` (provider ids of a sent reply, in order) also
+        write its ``delivery_parts`` in the same transaction, for status callbacks."""
         now = _now()
         row = {
             "channel": ob.channel,
             "recipient": ob.recipient,
             "conversation_id": ob.conversation_id or "",
-            "provider_id": provider_id,
+            "provider_id": provider_id if provider_id is None or parts is None else fit_provider_ids(parts),
             "status": status,
             "error_code": error_code,
             "updated_at": now,
@@ -128,12 +153,14 @@ class Deliverer:
             if dialect in ("sqlite", "postgresql"):  # one statement: INSERT ... ON CONFLICT DO UPDATE
                 upsert = _UPSERTS[dialect](deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row)
                 conn.execute(upsert.on_conflict_do_update(index_elements=[deliveries.c.idempotency_key], set_=row))
-                return
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row))
-            except IntegrityError:
-                conn.execute(update(deliveries).where(deliveries.c.idempotency_key == ob.idempotency_key).values(**row))
+            else:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row))
+                except IntegrityError:
+                    conn.execute(update(deliveries).where(deliveries.c.idempotency_key == ob.idempotency_key).values(**row))
+            if parts:
+                record_parts(conn, ob.idempotency_key or "", parts, now)
 
     def _mark(self, ob: Outbound, value: str) -> None:
         key = self.keys.sent(ob.conversation_id or "", ob.idempotency_key or "")
@@ -184,7 +211,9 @@ class Deliverer:
                 raise
             log.exception("connector %s raised an unexpected error", ob.channel)
             return self._give_up(ob, "failed", exc, attempts)
-        self._record(ob, "sent", provider_id=str(provider_id))
+        provider_id = str(provider_id)
+        parts = provider_id.split(",") if getattr(connector, "status_callbacks", False) else None
+        self._record(ob, "sent", provider_id=provider_id, parts=parts)
         self._mark(ob, f"sent:{provider_id}")
         metrics.SENDS.labels(ob.channel, "sent").inc()
         if enqueued_at is not None:
@@ -248,6 +277,7 @@ class TurnRunner:
     sleep: Callable[[float], None] = time.sleep
 
     def run(self, inbound: Inbound, enqueued_at: float | None = None) -> TurnOutcome:
+        inbound = resolve_inbound(self.deliverer.connectors, inbound)
         outbounds: list[Outbound] | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:

@@ -72,6 +72,22 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+#: one row per channel message of a sent delivery (a long SMS/WhatsApp reply is split into
+#: several, each with its own provider id and status callbacks); the delivery's status is
+#: rolled up from its parts. ``idempotency_key`` is NULL while a status callback has
+#: arrived for a message whose send is not recorded yet.
+delivery_parts = Table(
+    "delivery_parts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), index=True),
+    Column("part_index", Integer, nullable=False, default=0),
+    Column("provider_id", String(200), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("error_code", String(32)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -3,8 +3,9 @@
 Routes:
     ``POST /webhooks/telegram``        Telegram updates (secret token header) -> 200.
     ``POST /webhooks/twilio``          WhatsApp/SMS messages (signed) -> empty TwiML ``<Response/>``.
-    ``POST /webhooks/twilio/status``   Twilio status callbacks (signed): the status is written on
-                                       the ``deliveries`` row whose ``provider_id`` is the MessageSid.
+    ``POST /webhooks/twilio/status``   Twilio status callbacks (signed): the status is written on the
+                                       ``delivery_parts`` row of the MessageSid and rolled up to its
+                                       ``deliveries`` row (see :mod:`bots.pipeline.delivery_parts`).
 
 Answers: forged (bad signature/secret) 403, nothing enqueued; malformed 400 (logged);
 Redis unreachable or the queue full 503 with ``Retry-After`` (the channel retries).
@@ -14,22 +15,20 @@ Nothing else happens in the request: the dialogue runs in the workers.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import parse_qsl
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Connector, WebhookRequest
 from connectors.errors import ForgedRequest, MalformedRequest
 
 from ..errors import StoreUnavailable
+from ..pipeline.delivery_parts import apply_status
 from ..pipeline.ingest import Ingest
 from ..services import Services
-from ..stores.models import deliveries
 
 log = logging.getLogger(__name__)
 
@@ -162,17 +161,13 @@ def twilio_status() -> Response:
         return _plain(400, "malformed request")
     code = getattr(status, "error_code", None)
     try:
-        with services.engine.begin() as conn:
-            n = conn.execute(
-                update(deliveries)
-                .where(deliveries.c.provider_id == status.message_sid)
-                .values(status=status.status[:32], error_code=(str(code)[:32] if code else None), updated_at=datetime.now(timezone.utc))
-            ).rowcount
+        key = apply_status(services.engine, status.message_sid, status.status, str(code) if code else None)
     except SQLAlchemyError as exc:
         log.error("cannot record Twilio status %s for %s: %s", status.status, status.message_sid, exc)
         return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
-    if not n:
-        log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet)", status.status, status.message_sid)
+    if key is None:
+        log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet: kept)",
+                 status.status, status.message_sid)
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
 
 

@@ -8,6 +8,7 @@ from .parse import (
     StatusUpdate,
     parse_message_form,
     parse_status_form,
+    signature_matches,
     signed_url,
     verify_signature,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "parse_status_form",
     "signed_url",
     "verify_signature",
+    "signature_matches",
     "TwilioState",
     "TemplateSpec",
     "render_template",

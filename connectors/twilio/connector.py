@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 import redis
@@ -72,6 +73,8 @@ class TwilioConnector:
 
     channel = "twilio"
     rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False)
+    #: Twilio posts status callbacks per MessageSid: the pipeline records each part of a send.
+    status_callbacks = True
 
     def __init__(
         self,
@@ -111,11 +114,11 @@ class TwilioConnector:
     def parse(self, request: WebhookRequest) -> list[Inbound]:
         """Verify ``X-Twilio-Signature`` and parse one incoming WhatsApp or SMS message.
 
-        Side effects (idempotent, so a retried webhook is harmless): a WhatsApp
-        message opens the 24-hour window; an SMS opt-out / opt-in keyword is
-        recorded (the Inbound gets ``kind="event"``, ``event="opt_out"|"opt_in"|"help"``:
-        the runtime must not run the dialogue on it); an answer "2" to numbered
-        options gets ``payload`` set and ``text`` = the option's title.
+        Pure for ordinary messages (no Redis: the webhook stays cheap); the channel
+        bookkeeping happens in :meth:`resolve`, which the worker calls at the start of the
+        turn. One exception: an SMS opt-out keyword ("STOP") is recorded here at once, so
+        nothing more is sent to the number even while the message waits in the queue; the
+        Inbound gets ``kind="event"``, ``event="opt_out"``.
 
         Raises:
             ForgedRequest: signature missing or wrong (403).
@@ -123,8 +126,71 @@ class TwilioConnector:
         """
         form = form_of(request)
         verify_signature(request, self._auth_token, self._public_url, form)
-        inbound = parse_message_form(form, None)
-        return [self._after_parse(inbound)]
+        inbound = parse_message_form(form, datetime.fromtimestamp(self.state.clock(), timezone.utc))
+        if inbound.channel == "sms" and not inbound.attachments and classify_keyword(inbound.text, self._keywords) == "opt_out":
+            self._opt_out(inbound)
+            return [replace(inbound, kind="event", event="opt_out")]
+        return [inbound]
+
+    def resolve(self, inbound: Inbound) -> Inbound:
+        """The channel bookkeeping of one inbound, done by the worker before its turn.
+
+        In one Redis round trip: a WhatsApp message opens (resets) the 24-hour window; an
+        SMS keyword is classified and recorded (``kind="event"``, ``event="opt_out"|"opt_in"|
+        "help"``: the runtime does not run the dialogue on it); an answer "2" (or an option's
+        title) to numbered options gets ``kind="callback"``, ``payload`` and ``text`` = the
+        option's title. Messages of one conversation reach it in order, so STOP / START take
+        effect before any later reply to that number. Safe to call again for the same message
+        (a turn redone after a crash resolves it the same way); an Inbound resolved already
+        (an event, a pressed button) only notes the window.
+
+        Raises:
+            redis.RedisError: Redis unreachable (the worker leaves the message pending).
+        """
+        conv = inbound.conversation_id
+        at = inbound.timestamp.timestamp()
+        note_at = at if inbound.channel == "whatsapp" else None
+        if inbound.kind != "message" or inbound.payload is not None:
+            if inbound.kind == "event" and inbound.event == "opt_out" and inbound.channel == "sms":
+                self._opt_out(inbound)  # idempotent; covers Inbounds that did not come through parse
+            if note_at is not None:
+                self.state.note_inbound(conv, note_at)
+            return inbound
+        keyword = classify_keyword(inbound.text, self._keywords) if inbound.channel == "sms" and not inbound.attachments else None
+        if keyword == "opt_out":
+            self._opt_out(inbound)
+            return replace(inbound, kind="event", event=keyword)
+        record, options = self.state.lookup(conv, note_at=note_at, opt_out=keyword == "opt_in",
+                                            options=bool(inbound.text))
+        if keyword == "opt_in":
+            keyword = self._opt_in(inbound, record, at)
+        if keyword is not None:
+            return replace(inbound, kind="event", event=keyword)
+        picked = match_option(inbound.text, options) if options else None
+        if picked is not None:
+            return replace(inbound, kind="callback", payload=picked.payload, text=picked.title)
+        return inbound
+
+    def _opt_out(self, inbound: Inbound) -> None:
+        self.state.opt_out(inbound.conversation_id, f"keyword {inbound.text.strip()!r}",
+                           at=inbound.timestamp.timestamp(), by=inbound.message_id)
+        log.info("sms %s opted out (%r)", inbound.conversation_id, inbound.text.strip())
+
+    def _opt_in(self, inbound: Inbound, record: dict | None, at: float) -> str | None:
+        """"opt_in" when ``inbound`` lifts (or, handled again, lifted) an opt-out, else None:
+        "YES" from a subscribed number is an answer, not an opt-in."""
+        conv = inbound.conversation_id
+        if record is None:
+            return None
+        if "opted_in_by" in record:
+            return "opt_in" if record["opted_in_by"] == inbound.message_id else None
+        if float(record.get("at", 0)) > at:
+            # a later STOP was recorded already (by the webhook): it wins; this START changes nothing
+            log.info("sms %s: %r predates the opt-out recorded at %s; stays opted out", conv, inbound.text.strip(), record.get("at"))
+            return "opt_in"
+        self.state.opt_in(conv, by=inbound.message_id, at=at)
+        log.info("sms %s opted back in (%r)", conv, inbound.text.strip())
+        return "opt_in"
 
     def parse_status(self, request: WebhookRequest) -> StatusUpdate:
         """Verify and parse a status callback; 21610 marks the number opted out and
@@ -146,33 +212,10 @@ class TwilioConnector:
         return update
 
     def note_inbound(self, inbound: Inbound) -> None:
-        """The customer wrote: open (reset) the WhatsApp window. ``parse`` already does it;
-        call it for Inbounds that arrive another way. Idempotent."""
+        """The customer wrote: open (reset) the WhatsApp window. :meth:`resolve` does it;
+        call this for Inbounds handled another way. Idempotent."""
         if inbound.channel == "whatsapp":
             self.state.note_inbound(inbound.conversation_id, inbound.timestamp.timestamp())
-
-    def _after_parse(self, inbound: Inbound) -> Inbound:
-        if inbound.channel == "whatsapp":
-            self.state.note_inbound(inbound.conversation_id)
-        if inbound.channel == "sms" and not inbound.attachments:
-            keyword = classify_keyword(inbound.text, self._keywords)
-            if keyword == "opt_out":
-                self.state.opt_out(inbound.conversation_id, f"keyword {inbound.text.strip()!r}")
-                log.info("sms %s opted out (%r)", inbound.conversation_id, inbound.text.strip())
-            elif keyword == "opt_in":
-                if self.state.opted_out(inbound.conversation_id) is None:
-                    keyword = None  # "YES" from a subscribed number is an answer, not an opt-in
-                else:
-                    self.state.opt_in(inbound.conversation_id)
-                    log.info("sms %s opted back in (%r)", inbound.conversation_id, inbound.text.strip())
-            if keyword is not None:
-                return replace(inbound, kind="event", event=keyword)
-        if inbound.payload is None and inbound.text:
-            options = self.state.offered(inbound.conversation_id)
-            picked = match_option(inbound.text, options) if options else None
-            if picked is not None:
-                return replace(inbound, kind="callback", payload=picked.payload, text=picked.title)
-        return inbound
 
     # -- outbound ---------------------------------------------------------------
     def _address(self, number: str) -> str:

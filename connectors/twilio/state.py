@@ -14,7 +14,20 @@ import redis
 
 from ..base import QuickReply
 
-__all__ = ["TwilioState"]
+__all__ = ["TwilioState", "active_opt_out"]
+
+# keep the newest time only (a late duplicate must not move the window back)
+_NOTE_INBOUND = (
+    "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1"
+)
+
+
+def active_opt_out(record: dict | None) -> dict | None:
+    """The record when it is an opt-out in force, None when absent or lifted (an opt-in marker)."""
+    if record is None or "opted_in_by" in record:
+        return None
+    return record
 
 
 class TwilioState:
@@ -41,12 +54,32 @@ class TwilioState:
     def note_inbound(self, conversation: str, at: float | None = None) -> None:
         """The customer wrote: the window is open for ``window_seconds`` from ``at`` (default now)."""
         at = self.clock() if at is None else at
-        # keep the newest time only (a late duplicate must not move the window back)
-        self._r.eval(
-            "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
-            "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1",
-            1, self._key("last_inbound", conversation), repr(at), self.window_seconds + 3600,
-        )
+        self._r.eval(_NOTE_INBOUND, 1, self._key("last_inbound", conversation), repr(at), self.window_seconds + 3600)
+
+    def lookup(self, conversation: str, *, note_at: float | None = None, opt_out: bool = False,
+               options: bool = False) -> tuple[dict | None, list[QuickReply]]:
+        """One round trip for what an inbound needs before its turn: optionally note it in the
+        window (``note_at``), and read the opt-out record and the offered options.
+
+        Returns:
+            ``(opt-out record or None, offered options)``; the record is the raw one (an opt-in
+            keeps ``{"opted_in_by": message id}`` for a while, see :meth:`opt_in`).
+        """
+        if note_at is None and not opt_out and not options:
+            return None, []
+        pipe = self._r.pipeline(transaction=False)
+        if note_at is not None:
+            pipe.eval(_NOTE_INBOUND, 1, self._key("last_inbound", conversation), repr(note_at), self.window_seconds + 3600)
+        if opt_out:
+            pipe.get(self._key("opted_out", conversation))
+        if options:
+            pipe.get(self._key("options", conversation))
+        got = iter(pipe.execute()[1 if note_at is not None else 0:])
+        raw_record = next(got) if opt_out else None
+        raw_options = next(got) if options else None
+        record = json.loads(raw_record) if raw_record is not None else None
+        offered = [QuickReply(t, p) for t, p in json.loads(raw_options)] if raw_options is not None else []
+        return record, offered
 
     def last_inbound(self, conversation: str) -> float | None:
         got = self._r.get(self._key("last_inbound", conversation))
@@ -61,16 +94,27 @@ class TwilioState:
         self._r.delete(self._key("last_inbound", conversation))
 
     # -- SMS opt-out ----------------------------------------------------------
-    def opt_out(self, conversation: str, reason: str) -> None:
-        self._r.set(self._key("opted_out", conversation), json.dumps({"at": self.clock(), "reason": reason}))
+    def opt_out(self, conversation: str, reason: str, at: float | None = None, by: str | None = None) -> None:
+        """Record the opt-out; ``at`` is when the customer asked (default now), ``by`` the message id."""
+        record = {"at": self.clock() if at is None else at, "reason": reason}
+        if by:
+            record["by"] = by
+        self._r.set(self._key("opted_out", conversation), json.dumps(record))
 
-    def opt_in(self, conversation: str) -> None:
-        self._r.delete(self._key("opted_out", conversation))
+    def opt_in(self, conversation: str, by: str | None = None, at: float | None = None) -> None:
+        """Lift the opt-out. With ``by`` (the opt-in message id) a marker is kept for a day so
+        the same message, handled again after a crash, is still recognised as the opt-in."""
+        key = self._key("opted_out", conversation)
+        if by is None:
+            self._r.delete(key)
+        else:
+            marker = {"opted_in_by": by, "at": self.clock() if at is None else at}
+            self._r.set(key, json.dumps(marker), ex=self._options_ttl)
 
     def opted_out(self, conversation: str) -> dict | None:
         """When and why the number opted out (``{"at": ..., "reason": ...}``), or None."""
         got = self._r.get(self._key("opted_out", conversation))
-        return json.loads(got) if got is not None else None
+        return active_opt_out(json.loads(got)) if got is not None else None
 
     # -- numbered quick replies ------------------------------------------------
     def offer(self, conversation: str, options: Sequence[QuickReply]) -> None:

@@ -18,9 +18,15 @@ CUSTOMER = "+31612345678"
 DAY = 24 * 3600
 
 
+def receive(connector, request):
+    """What the pipeline does with a webhook: ``parse`` in the web process, then ``resolve``
+    in the worker at the start of the turn (window, keywords, numbered options)."""
+    return [connector.resolve(inbound) for inbound in connector.parse(request)]
+
+
 # -- WhatsApp: the 24-hour customer service window ---------------------------------
 def test_inside_the_window_free_text_goes_out(whatsapp, fake_twilio):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     sid = whatsapp.send(Outbound("whatsapp", CUSTOMER, "Yes, bikes travel as special baggage."))
     [msg] = fake_twilio.messages()
     assert msg == {"To": f"whatsapp:{CUSTOMER}", "From": WHATSAPP_FROM, "Body": "Yes, bikes travel as special baggage.",
@@ -29,7 +35,7 @@ def test_inside_the_window_free_text_goes_out(whatsapp, fake_twilio):
 
 
 def test_outside_the_window_the_configured_template_goes_out_not_free_text(whatsapp, fake_twilio, clock):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     clock.advance(DAY - 60)
     whatsapp.send(Outbound("whatsapp", CUSTOMER, "Still inside."))
     clock.advance(120)  # 24 h + 1 min after the customer's message
@@ -42,9 +48,9 @@ def test_outside_the_window_the_configured_template_goes_out_not_free_text(whats
 
 
 def test_a_new_message_from_the_customer_reopens_the_window(whatsapp, fake_twilio, clock):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     clock.advance(2 * DAY)
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_location")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_location")))
     whatsapp.send(Outbound("whatsapp", CUSTOMER, "Thanks for the location."))
     assert fake_twilio.messages()[0]["Body"] == "Thanks for the location."
 
@@ -71,7 +77,7 @@ def test_an_explicit_template_is_sent_as_is(whatsapp, fake_twilio):
 
 
 def test_63016_is_permanent_and_closes_the_window_so_the_next_send_uses_the_template(whatsapp, fake_twilio, caplog):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     fake_twilio.fail_code(63016)
     with pytest.raises(PermanentSendError, match="63016") as info:
         whatsapp.send(Outbound("whatsapp", CUSTOMER, "free text"))
@@ -83,7 +89,7 @@ def test_63016_is_permanent_and_closes_the_window_so_the_next_send_uses_the_temp
 
 
 def test_63014_is_permanent_with_a_clear_log(whatsapp, fake_twilio, caplog):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     fake_twilio.fail_code(63014)
     with pytest.raises(PermanentSendError, match="63014"):
         whatsapp.send(Outbound("whatsapp", CUSTOMER, "hello"))
@@ -92,7 +98,7 @@ def test_63014_is_permanent_with_a_clear_log(whatsapp, fake_twilio, caplog):
 
 
 def test_a_63016_status_callback_closes_the_window(whatsapp, fake_twilio):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     whatsapp.parse_status(twilio_request(load_fixture("twilio_status_whatsapp_failed_63016"), url=STATUS_URL))
     whatsapp.send(Outbound("whatsapp", CUSTOMER, "hello"))
     assert "ContentSid" in fake_twilio.messages()[0]
@@ -125,14 +131,14 @@ def test_a_keyword_in_two_kinds_is_a_config_error():
 
 
 def test_stop_then_send_is_refused_with_zero_api_calls_and_start_lifts_it(sms, fake_twilio):
-    [stop] = sms.parse(twilio_request(load_fixture("twilio_sms_stop")))
+    [stop] = receive(sms, twilio_request(load_fixture("twilio_sms_stop")))
     assert (stop.kind, stop.event) == ("event", "opt_out")
     with pytest.raises(PermanentSendError, match="opted out") as info:
         sms.send(Outbound("sms", CUSTOMER, "Your flight is delayed."))
     assert info.value.code == "opted_out"
     assert fake_twilio.requests == []
 
-    [start] = sms.parse(twilio_request(load_fixture("twilio_sms_start")))
+    [start] = receive(sms, twilio_request(load_fixture("twilio_sms_start")))
     assert (start.kind, start.event) == ("event", "opt_in")
     sms.send(Outbound("sms", CUSTOMER, "Welcome back."))
     assert [m["Body"] for m in fake_twilio.messages()] == ["Welcome back."]
@@ -140,16 +146,16 @@ def test_stop_then_send_is_refused_with_zero_api_calls_and_start_lifts_it(sms, f
 
 def test_the_engine_can_ask_before_sending(sms, whatsapp):
     assert not sms.is_opted_out(CUSTOMER)
-    sms.parse(twilio_request(load_fixture("twilio_sms_stop")))
+    receive(sms, twilio_request(load_fixture("twilio_sms_stop")))
     assert sms.is_opted_out(f"sms:{CUSTOMER}")
     assert not whatsapp.window_open(CUSTOMER)
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     assert whatsapp.window_open(f"whatsapp:{CUSTOMER}")
     assert sms.rules.numbered_options and whatsapp.rules.numbered_options
 
 
 def test_configured_opt_out_keyword_arret(sms, fake_twilio):
-    [inb] = sms.parse(twilio_request(load_fixture("twilio_sms_arret")))
+    [inb] = receive(sms, twilio_request(load_fixture("twilio_sms_arret")))
     assert inb.event == "opt_out"
     with pytest.raises(PermanentSendError):
         sms.send(Outbound("sms", "+33612345678", "Bonjour"))
@@ -157,10 +163,10 @@ def test_configured_opt_out_keyword_arret(sms, fake_twilio):
 
 
 def test_help_is_an_event_and_yes_from_a_subscribed_number_is_just_an_answer(sms):
-    [help_] = sms.parse(twilio_request(load_fixture("twilio_sms_help")))
+    [help_] = receive(sms, twilio_request(load_fixture("twilio_sms_help")))
     assert (help_.kind, help_.event) == ("event", "help")
     form = dict(load_fixture("twilio_sms_start"), Body="YES", MessageSid="SM" + "e" * 32)
-    [yes] = sms.parse(twilio_request(form))
+    [yes] = receive(sms, twilio_request(form))
     assert (yes.kind, yes.event, yes.text) == ("message", None, "YES")
 
 
@@ -181,7 +187,7 @@ def test_a_21610_status_callback_marks_the_number_opted_out(sms, fake_twilio):
 
 
 def test_opt_out_holds_across_connector_instances(sms, fake_twilio, redis_client, clock):
-    sms.parse(twilio_request(load_fixture("twilio_sms_stop")))
+    receive(sms, twilio_request(load_fixture("twilio_sms_stop")))
     other = SmsConnector(DEFAULT_SID, fake_twilio.auth_token, SMS_FROM, redis_client, "test", api_base_url=fake_twilio.base_url)
     with pytest.raises(PermanentSendError, match="opted out"):
         other.send(Outbound("sms", CUSTOMER, "from another worker"))
@@ -203,33 +209,33 @@ def test_numbered_quick_replies_round_trip(sms, fake_twilio):
                       quick_replies=(QuickReply("Yes, please", "seat:yes"), QuickReply("No", "seat:no"))))
     assert fake_twilio.messages()[0]["Body"] == "Change your seat?\n\n1. Yes, please\n2. No"
     form = dict(load_fixture("twilio_sms_text"), Body=" 2 ")
-    [answer] = sms.parse(twilio_request(form))
+    [answer] = receive(sms, twilio_request(form))
     assert (answer.kind, answer.payload, answer.text) == ("callback", "seat:no", "No")
     # by title as well
-    [by_title] = sms.parse(twilio_request(dict(form, Body="yes, please", MessageSid="SM" + "f" * 32)))
+    [by_title] = receive(sms, twilio_request(dict(form, Body="yes, please", MessageSid="SM" + "f" * 32)))
     assert by_title.payload == "seat:yes"
 
 
 def test_a_number_out_of_range_or_after_a_plain_reply_is_plain_text(sms, fake_twilio):
     sms.send(Outbound("sms", CUSTOMER, "Pick one", quick_replies=(QuickReply("A", "a"), QuickReply("B", "b"))))
-    [three] = sms.parse(twilio_request(dict(load_fixture("twilio_sms_text"), Body="3")))
+    [three] = receive(sms, twilio_request(dict(load_fixture("twilio_sms_text"), Body="3")))
     assert (three.kind, three.payload) == ("message", None)
     sms.send(Outbound("sms", CUSTOMER, "Anything else?"))  # forgets the options
-    [one] = sms.parse(twilio_request(dict(load_fixture("twilio_sms_text"), Body="1")))
+    [one] = receive(sms, twilio_request(dict(load_fixture("twilio_sms_text"), Body="1")))
     assert one.payload is None
 
 
 def test_whatsapp_quick_replies_are_numbered_too(whatsapp, fake_twilio):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     whatsapp.send(Outbound("whatsapp", CUSTOMER, "Window or aisle?",
                            quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle"))))
     assert fake_twilio.messages()[0]["Body"].endswith("1. Window\n2. Aisle")
-    [answer] = whatsapp.parse(twilio_request(dict(load_fixture("twilio_whatsapp_text"), Body="1", MessageSid="SM" + "a" * 32)))
+    [answer] = receive(whatsapp, twilio_request(dict(load_fixture("twilio_whatsapp_text"), Body="1", MessageSid="SM" + "a" * 32)))
     assert answer.payload == "seat:window"
 
 
 def test_media_goes_with_the_first_part(whatsapp, fake_twilio):
-    whatsapp.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
+    receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     whatsapp.send(Outbound("whatsapp", CUSTOMER, "Your boarding pass",
                            media=(Attachment("image", url="https://cdn.example.com/bp.png"),)))
     assert fake_twilio.messages()[0]["MediaUrl"] == "https://cdn.example.com/bp.png"
