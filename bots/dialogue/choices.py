@@ -40,17 +40,18 @@ def extract_slots(spec: FlowSpec, nlu: NLUResult) -> tuple[dict[str, Any], dict[
 def flow_for_entities(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult) -> str | None:
     """The flow a bare "inform" message means ("move me to 15C on X7K9QZ"), if clear.
 
-    Candidates are flows whose slots take every slot-like entity of the message;
-    the best ranked trigger intent among them wins, if the NLU gave it any weight.
-    A lone booking reference fits several flows and stays ambiguous.
+    Candidates are flows whose slots take every slot-like entity of the message; a
+    single candidate wins ("NM2210?"), else the best ranked trigger intent among them,
+    if the NLU gave it any weight. A lone booking reference fits several flows and
+    stays ambiguous.
     """
     slot_types = {t for f in domain.flows.values() for s in f.slots for t in s.entities}
     types = {e.type for e in nlu.entities if e.type in slot_types}
     if not types:
         return None
     fits = {name for name, f in domain.flows.items() if types <= {t for s in f.slots for t in s.entities}}
-    if len(fits) == 1 and len(types) > 1:
-        return next(iter(fits))
+    if len(fits) == 1:
+        return next(iter(fits))  # only one flow takes these (a lone flight number, a seat and a booking)
     for r in nlu.ranking:
         name = trigger.get(r.name)
         if name in fits and r.confidence >= 0.1:

@@ -38,6 +38,9 @@ __all__ = ["Engine", "EngineOutput", "ActionRequest", "SUGGESTION_EXCLUDED", "NO
 NON_TASK_INTENTS = {OUT_OF_SCOPE, "affirm", "deny", "inform"}
 OFFER_HUMAN = "offer_human"
 MAX_STACK = 2
+#: a message that fills the awaited slot is an answer, not another request, when the NLU
+#: gives "inform" at least this weight ("the booking code is X7K9QZ" read as booking_status).
+INFORM_AS_ANSWER = 0.2
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Engine:
                 self._say(out, "handoff_still_waiting")
             return out
         self._bot_turn(out, nlu)
+        self._offer_if_asked(out)
         return out
 
     def resume(self, out: EngineOutput, request: ActionRequest, result: ActionResult) -> EngineOutput:
@@ -154,6 +158,7 @@ class Engine:
         out.replies.extend(Reply(t, (), f"action:{request.name}") for t in result.texts if t)
         out.events.append({"type": "flow_completed" if result.ok else "flow_failed", "flow": fs.name})
         self._end_flow(out, "done")
+        self._offer_if_asked(out)
         return out
 
     # ------------------------------------------------------------------ policy
@@ -232,6 +237,9 @@ class Engine:
         found, _invalid = extract_slots(spec, nlu)
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
+        if other_task and fs.awaiting in found and any(r.name == "inform" and r.confidence >= INFORM_AS_ANSWER
+                                                       for r in nlu.ranking):
+            other_task = False  # "the booking code is X7K9QZ": the answer to the question asked, not a new request
         if other_task and nlu.intent in self.trigger:
             return False  # another flow: started (and this one suspended) by the caller
         if found:
@@ -370,6 +378,16 @@ class Engine:
             st.memory.update(found)
 
     # ------------------------------------------------------------------ helpers
+    def _offer_if_asked(self, out: EngineOutput) -> None:
+        """A last reply offering a person (a "/human_handoff" button) opens the yes/no question,
+        so a typed "yes please" after "Would you like me to pass you to our team?" is understood."""
+        st = out.state
+        if st.mode != "bot" or st.pending or st.flow is not None or not out.replies:
+            return
+        last = out.replies[-1]
+        if last.key != "fallback_rephrase" and any(payload == "/human_handoff" for _t, payload in last.buttons):
+            st.pending = OFFER_HUMAN
+
     def _handoff(self, out: EngineOutput) -> None:
         st = out.state
         st.mode = "waiting"

@@ -11,7 +11,9 @@ A story is a list of steps::
 Each story gets a fresh conversation and a freshly seeded demo database. Every
 story runs twice: with the keyword test NLU (tests/dialogue/rules_nlu.py: the
 dialogue alone) and with the real NLU trained once per session from
-bots/airline/nlu (the whole bot as a customer meets it).
+bots/airline/nlu (the whole bot as a customer meets it). The held-out stories
+(``unseen_*.yml``: phrasings kept out of the NLU data on purpose) run only with
+the trained NLU, since the keyword NLU is not meant to read free wording.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ StoryLoader.yaml_implicit_resolvers = {
 }
 
 
-def load_stories() -> list[Any]:
+def load_stories(held_out: bool = True) -> list[Any]:
+    """Every story; ``held_out=False`` leaves out ``unseen_*.yml`` (phrasings only a trained NLU can read)."""
     params = []
     for file in sorted(STORIES.glob("*.yml")):
+        if not held_out and file.stem.startswith("unseen_"):
+            continue
         for story in yaml.load(file.read_text(encoding="utf-8"), Loader=StoryLoader):
             params.append(pytest.param(story, id=f"{file.stem}:{story['name']}"))
     return params
@@ -84,7 +89,7 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
             _check_state(result.state, step["state"], where)
 
 
-@pytest.mark.parametrize("story", load_stories())
+@pytest.mark.parametrize("story", load_stories(held_out=False))
 def test_story_with_keyword_nlu(story: dict[str, Any], runtime: ConversationRuntime) -> None:
     run_story(runtime, story)
 
