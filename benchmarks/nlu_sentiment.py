@@ -60,6 +60,8 @@ def main() -> None:
     args = ap.parse_args()
     results = {}
     for path in sorted(args.data_dir.glob("*.jsonl")):
+        if len(path.stem) > 3:  # <lang>.jsonl only (not eval_tweets_en.jsonl, which is never trained on)
+            continue
         results[f"{path.stem} ({args.folds}-fold CV)"] = cross_validate(path, args.folds, args.seed)
     if args.test:
         train = read_sentiment_file(args.data_dir / f"{args.lang}.jsonl")

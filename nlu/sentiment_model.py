@@ -1,9 +1,19 @@
-"""Sentiment: a linear model over words (negation marked), char n-grams and emoji cues.
+"""Sentiment: a linear model over words (negation marked), char n-grams and tweet-style cues.
 
-Negation: words that follow a negator ("not", "never", "pas", "jamais", ...) up to the
-next punctuation (at most 3 words) become ``NEG_word``, so "not good" and "good"
-are different features. Emojis and emoticons add a polarity cue token
-(``EMOPOS``/``EMONEG``) so an emoji unseen in training still counts.
+Before the features, :func:`prepare` rewrites the raw message the way service channels
+write it: @mentions and URLs become placeholder words (``xmention``, ``xurl``),
+hashtags become words (``#fail`` -> ``fail``, ``#NeverAgain`` -> ``never again``), letters
+repeated 3+ times are squashed to two ("soooo" -> "soo"), and cue words are appended for
+what the words alone miss: emoticons (``:(`` -> ``xemoneg``), shouting in capitals
+(``xcaps``), "!!"/"??" (``xexcl``/``xqq``), "..." (``xdots``) and elongated words
+(``xelong``).
+
+Then :func:`mark_negation` (the vectorizer's token hook) marks the words after a negator
+("not", "never", "no", "pas", "jamais", ...) up to punctuation or "but"/"mais" (at most 3
+words) as ``NEG_word``, adds ``EMOPOS``/``EMONEG`` for emojis (so an emoji unseen in
+training still counts), and :func:`sarcasm_cues` adds ``SARC`` when a praise word meets a
+service failure ("great... another delay", "thanks for nothing", "awesome. 2 hours on
+the tarmac", "génial, encore un retard"). All of it is deterministic pure Python.
 Score = P(positive) - P(negative) in [-1, 1]; label = the most probable class.
 """
 
@@ -18,39 +28,89 @@ from typing import Any, Sequence
 import numpy as np
 
 from .data import SENTIMENT_LABELS
+from .errors import NotTrained
 from .features import Vectorizer
 from .linear import LinearTextModel
 
-__all__ = ["SentimentConfig", "SentimentModel", "mark_negation"]
+__all__ = ["SentimentConfig", "SentimentModel", "mark_negation", "prepare", "sarcasm_cues", "sentiment_tokens",
+           "FEATURES_VERSION"]
+
+#: bump when :func:`prepare` or the token hook change the features a saved model expects.
+FEATURES_VERSION = 2
 
 NEGATORS = frozenset(
     "not no never nothing nobody none nor neither without cannot cant dont doesnt didnt isnt wasnt arent "
-    "werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint "
+    "werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint nope "
     "pas jamais rien personne aucun aucune ni sans plus guere ne n".split()
 )
-_NOT_T = frozenset("don doesn didn isn wasn aren weren won wouldn couldn shouldn haven hasn hadn ain can".split())
+CUE_WORDS = frozenset("xemopos xemoneg xexcl xqq xdots xcaps xelong".split())
+_APOSTROPHES = frozenset("'\u2019`")
+_SCOPE_END = frozenset(list(".,;:!?()[]\"") + ["but", "mais", "-", "\u2026"])
 _PUNCT = frozenset(".,;:!?()[]\"")
-POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👌👏🙏❤💙💚💜🧡💛🎉✨⭐🌟🤩🥳💯✅☺😇🤗🙌💪")
-NEGATIVE_EMOJI = frozenset("😠😡🤬😤😞😟😢😭😩😫😒🙄😔😕☹🙁👎💩😖😣😓🤮🤢😱😨😰💔❌🤦😑😐")
-_EMOTICONS = {":)": "EMOPOS", ":-)": "EMOPOS", ":d": "EMOPOS", "<3": "EMOPOS", ";)": "EMOPOS",
-              ":(": "EMONEG", ":-(": "EMONEG", ":/": "EMONEG", ":'(": "EMONEG"}
+POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👌🙏❤💙💚💜🧡💛🎉✨⭐🌟🤩🥳💯✅☺😇🤗🙌💪🥂😋🤝")
+NEGATIVE_EMOJI = frozenset("😠😡🤬😤😞😟😢😭😩😫😒🙄😔😕☹🙁👎💩😖😣😓🤮🤢😱😨😰💔❌🤦😑😐🙃😬😪🤯😵🥵🥶⏳")
+
+# praise words that, next to a service failure, are usually sarcastic
+_PRAISE = frozenset(
+    "great awesome wonderful fantastic perfect nice lovely love loving brilliant amazing cool fun thanks "
+    "thank thx ty impressive superb excellent outstanding stellar genius yay bravo "
+    "genial super merci parfait formidable magnifique excellent top chapeau trop bien".split()
+)
+_FAILURE = frozenset(  # a service failure wherever it stands
+    "delay delayed delays late cancelled canceled cancellation lost losing tarmac stuck stranded missed "
+    "broken overbooked bumped diverted crashed hours hrs rude dirty "
+    "retard retarde retardee retards annule annulee annulation perdu perdue perdus attente bloque bloques "
+    "rate heures sale casse".split()
+)
+_FAILURE_AFTER = _FAILURE | frozenset(  # ... and words that are one only after "great." / "bravo 👏"
+    "again another hold waiting queue charged twice nothing nobody no never encore attendre rien jamais "
+    "personne toujours".split()
+)
+_SARCASM_PHRASES = (("thanks", "for", "nothing"), ("thank", "you", "for", "nothing"), ("merci", "pour", "rien"),
+                    ("said", "no", "one", "ever"), ("yeah", "right"), ("so", "generous"), ("as", "usual"),
+                    ("comme", "d", "habitude"), ("comme", "toujours"), ("nothing", "like"), ("just", "great"),
+                    ("trop", "fort"), ("what", "a", "surprise"), ("quelle", "surprise"))
+_PHRASE_STARTS = frozenset(p[0] for p in _SARCASM_PHRASES)
+
+
+def sarcasm_cues(words: list[str]) -> list[str]:
+    """``["SARC"]`` when praise meets a service failure in one message (or a stock sarcastic phrase)."""
+    n = len(words)
+    for i, w in enumerate(words):
+        if w in _PHRASE_STARTS:
+            for ph in _SARCASM_PHRASES:
+                if ph[0] == w and tuple(words[i:i + len(ph)]) == ph:
+                    return ["SARC"]
+    praise = [i for i, w in enumerate(words) if w in _PRAISE]
+    if not praise:
+        return []
+    # praise followed by punctuation (great... / awesome. / bravo 👏) then a failure
+    for i in praise:
+        if i + 1 < n and (words[i + 1] in _PUNCT or not words[i + 1].isascii()):
+            if any(w in _FAILURE_AFTER for w in words[i + 2:]):
+                return ["SARC", "SARCP"]
+    return ["SARC"] if any(w in _FAILURE for w in words) else []
 
 
 def mark_negation(words: list[str]) -> list[str]:
-    """Prefix words in a negated scope with ``NEG_`` and add emoji polarity cues."""
+    """Prefix words in a negated scope with ``NEG_`` and add emoji polarity cues.
+
+    "don't" arrives as ``don ' t``: the scope opens at the ``t`` (so "can I" is not negated).
+    """
     out: list[str] = []
     scope = 0
     prev = ""
     for w in words:
-        if w in _PUNCT:
+        if w in _SCOPE_END or w in CUE_WORDS:
             scope = 0
             out.append(w)
-        elif w == "t" and prev == "'":
-            out.append(w)
-        elif w in NEGATORS or w in _NOT_T:
+        elif w == "t" and prev in _APOSTROPHES:
             scope = 3
             out.append(w)
-        elif scope > 0 and w != "'":
+        elif w in NEGATORS:
+            scope = 3
+            out.append(w)
+        elif scope > 0 and w not in _APOSTROPHES:
             out.append("NEG_" + w)
             scope -= 1
         else:
@@ -64,17 +124,58 @@ def mark_negation(words: list[str]) -> list[str]:
     return out
 
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
+def sentiment_tokens(words: list[str]) -> list[str]:
+    """The sentiment vectorizer's token hook: negation scope + emoji cues + sarcasm cues."""
+    return mark_negation(words) + sarcasm_cues(words)
+
+
+_URL = re.compile(r"https?://\S+|www\.\S+|\b\w+\.(?:com|co|ly|me|io|fr|net|org)/\S*", re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
+_HASHTAG = re.compile(r"#([^\W\d_][\w]*)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_ELONG = re.compile(r"([^\W\d_])\1{2,}")
+_CAPS = re.compile(r"\b[A-Z\u00c0-\u00dd]{4,}\b")
+_EXCL = re.compile(r"!{2,}|[!?]*\?!|!\?")
+_QQ = re.compile(r"\?{2,}")
+_DOTS = re.compile(r"\.{3,}|\u2026")
+_EMOTICON_POS = re.compile(r"(?:^|\s)(?:[:;=]-?[)\]dDpP]|<3|\^\^|\^_\^|xD|XD)(?=\s|$|[.!,])")
+_EMOTICON_NEG = re.compile(r"(?:^|\s)(?:[:=]'?-?[(\[/\\|]|D:|-_-|>:\(|</3)(?=\s|$|[.!,])")
 
 
-def _emoticons(text: str) -> str:
-    """Emoticon cue tokens added; URLs and @mentions (tweets) reduced to placeholders."""
-    if "@" in text or "http" in text or "www." in text:
-        text = _MENTION.sub(" mention ", _URL.sub(" url ", text))
-    low = text.lower()
-    extra = [tok for emo, tok in _EMOTICONS.items() if emo in low]
-    return text + (" " + " ".join(extra) if extra else "")
+def _hashtag(m: re.Match[str]) -> str:
+    tag = m.group(1)
+    return " " + (_CAMEL.sub(" ", tag) if not tag.isupper() else tag) + " "
+
+
+def prepare(text: str) -> str:
+    """Tweet-style text rewritten for the sentiment features (placeholders, hashtags, cue words)."""
+    cues: list[str] = []
+    if "http" in text or "www." in text or "/" in text:
+        text = _URL.sub(" xurl ", text)
+    if "@" in text:
+        text = _MENTION.sub(" xmention ", text)
+    if "#" in text:
+        text = _HASHTAG.sub(_hashtag, text)
+    if ":" in text or ";" in text or "=" in text or "<" in text or "^" in text or "-" in text or "xD" in text \
+            or "XD" in text:
+        if _EMOTICON_POS.search(text):
+            cues.append("xemopos")
+        if _EMOTICON_NEG.search(text):
+            cues.append("xemoneg")
+    if "!" in text or "?" in text:
+        if _EXCL.search(text):
+            cues.append("xexcl")
+        if _QQ.search(text):
+            cues.append("xqq")
+    if ".." in text or "\u2026" in text:
+        if _DOTS.search(text):
+            cues.append("xdots")
+    if not text.islower() and _CAPS.search(text):
+        cues.append("xcaps")
+    if _ELONG.search(text):
+        cues.append("xelong")
+        text = _ELONG.sub(r"\1\1", text)
+    return text + " " + " ".join(cues) if cues else text
 
 
 @dataclass(frozen=True)
@@ -104,8 +205,8 @@ class SentimentModel:
         from sklearn.linear_model import LogisticRegression
 
         cfg = config or SentimentConfig()
-        vec = Vectorizer(word_ngrams=2, char_ngrams=tuple(cfg.char_ngrams), min_df=1, token_hook=mark_negation)
-        prepared = [_emoticons(t) for t in texts]
+        vec = Vectorizer(word_ngrams=2, char_ngrams=tuple(cfg.char_ngrams), min_df=1, token_hook=sentiment_tokens)
+        prepared = [prepare(t) for t in texts]
         vec.fit(prepared)
         X = vec.transform(prepared)
         lr = LogisticRegression(C=cfg.C, max_iter=2000, random_state=seed)
@@ -129,30 +230,34 @@ class SentimentModel:
     def predict(self, text: str) -> tuple[float, str]:
         if self.linear is None:
             return 0.0, "neutral"
-        return self._decide(self.linear.proba(_emoticons(text)))
+        return self._decide(self.linear.proba(prepare(text)))
 
     def predict_many(self, texts: Sequence[str]) -> list[tuple[float, str]]:
         if self.linear is None:
             return [(0.0, "neutral") for _ in texts]
         if not texts:
             return []
-        return [self._decide(p) for p in self.linear.proba_many([_emoticons(t) for t in texts])]
+        return [self._decide(p) for p in self.linear.proba_many([prepare(t) for t in texts])]
 
     def to_disk(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         (path / "sentiment.json").write_text(json.dumps(
-            {"config": self.config.as_dict(), "trained": self.linear is not None}), encoding="utf-8")
+            {"config": self.config.as_dict(), "trained": self.linear is not None, "features": FEATURES_VERSION}),
+            encoding="utf-8")
         if self.linear is not None:
             self.linear.to_disk(path)
 
     @classmethod
     def from_disk(cls, path: Path) -> "SentimentModel":
         meta = json.loads((path / "sentiment.json").read_text(encoding="utf-8"))
+        if meta.get("trained") and meta.get("features", 1) != FEATURES_VERSION:
+            raise NotTrained(path.parent.name, str(path), f"sentiment model saved with features "
+                             f"v{meta.get('features', 1)}, this code reads v{FEATURES_VERSION}")
         c = meta["config"]
         cfg = SentimentConfig(C=c["C"], char_ngrams=tuple(c["char_ngrams"]), neutral_margin=c["neutral_margin"])
         if not meta["trained"]:
             return cls(None, cfg)
-        return cls(LinearTextModel.from_disk(path, token_hook=mark_negation), cfg)
+        return cls(LinearTextModel.from_disk(path, token_hook=sentiment_tokens), cfg)
 
 
 assert set(SENTIMENT_LABELS) == {"negative", "neutral", "positive"}

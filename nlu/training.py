@@ -24,7 +24,7 @@ __all__ = ["CODE_VERSION", "TrainReport", "LanguageReport", "train", "needs_trai
            "ProgressFn"]
 
 #: bump when a change in the code changes what training produces.
-CODE_VERSION = "nlu-1"
+CODE_VERSION = "nlu-2"  # nlu-2: tweet-style sentiment preprocessing (prepare, sarcasm cues)
 FINGERPRINT_FILE = "fingerprint.json"
 
 #: progress(language, step description, steps done, steps total)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nlu.data import SHIPPED_SENTIMENT_DIR, read_sentiment_file
-from nlu.sentiment_model import SentimentModel, mark_negation
+from nlu.features import Vectorizer
+from nlu.sentiment_model import SentimentModel, mark_negation, prepare, sarcasm_cues, sentiment_tokens
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,58 @@ def test_shipped_data_is_balanced_and_large_enough() -> None:
 def test_negation_marks_the_words_that_follow() -> None:
     assert mark_negation(["not", "good", "at", "all"]) == ["not", "NEG_good", "NEG_at", "NEG_all"]
     assert mark_negation(["pas", "bon", ",", "merci"]) == ["pas", "NEG_bon", ",", "merci"]
+    assert mark_negation(["didn", "’", "t", "like", "it"]) == ["didn", "’", "t", "NEG_like", "NEG_it"]
+    assert mark_negation(["not", "bad", "but", "slow"]) == ["not", "NEG_bad", "but", "slow"]
+
+
+def test_can_without_apostrophe_t_is_not_a_negation() -> None:
+    assert mark_negation(["can", "i", "cancel", "my", "booking"]) == ["can", "i", "cancel", "my", "booking"]
+    assert mark_negation(["can", "'", "t", "log", "in"]) == ["can", "'", "t", "NEG_log", "NEG_in"]
+
+
+def _words(text: str) -> list[str]:
+    return Vectorizer(token_hook=sentiment_tokens).words(prepare(text))
+
+
+def test_mentions_and_urls_become_placeholders() -> None:
+    w = _words("@united thanks for the great service today! http://t.co/xyz www.example.com/a")
+    assert w[0] == "xmention" and w.count("xurl") == 2
+    assert not any(x in w for x in ("united", "t", "co", "xyz", "example"))
+
+
+def test_hashtags_become_words_and_camel_case_is_split() -> None:
+    assert _words("delayed again #fail")[-1] == "fail"
+    assert _words("#NeverAgain")[:2] == ["never", "NEG_again"]
+    assert "#" not in prepare("#lostluggage")
+
+
+def test_repeated_letters_are_squashed_and_flagged() -> None:
+    assert prepare("soooo happy").startswith("soo happy") and "xelong" in prepare("soooo happy")
+    assert "xelong" not in prepare("see you at 1000")
+
+
+def test_emoticons_caps_and_punctuation_cues() -> None:
+    assert "xemoneg" in prepare("delayed again :(") and "xemopos" in prepare("thanks :)")
+    assert "xemopos" not in prepare("see http://t.co/abc")  # the :/ of a URL is no emoticon
+    assert "xcaps" in prepare("you lost my bag AGAIN") and "xcaps" not in prepare("JFK to LAX")
+    assert "xexcl" in prepare("never again!!!") and "xqq" in prepare("where is my bag???")
+    assert "xdots" in prepare("great... another delay")
+    assert "EMONEG" in _words("ok 🙄") and "EMOPOS" in _words("ok 😍")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["great... another delay", "thanks for nothing", "awesome. 2 hours on the tarmac",
+     "@JetBlue Cancelled Flight again. Awesome. 🙄", "génial, encore un retard 👏", "merci pour rien"],
+)
+def test_sarcasm_cues_fire_on_praise_next_to_a_failure(text: str) -> None:
+    assert "SARC" in _words(text)
+
+
+@pytest.mark.parametrize("text", ["thanks again, no problem!", "great flight, thank you", "can't wait to fly again!",
+                                  "merci, super vol"])
+def test_sarcasm_cues_stay_quiet_on_plain_praise(text: str) -> None:
+    assert sarcasm_cues(Vectorizer().words(prepare(text))) == []
 
 
 @pytest.mark.parametrize(
@@ -45,6 +98,9 @@ def test_negation_marks_the_words_that_follow() -> None:
         ("fr", "franchement, pas mal du tout", "positive"),
         ("fr", "toujours pas de remboursement", "negative"),
         ("fr", "à quelle heure part mon vol", "neutral"),
+        ("en", "not good at all", "negative"),
+        ("fr", "pas bon", "negative"),
+        ("fr", "pas mal du tout", "positive"),
     ],
 )
 def test_negation_and_quiet_complaints(models: dict[str, SentimentModel], lang: str, text: str, label: str) -> None:
@@ -82,3 +138,43 @@ def test_far_better_than_always_negative_on_held_out_tweet_style_messages(
     assert m["always_negative_accuracy"] == pytest.approx(0.6)
     assert m["accuracy"] >= m["always_negative_accuracy"] + 0.2
     assert m["macro_f1"] >= 0.75
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("@united flight delayed 3 hours and no one at the gate can tell us anything #fail", "negative"),
+        ("@SouthwestAir thanks for the great service today! http://t.co/xyz", "positive"),
+        ("@AmericanAir what's the baggage fee for a second bag?", "neutral"),
+        ("@JetBlue Cancelled Flightled again. Awesome. 🙄", "negative"),
+        ("@USAirways on hold for 2 hours", "negative"),
+        ("@VirginAmerica is there wifi on this flight?", "neutral"),
+        ("@NimbusAir can I cancel my booking?", "neutral"),
+        ("great... another delay", "negative"),
+        ("awesome. 2 hours on the tarmac", "negative"),
+        ("3rd time asking about my refund", "negative"),
+        ("soooo happy with the crew today :)", "positive"),
+    ],
+)
+def test_tweet_style_messages(models: dict[str, SentimentModel], text: str, label: str) -> None:
+    assert models["en"].predict(text)[1] == label
+
+
+def test_an_unseen_handle_or_url_does_not_move_the_score(models: dict[str, SentimentModel]) -> None:
+    a = models["en"].predict("@united is there wifi on this flight? https://t.co/abc")
+    b = models["en"].predict("@SomeBrandNeverSeen is there wifi on this flight? https://bit.ly/zzz")
+    assert a == b
+
+
+def test_far_better_than_always_negative_on_the_shipped_tweet_eval_file(models: dict[str, SentimentModel]) -> None:
+    """nlu/data/sentiment/eval_tweets_en.jsonl: 300 airline tweets (63/21/16), never trained on."""
+    from nlu.evaluation import sentiment_metrics
+
+    test = read_sentiment_file(SHIPPED_SENTIMENT_DIR / "eval_tweets_en.jsonl")
+    train = {e.text.lower() for e in read_sentiment_file(SHIPPED_SENTIMENT_DIR / "en.jsonl")}
+    assert not train & {e.text.lower() for e in test}
+    pred = [lab for _s, lab in models["en"].predict_many([e.text for e in test])]
+    m = sentiment_metrics([e.label for e in test], pred)
+    assert len(test) == 300 and m["always_negative_accuracy"] == pytest.approx(0.63)
+    assert m["accuracy"] >= 0.85 and m["macro_f1"] >= 0.85
+    assert min(m["f1"].values()) >= 0.8
