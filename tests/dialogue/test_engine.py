@@ -221,3 +221,46 @@ def test_an_action_sees_the_state_and_may_add_its_own_texts(make_runtime, airlin
     r = rt.handle(inbound("flight status NM1234", conv="test:texts"))
     assert [o.text for o in r.outbounds][-1] == "Gate opens at 13:50."
     assert seen["language"] == "en" and seen["flow"]["name"] == "flight_status" and "processed" not in seen
+
+
+def test_a_typed_yes_after_a_reply_offering_a_person_hands_off(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("this is a disgrace", "complaint"))
+    assert out.state.pending == "offer_human"
+    out = engine.turn(out.state, nlu("yes please", "affirm"))
+    assert out.state.mode == "waiting"
+
+
+def test_a_no_after_a_reply_offering_a_person_is_declined_politely(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("this is a disgrace", "complaint"))
+    out = engine.turn(out.state, nlu("no thanks", "deny"))
+    assert out.state.mode == "bot" and out.state.pending is None
+    assert "All right" in out.replies[0].text
+
+
+def test_a_rephrase_with_suggested_buttons_opens_no_question(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("blorp", "out_of_scope", 0.3,
+                                                     ranking=[("out_of_scope", 0.3), ("human_handoff", 0.2)]))
+    assert out.replies[0].key == "fallback_rephrase" and out.state.pending is None
+
+
+def test_the_awaited_value_is_an_answer_even_if_the_nlu_leans_to_another_flow(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("change my seat", "change_seat"))
+    out = engine.turn(out.state, nlu("the booking code is X7K9QZ", "booking_status", 0.53,
+                                     entities={"booking_ref": "X7K9QZ"},
+                                     ranking=[("booking_status", 0.53), ("inform", 0.46)]))
+    assert out.state.flow.name == "change_seat" and out.state.flow.slots["booking_ref"] == "X7K9QZ"
+    assert out.state.stack == []
+
+
+def test_a_clear_other_request_with_the_awaited_value_still_starts_that_flow(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("check my booking", "booking_status"))
+    out = engine.turn(out.state, nlu("cancel my booking X7K9QZ", "cancel_booking", 0.97,
+                                     entities={"booking_ref": "X7K9QZ"},
+                                     ranking=[("cancel_booking", 0.97), ("booking_status", 0.02)]))
+    assert out.state.flow.name == "cancel_booking"
+
+
+def test_a_lone_flight_number_starts_flight_status(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("and NM2210?", "inform", 0.98, entities={"flight_number": "NM2210"},
+                                                     ranking=[("inform", 0.98), ("flight_status", 0.01)]))
+    assert out.state.flow.name == "flight_status" and out.action.name == "flight_status"
