@@ -22,6 +22,17 @@ _NOTE_INBOUND = (
     "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1"
 )
 
+# KEYS: last_inbound, opted_out, options (one conversation: one hash slot).
+# ARGV: note time ('' = do not note), window key ttl, read opt-out (1/0), read options (1/0).
+_LOOKUP = (
+    "if ARGV[1] ~= '' then "
+    "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end end "
+    "local opted = false if ARGV[3] == '1' then opted = redis.call('GET', KEYS[2]) end "
+    "local options = false if ARGV[4] == '1' then options = redis.call('GET', KEYS[3]) end "
+    "return {opted, options}"
+)
+
 
 def active_opt_out(record: dict | None) -> dict | None:
     """The record when it is an opt-out in force, None when absent or lifted (an opt-in marker)."""
@@ -46,6 +57,7 @@ class TwilioState:
         self.clock = clock
         self.window_seconds = window_seconds
         self._options_ttl = options_ttl_seconds
+        self._lookup = None  # the registered _LOOKUP script, on first use
 
     def _key(self, what: str, conversation: str) -> str:
         return f"{self._p}:{what}:{{{conversation}}}"
@@ -58,8 +70,9 @@ class TwilioState:
 
     def lookup(self, conversation: str, *, note_at: float | None = None, opt_out: bool = False,
                options: bool = False) -> tuple[dict | None, list[QuickReply]]:
-        """One round trip for what an inbound needs before its turn: optionally note it in the
-        window (``note_at``), and read the opt-out record and the offered options.
+        """One round trip (one Lua script, keys of one hash slot: fine on Redis Cluster) for what
+        an inbound needs before its turn: optionally note it in the window (``note_at``), and
+        read the opt-out record and the offered options.
 
         Returns:
             ``(opt-out record or None, offered options)``; the record is the raw one (an opt-in
@@ -67,16 +80,11 @@ class TwilioState:
         """
         if note_at is None and not opt_out and not options:
             return None, []
-        pipe = self._r.pipeline(transaction=False)
-        if note_at is not None:
-            pipe.eval(_NOTE_INBOUND, 1, self._key("last_inbound", conversation), repr(note_at), self.window_seconds + 3600)
-        if opt_out:
-            pipe.get(self._key("opted_out", conversation))
-        if options:
-            pipe.get(self._key("options", conversation))
-        got = iter(pipe.execute()[1 if note_at is not None else 0:])
-        raw_record = next(got) if opt_out else None
-        raw_options = next(got) if options else None
+        if self._lookup is None:
+            self._lookup = self._r.register_script(_LOOKUP)
+        keys = [self._key(k, conversation) for k in ("last_inbound", "opted_out", "options")]
+        args = ["" if note_at is None else repr(note_at), self.window_seconds + 3600, int(opt_out), int(options)]
+        raw_record, raw_options = self._lookup(keys=keys, args=args)
         record = json.loads(raw_record) if raw_record is not None else None
         offered = [QuickReply(t, p) for t, p in json.loads(raw_options)] if raw_options is not None else []
         return record, offered

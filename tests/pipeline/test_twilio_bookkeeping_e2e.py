@@ -120,3 +120,34 @@ def test_each_whatsapp_inbound_opens_the_window_when_its_turn_starts(world) -> N
     post(web, "SMw2", WA_NUMBER, "hello again")
     drain(worker)
     assert bodies(twilio, WA_NUMBER)[-1] == "message: hello again", "the new inbound reopened it"
+
+
+def test_resolve_runs_on_a_redis_cluster(tmp_path) -> None:
+    """The worker-side lookup is one script on keys of one hash slot: no cross-slot error."""
+    from connectors.twilio import SmsConnector, WhatsAppConnector
+    from tests.connectors.conftest import twilio_request
+
+    from .cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path / "cluster").start()
+    twilio = FakeTwilioAPI().start()
+    try:
+        rc = cluster.client()
+        kw = dict(api_base_url=twilio.base_url, timeout=5)
+        sms = SmsConnector(DEFAULT_SID, DEFAULT_TOKEN, "+3120000001", rc, "bb", **kw)
+        wa = WhatsAppConnector(DEFAULT_SID, DEFAULT_TOKEN, "whatsapp:+3120000000", rc, "bb", **kw)
+
+        def receive(conn, sid: str, sender: str, body: str) -> Inbound:  # noqa: ANN001
+            form = {"MessageSid": sid, "AccountSid": DEFAULT_SID, "From": sender, "To": "+3120000001", "Body": body, "NumMedia": "0"}
+            [inbound] = conn.parse(twilio_request(form, token=DEFAULT_TOKEN))
+            return conn.resolve(inbound)
+
+        assert receive(sms, "SMc1", SMS_NUMBER, "STOP").event == "opt_out"
+        assert receive(sms, "SMc2", SMS_NUMBER, "START").event == "opt_in"
+        sms.send(Outbound("sms", SMS_NUMBER, "Pick", quick_replies=(QuickReply("A", "a"), QuickReply("B", "b"))))
+        assert receive(sms, "SMc3", SMS_NUMBER, "2").payload == "b"
+        assert receive(wa, "SMc4", WA_NUMBER, "hi").kind == "message"
+        assert wa.window_open(WA_NUMBER)
+    finally:
+        twilio.stop()
+        cluster.stop()
