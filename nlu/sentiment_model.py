@@ -50,6 +50,39 @@ _PUNCT = frozenset(".,;:!?()[]\"")
 POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👌🙏❤💙💚💜🧡💛🎉✨⭐🌟🤩🥳💯✅☺😇🤗🙌💪🥂😋🤝")
 NEGATIVE_EMOJI = frozenset("😠😡🤬😤😞😟😢😭😩😫😒🙄😔😕☹🙁👎💩😖😣😓🤮🤢😱😨😰💔❌🤦😑😐🙃😬😪🤯😵🥵🥶⏳")
 
+# A small polarity lexicon (the project's own list, accents stripped, en + fr): ``LEXPOS`` /
+# ``LEXNEG`` cues (``NEG_LEXPOS`` when negated) let a word never seen in the training data
+# still count through its polarity; the trained weights decide how much.
+LEX_POS = frozenset("""
+good great excellent amazing awesome fantastic wonderful brilliant superb outstanding stellar perfect lovely
+nice best better love loved loving loves enjoy enjoyed glad happy pleased delighted thrilled grateful thankful
+thanks thank thx ty appreciate appreciated appreciation kind friendly helpful polite professional courteous
+attentive caring patient smooth seamless easy quick fast efficient comfortable clean spotless early ontime
+impressed impressive recommend recommended favourite favorite fab fabulous gorgeous beautiful pleasant pleasure
+phenomenal incredible exceptional terrific marvelous marvellous magnificent cool wow yay hooray kudos props
+bravo congrats congratulations cheers hero heroes legend star rockstar winner fun funny hilarious relaxing
+reliable trustworthy generous accommodating responsive sorted solved resolved fixed merci excellente genial
+geniale super top parfait parfaite formidable magnifique adorable sympa agreable aimable efficace rapide propre
+confortable content contente ravi ravie heureux heureuse satisfait satisfaite impeccable chapeau felicitations
+recommande adore aime plaisir chouette nickel rassurant impressionne impressionnant impressionnante
+""".split())
+LEX_NEG = frozenset("""
+bad worse worst terrible horrible awful horrendous dreadful appalling atrocious abysmal pathetic disgraceful
+disgusting shameful shocking ridiculous absurd unacceptable unprofessional useless hopeless incompetent clueless
+rude disrespectful dismissive condescending unhelpful unfriendly nasty angry furious livid mad upset annoyed
+annoying irritated frustrated frustrating frustration disappointed disappointing disappointment dissatisfied
+unhappy sad miserable horrified outraged outrageous fuming sick tired hate hated hating hates sucks suck sucked
+crap crappy garbage trash joke mess nightmare disaster chaos fiasco shambles scam ripoff fraud lied lies liars
+liar delay delayed delays late cancelled canceled cancellation stranded stuck lost missing broken damaged dirty
+filthy smelly cramped uncomfortable cold freezing overbooked bumped missed ignored ignore ignoring worst fail
+failed failure fails ruined ruin ruining wasted waste stress stressful headache unreliable slow charged
+overcharged refused denied error glitch crashed crash smh ugh sigh wtf ffs nul nulle pire horrible affreux
+lamentable honteux honte scandaleux scandale inadmissible inacceptable minable desagreable impoli incompetent
+incompetents decu decue decus deception furieux furieuse enerve enervant agace marre ras inutile retard retarde
+retardee retards annule annulee annulation perdu perdue perdus bloque bloques casse cassee sale attente attendre
+galere cauchemar catastrophe catastrophique arnaque mensonge probleme gache gachee rate ratee panne bug plante
+""".split())
+
 # praise words that, next to a service failure, are usually sarcastic
 _PRAISE = frozenset(
     "great awesome wonderful fantastic perfect nice lovely love loving brilliant amazing cool fun thanks "
@@ -125,8 +158,17 @@ def mark_negation(words: list[str]) -> list[str]:
 
 
 def sentiment_tokens(words: list[str]) -> list[str]:
-    """The sentiment vectorizer's token hook: negation scope + emoji cues + sarcasm cues."""
-    return mark_negation(words) + sarcasm_cues(words)
+    """The sentiment vectorizer's token hook: negation scope, emoji, lexicon and sarcasm cues."""
+    out = mark_negation(words)
+    lex: list[str] = []
+    for w in out:
+        neg = w.startswith("NEG_")
+        base = w[4:] if neg else w
+        if base in LEX_POS:
+            lex.append("NEG_LEXPOS" if neg else "LEXPOS")
+        elif base in LEX_NEG:
+            lex.append("NEG_LEXNEG" if neg else "LEXNEG")
+    return out + lex + sarcasm_cues(words)
 
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\b\w+\.(?:com|co|ly|me|io|fr|net|org)/\S*", re.IGNORECASE)

@@ -49,7 +49,7 @@ def test_mentions_and_urls_become_placeholders() -> None:
 
 
 def test_hashtags_become_words_and_camel_case_is_split() -> None:
-    assert _words("delayed again #fail")[-1] == "fail"
+    assert "fail" in _words("delayed again #fail") and "#" not in _words("#fail")
     assert _words("#NeverAgain")[:2] == ["never", "NEG_again"]
     assert "#" not in prepare("#lostluggage")
 
@@ -178,3 +178,40 @@ def test_far_better_than_always_negative_on_the_shipped_tweet_eval_file(models: 
     assert len(test) == 300 and m["always_negative_accuracy"] == pytest.approx(0.63)
     assert m["accuracy"] >= 0.85 and m["macro_f1"] >= 0.85
     assert min(m["f1"].values()) >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("the agent was dismissive and clueless", "negative"),
+        ("appalling service at the desk", "negative"),
+        ("what a fiasco", "negative"),
+        ("the crew were outstanding", "positive"),
+        ("I enjoyed the flight", "positive"),
+        ("delighted with the upgrade", "positive"),
+        ("the crew was not courteous", "negative"),
+    ],
+)
+def test_polarity_words_never_seen_in_training_still_count(
+    models: dict[str, SentimentModel], text: str, label: str
+) -> None:
+    """The polarity lexicon carries words the shipped data does not contain."""
+    train_words = {w for e in read_sentiment_file(SHIPPED_SENTIMENT_DIR / "en.jsonl") for w in Vectorizer().words(e.text)}
+    unseen = [w for w in Vectorizer().words(text) if w not in train_words]
+    assert unseen, text  # the probe really uses a word the model never saw
+    assert models["en"].predict(text)[1] == label
+
+
+def test_a_model_saved_with_older_features_is_refused(tmp_path, models: dict[str, SentimentModel]) -> None:
+    import json
+
+    from nlu.errors import NotTrained
+
+    models["en"].to_disk(tmp_path / "en" / "sent")
+    assert SentimentModel.from_disk(tmp_path / "en" / "sent").predict("thanks!") == models["en"].predict("thanks!")
+    meta = tmp_path / "en" / "sent" / "sentiment.json"
+    data = json.loads(meta.read_text())
+    del data["features"]
+    meta.write_text(json.dumps(data))
+    with pytest.raises(NotTrained, match="brandbot nlu train"):
+        SentimentModel.from_disk(tmp_path / "en" / "sent")
