@@ -128,20 +128,25 @@ def serve(kind: str, config: str, connector: str = "twilio") -> None:
 
 
 class Server:
-    """``kind`` (brandbot | noop) under gunicorn on ``port``, as a child process."""
+    """``kind`` (brandbot | noop) under gunicorn on ``port``, as a child process.
 
-    def __init__(self, kind: str, config: Path, port: int, connector: str = "twilio") -> None:
+    ``root``: the source tree to run (default this checkout); another tree (an export of an
+    older commit) compares two versions in the same run.
+    """
+
+    def __init__(self, kind: str, config: Path, port: int, connector: str = "twilio", root: Path | None = None) -> None:
         self.kind, self.config, self.port, self.connector = kind, config, port, connector
+        self.root = root or ROOT
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "Server":
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONPATH=str(self.root))
         if self.kind == "brandbot" and self.connector == "twilio":
             # the real thing: `brandbot serve` (its gunicorn, its composition root)
             cmd = [sys.executable, "-c", "from bots.cli import main; main()", "--config", str(self.config), "serve"]
         else:
-            cmd = [sys.executable, __file__, "serve", self.kind, str(self.config), self.connector]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+            cmd = [sys.executable, str(self.root / "benchmarks" / "pipeline_common.py"), "serve", self.kind, str(self.config), self.connector]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=self.root, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -7,6 +7,8 @@ Both apps are served the same way (gunicorn as ``brandbot serve`` runs it, same
 options), loaded from 127.0.0.1 by the same loader with the same pre-signed
 requests (distinct MessageSids, so every one is verified, parsed, deduped and
 XADDed). Rounds alternate no-op / brandbot; the ratio uses the best round of each.
+``--before DIR`` adds ``brandbot@before``: ``brandbot serve`` run from another source tree
+(e.g. ``git archive <commit> | tar -x -C DIR``) in the same rounds, for before/after numbers.
 Redis: an embedded redis-server on a free port (no AOF). No worker runs, so the
 numbers are the webhook path alone.
 """
@@ -32,7 +34,10 @@ def main() -> None:
     ap.add_argument("--apps", default="noop,brandbot,brandbot-pure",
                     help="what to serve: noop, brandbot (`brandbot serve`), brandbot-app (the same app in this file's "
                          "gunicorn runner), brandbot-pure (signature + pure parse only, no connector state)")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="another source tree (an exported older commit): adds app brandbot@before to every round")
     args = ap.parse_args()
+    apps = args.apps.split(",") + (["brandbot@before"] if args.before else [])
     if args.requests > 200_000:
         ap.error("--requests is capped at 200000 (bounded local load)")
 
@@ -44,13 +49,16 @@ def main() -> None:
     rows = []
     try:
         for rnd in range(args.rounds):
-            for kind in args.apps.split(","):
+            for kind in apps:
                 port = free_port()
-                config = write_config(folder, redis_server.url, args.web_workers, port)
+                # a database per app: the trees may be at different schema revisions
+                database_url = f"sqlite:///{folder / (kind.replace('@', '-') + '.db')}"
+                config = write_config(folder, redis_server.url, args.web_workers, port, database_url=database_url)
                 reqs = signed_requests(port, args.requests, run=f"{kind}{rnd}")
                 client.flushdb()
                 variant = kind.split("-")[1] if "-" in kind else "twilio"
-                with Server(kind.split("-")[0], config, port, variant):
+                root = args.before if kind.endswith("@before") else None
+                with Server(kind.split("-")[0].split("@")[0], config, port, variant, root=root):
                     load(port, reqs[: min(200, len(reqs))], 1, 2)  # warm up (keys differ from the timed run below)
                     client.flushdb()
                     seconds, codes, _ = load(port, reqs, args.loaders, args.connections)
@@ -63,12 +71,12 @@ def main() -> None:
           f"{args.loaders}x{args.connections} keep-alive connections from 127.0.0.1")
     print(f"{'round':>5}  {'app':<14} {'req/s':>9}  {'answers':<18} {'enqueued':>8}")
     for rnd, kind, rps, codes, backlog in rows:
-        print(f"{rnd:>5}  {kind:<14} {rps:>9.0f}  {str(codes):<18} {backlog if kind != 'noop' else '-':>8}")
+        print(f"{rnd:>5}  {kind:<16} {rps:>9.0f}  {str(codes):<18} {backlog if kind != 'noop' else '-':>8}")
     best = {k: max(r[2] for r in rows if r[1] == k) for k in {r[1] for r in rows}}
     print()
     for kind, rps in sorted(best.items()):
         ratio = f"ratio to no-op {rps / best['noop']:.2f}" if "noop" in best and kind != "noop" else ""
-        print(f"best {kind:<14} {rps:>7.0f} req/s  {ratio}")
+        print(f"best {kind:<16} {rps:>7.0f} req/s  {ratio}")
 
 
 if __name__ == "__main__":
