@@ -30,8 +30,9 @@ STATUS = {
     "delayed": {"en": "delayed", "fr": "retardé"},
     "cancelled": {"en": "cancelled", "fr": "annulé"},
     "confirmed": {"en": "confirmed", "fr": "confirmée"},
-    "cancellation_requested": {"en": "cancellation requested", "fr": "annulation demandée"},
+    "cancellation_requested": {"en": "pending cancellation", "fr": "en cours d'annulation"},
 }
+GATE_UNKNOWN = {"en": "not yet announced", "fr": "pas encore annoncée"}
 MONTHS = {
     "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"],
@@ -61,7 +62,7 @@ def _flight_values(f: Flight, lang: str) -> dict[str, Any]:
         "arrival": f.arrival,
         "status": STATUS[f.status].get(lang, f.status),
         "delay": f.delay_minutes,
-        "gate": f.gate or "-",
+        "gate": f.gate or GATE_UNKNOWN.get(lang, GATE_UNKNOWN["en"]),
     }
 
 
@@ -100,11 +101,13 @@ def booking_status(ctx: ActionContext) -> ActionResult:
 
 @action("travel_details")
 def travel_details(ctx: ActionContext) -> ActionResult:
+    """The itinerary; a delayed or cancelled flight says so (and a cancelled one offers a person)."""
     booking, missing = _lookup(ctx)
     if missing:
         return missing
     assert booking is not None
-    return ActionResult(values=_booking_values(booking, ctx.language), remember=_remember(booking))
+    key = {"on_time": None, "delayed": "travel_details_delayed", "cancelled": "travel_details_cancelled"}[booking.flight.status]
+    return ActionResult(response=key, values=_booking_values(booking, ctx.language), remember=_remember(booking))
 
 
 @action("flight_status")

@@ -41,6 +41,9 @@ MAX_STACK = 2
 #: a message that fills the awaited slot is an answer, not another request, when the NLU
 #: gives "inform" at least this weight ("the booking code is X7K9QZ" read as booking_status).
 INFORM_AS_ANSWER = 0.2
+#: optional response: a confident out-of-scope message in the middle of a flow (else the
+#: slot's "invalid" message is said, as for any unusable answer).
+OUT_OF_SCOPE_IN_FLOW = "out_of_scope_in_flow"
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,11 @@ class Engine:
         if intent in self.domain.faq:
             st.misses = 0
             resp = self.domain.faq[intent]
+            if intent == "goodbye" and st.flow is not None:
+                # leaving mid-flow: the flow ends (nothing done), no question asked after the farewell
+                out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
+                st.flow = None
+                st.stack.clear()
             out.replies.append(render_response(resp, st.language or self.default_language, st.memory, f"faq:{intent}", self.default_language))
             if st.flow is not None:
                 self._reprompt(out)
@@ -234,7 +242,7 @@ class Engine:
         fs = st.flow
         assert fs is not None
         spec = self.domain.flows[fs.name]
-        found, _invalid = extract_slots(spec, nlu)
+        found, invalid = extract_slots(spec, nlu)
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
         if other_task and fs.awaiting in found and any(r.name == "inform" and r.confidence >= INFORM_AS_ANSWER
@@ -268,10 +276,15 @@ class Engine:
             self._reprompt(out)
             return True
         slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        if (nlu.intent == OUT_OF_SCOPE and nlu.confidence >= self.threshold and not invalid
+                and OUT_OF_SCOPE_IN_FLOW in self.domain.responses):
+            # "tell me a joke" while a seat is asked: say it can't be done here, ask again (a retry)
+            return self._retry(out, spec, slot, OUT_OF_SCOPE_IN_FLOW, reprompt=True)
         # nothing usable: a value refused by the slot's pattern, or no value at all
         return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else")
 
-    def _retry(self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str) -> bool:
+    def _retry(self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str,
+               reprompt: bool = False) -> bool:
         st = out.state
         fs = st.flow
         assert fs is not None
@@ -284,8 +297,8 @@ class Engine:
             self._say(out, "slot_gave_up")
             st.pending = OFFER_HUMAN
             return True
-        if slot is None:
-            self._say(out, key)
+        if slot is None or reprompt:
+            self._say(out, key, {**st.memory, **fs.slots})
             self._reprompt(out)
         else:
             self._say(out, key, {**st.memory, **fs.slots})

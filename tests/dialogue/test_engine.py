@@ -264,3 +264,17 @@ def test_a_lone_flight_number_starts_flight_status(engine: Engine) -> None:
     out = engine.turn(DialogueState.fresh("c"), nlu("and NM2210?", "inform", 0.98, entities={"flight_number": "NM2210"},
                                                      ranking=[("inform", 0.98), ("flight_status", 0.01)]))
     assert out.state.flow.name == "flight_status" and out.action.name == "flight_status"
+
+
+def test_a_clear_out_of_scope_message_mid_flow_says_so_and_asks_again(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("change my seat on X7K9QZ", "change_seat", entities={"booking_ref": "X7K9QZ"}))
+    out = engine.turn(out.state, nlu("tell me a joke", "out_of_scope", 0.99))
+    assert [r.key for r in out.replies] == ["out_of_scope_in_flow", "ask_seat"]
+    assert out.state.flow.name == "change_seat" and out.state.flow.retries == 1
+
+
+def test_goodbye_mid_flow_ends_the_flow_without_asking_again(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("change my seat", "change_seat"))
+    out = engine.turn(out.state, nlu("bye", "goodbye"))
+    assert [r.key for r in out.replies] == ["faq:goodbye"]
+    assert out.state.flow is None and {"type": "flow_cancelled", "flow": "change_seat"} in out.events
