@@ -8,12 +8,15 @@ what the words alone miss: emoticons (``:(`` -> ``xemoneg``), shouting in capita
 (``xcaps``), "!!"/"??" (``xexcl``/``xqq``), "..." (``xdots``) and elongated words
 (``xelong``).
 
-Then :func:`mark_negation` (the vectorizer's token hook) marks the words after a negator
-("not", "never", "no", "pas", "jamais", ...) up to punctuation or "but"/"mais" (at most 3
-words) as ``NEG_word``, adds ``EMOPOS``/``EMONEG`` for emojis (so an emoji unseen in
-training still counts), and :func:`sarcasm_cues` adds ``SARC`` when a praise word meets a
-service failure ("great... another delay", "thanks for nothing", "awesome. 2 hours on
-the tarmac", "génial, encore un retard"). All of it is deterministic pure Python.
+Then the vectorizer's token hook :func:`sentiment_tokens` runs :func:`mark_negation`
+(the words after a negator - "not", "never", "no", "n't", "pas", "jamais", ... - up to
+punctuation or "but"/"mais", at most 3 words, become ``NEG_word``; emojis add
+``EMOPOS``/``EMONEG`` so an emoji unseen in training still counts), adds ``LEXPOS``/``LEXNEG``
+(``NEG_LEXPOS`` when negated) for words of a small en/fr polarity lexicon so words the
+training data never shows still count, and :func:`sarcasm_cues` adds ``SARC`` when a praise
+word meets a service failure ("great... another delay", "thanks for nothing", "awesome. 2
+hours on the tarmac", "génial, encore un retard"). All of it is deterministic pure Python;
+a saved model records :data:`FEATURES_VERSION` and one saved with other features is refused.
 Score = P(positive) - P(negative) in [-1, 1]; label = the most probable class.
 """
 
@@ -32,8 +35,15 @@ from .errors import NotTrained
 from .features import Vectorizer
 from .linear import LinearTextModel
 
-__all__ = ["SentimentConfig", "SentimentModel", "mark_negation", "prepare", "sarcasm_cues", "sentiment_tokens",
-           "FEATURES_VERSION"]
+__all__ = [
+    "FEATURES_VERSION",
+    "SentimentConfig",
+    "SentimentModel",
+    "mark_negation",
+    "prepare",
+    "sarcasm_cues",
+    "sentiment_tokens",
+]
 
 #: bump when :func:`prepare` or the token hook change the features a saved model expects.
 FEATURES_VERSION = 2
@@ -119,9 +129,9 @@ def sarcasm_cues(words: list[str]) -> list[str]:
         return []
     # praise followed by punctuation (great... / awesome. / bravo 👏) then a failure
     for i in praise:
-        if i + 1 < n and (words[i + 1] in _PUNCT or not words[i + 1].isascii()):
-            if any(w in _FAILURE_AFTER for w in words[i + 2:]):
-                return ["SARC", "SARCP"]
+        if (i + 1 < n and (words[i + 1] in _PUNCT or not words[i + 1].isascii())
+                and any(w in _FAILURE_AFTER for w in words[i + 2:])):
+            return ["SARC", "SARCP"]
     return ["SARC"] if any(w in _FAILURE for w in words) else []
 
 
@@ -137,10 +147,7 @@ def mark_negation(words: list[str]) -> list[str]:
         if w in _SCOPE_END or w in CUE_WORDS:
             scope = 0
             out.append(w)
-        elif w == "t" and prev in _APOSTROPHES:
-            scope = 3
-            out.append(w)
-        elif w in NEGATORS:
+        elif (w == "t" and prev in _APOSTROPHES) or w in NEGATORS:
             scope = 3
             out.append(w)
         elif scope > 0 and w not in _APOSTROPHES:
@@ -209,9 +216,8 @@ def prepare(text: str) -> str:
             cues.append("xexcl")
         if _QQ.search(text):
             cues.append("xqq")
-    if ".." in text or "\u2026" in text:
-        if _DOTS.search(text):
-            cues.append("xdots")
+    if (".." in text or "\u2026" in text) and _DOTS.search(text):
+        cues.append("xdots")
     if not text.islower() and _CAPS.search(text):
         cues.append("xcaps")
     if _ELONG.search(text):

@@ -6,7 +6,13 @@ import pytest
 
 from nlu.data import SHIPPED_SENTIMENT_DIR, read_sentiment_file
 from nlu.features import Vectorizer
-from nlu.sentiment_model import SentimentModel, mark_negation, prepare, sarcasm_cues, sentiment_tokens
+from nlu.sentiment_model import (
+    SentimentModel,
+    mark_negation,
+    prepare,
+    sarcasm_cues,
+    sentiment_tokens,
+)
 
 
 @pytest.fixture(scope="module")
