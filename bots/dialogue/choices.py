@@ -59,18 +59,22 @@ def flow_for_entities(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResul
     return None
 
 
+#: a guess below this confidence is noise, not a suggestion ("what's the weather?" is not
+#: 1% about check-in); with no guess left, the domain's first labelled intents are offered.
+MIN_SUGGESTION = 0.05
+
+
 def suggestions(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult, limit: int = 3) -> list[Button]:
-    """Buttons for the NLU's best guesses that the bot can act on."""
-    out: list[Button] = []
-    for r in nlu.ranking:
-        if r.name in SUGGESTION_EXCLUDED or r.name not in domain.intent_labels:
-            continue
-        if r.name not in trigger and r.name not in domain.faq and r.name != "human_handoff":
-            continue
-        out.append(Button(payload=f"/{r.name}", title=domain.intent_labels[r.name]))
-        if len(out) == limit:
-            break
-    return out
+    """Buttons for the NLU's best guesses that the bot can act on (else what it mainly does)."""
+    def usable(name: str) -> bool:
+        if name in SUGGESTION_EXCLUDED or name not in domain.intent_labels:
+            return False
+        return name in trigger or name in domain.faq or name == "human_handoff"
+
+    names = [r.name for r in nlu.ranking if r.confidence >= MIN_SUGGESTION and usable(r.name)]
+    if not names:
+        names = [n for n in domain.intent_labels if usable(n) and n != "human_handoff"]
+    return [Button(payload=f"/{n}", title=domain.intent_labels[n]) for n in names[:limit]]
 
 
 def next_language(current: str | None, nlu: NLUResult, languages: tuple[str, ...], default: str,

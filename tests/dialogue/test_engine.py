@@ -278,3 +278,10 @@ def test_goodbye_mid_flow_ends_the_flow_without_asking_again(engine: Engine) -> 
     out = engine.turn(out.state, nlu("bye", "goodbye"))
     assert [r.key for r in out.replies] == ["faq:goodbye"]
     assert out.state.flow is None and {"type": "flow_cancelled", "flow": "change_seat"} in out.events
+
+
+def test_a_confident_out_of_scope_message_suggests_what_the_bot_mainly_does(engine: Engine) -> None:
+    msg = nlu("what's the weather in Paris", "out_of_scope", 0.99,
+              ranking=[("out_of_scope", 0.99), ("checkin_info", 0.004), ("baggage_info", 0.003)])
+    out = engine.turn(DialogueState.fresh("c"), msg)
+    assert [b[1] for b in out.replies[0].buttons] == ["/booking_status", "/change_seat", "/flight_status"]
