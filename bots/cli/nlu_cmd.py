@@ -163,6 +163,7 @@ def evaluate_sentiment_cmd(state: Any, test_path: str, train_path: str | None, l
                            as_json: bool) -> None:
     """Accuracy, macro F1 and per-class F1 of the sentiment model on a labelled file."""
     from nlu.data import load_sentiment
+    from nlu.errors import NLUError
     from nlu.evaluation import evaluate_sentiment_files
     from nlu.sentiment_model import SentimentModel
 
@@ -173,8 +174,11 @@ def evaluate_sentiment_cmd(state: Any, test_path: str, train_path: str | None, l
         if train_path is None:
             shipped = s.path(s.nlu.model_dir) / lang / "brandbot_sentiment"
             if (shipped / "sentiment.json").is_file():
-                model = SentimentModel.from_disk(shipped)
-            else:
+                try:
+                    model = SentimentModel.from_disk(shipped)
+                except NLUError as exc:  # saved by an older version: use the shipped data instead
+                    console.print(f"[yellow]{escape(str(exc))}; training from the shipped data instead[/]")
+            if model is None:
                 ex = load_sentiment(s.path(s.nlu.data_dir), lang)
                 if not ex:
                     raise BrandbotError(f"no sentiment data or model for language {lang!r}; give --train FILE")
