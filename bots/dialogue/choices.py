@@ -8,10 +8,10 @@ from typing import Any
 
 from nlu.result import OUT_OF_SCOPE, NLUResult
 
-from ..settings.dialogue import Button, DomainSpec, FlowSpec
+from ..settings.dialogue import Button, DomainSpec, FlowSpec, SlotSpec
 from .rules import word_count
 
-__all__ = ["extract_slots", "flow_for_entities", "suggestions", "next_language", "SUGGESTION_EXCLUDED"]
+__all__ = ["extract_slots", "loose_slot_value", "flow_for_entities", "suggestions", "next_language", "SUGGESTION_EXCLUDED"]
 
 #: intents never offered as "did you mean" buttons.
 SUGGESTION_EXCLUDED = {OUT_OF_SCOPE, "affirm", "deny", "inform", "greet", "goodbye", "thanks", "abort"}
@@ -35,6 +35,25 @@ def extract_slots(spec: FlowSpec, nlu: NLUResult) -> tuple[dict[str, Any], dict[
                 found[slot.name] = value
             break
     return found, invalid
+
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def loose_slot_value(slot: SlotSpec, text: str, max_words: int = 3) -> str | None:
+    """The awaited slot's value in a short answer the entity extractor did not read
+    ("15 c", "nm 452", "X7K 9QZ"): a word, or two adjacent words joined, upper-cased,
+    that fully match the slot's pattern and hold a digit. None when unsure."""
+    if not slot.pattern:
+        return None
+    words = _TOKEN.findall(text)
+    if not words or len(words) > max_words:
+        return None
+    candidates = [w.upper() for w in words] + [(a + b).upper() for a, b in zip(words, words[1:])]
+    for c in candidates:
+        if any(ch.isdigit() for ch in c) and re.fullmatch(slot.pattern, c):
+            return c
+    return None
 
 
 def flow_for_entities(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult) -> str | None:

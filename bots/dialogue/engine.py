@@ -27,7 +27,7 @@ from nlu.result import OUT_OF_SCOPE, NLUResult
 
 from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 from .actions import ActionResult
-from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, next_language, suggestions
+from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, loose_slot_value, next_language, suggestions
 from .responses import Reply, render, render_response
 from .rules import is_cancel, is_no, is_yes
 from .state import CONFIRM, DialogueState, FlowState
@@ -243,6 +243,11 @@ class Engine:
         assert fs is not None
         spec = self.domain.flows[fs.name]
         found, invalid = extract_slots(spec, nlu)
+        awaited = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        if not found and not invalid and awaited is not None:
+            loose = loose_slot_value(awaited, nlu.text)
+            if loose is not None:
+                found = {awaited.name: loose}
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
         if other_task and fs.awaiting in found and any(r.name == "inform" and r.confidence >= INFORM_AS_ANSWER

@@ -285,3 +285,20 @@ def test_a_confident_out_of_scope_message_suggests_what_the_bot_mainly_does(engi
               ranking=[("out_of_scope", 0.99), ("checkin_info", 0.004), ("baggage_info", 0.003)])
     out = engine.turn(DialogueState.fresh("c"), msg)
     assert [b[1] for b in out.replies[0].buttons] == ["/booking_status", "/change_seat", "/flight_status"]
+
+
+@pytest.mark.parametrize("text, slot, value", [
+    ("15 c", "seat", "15C"), ("le 15 c", "seat", "15C"), ("x7k 9qz", "booking_ref", "X7K9QZ"),
+    ("thanks", "booking_ref", None), ("hello there", "seat", None), ("I would like the one at the back", "seat", None),
+])
+def test_a_short_answer_the_extractor_missed_still_fills_the_awaited_slot(text: str, slot: str, value: str | None) -> None:
+    from bots.dialogue.choices import loose_slot_value
+
+    spec = next(s for s in DOMAIN_SPEC.flows["change_seat"].slots if s.name == slot)
+    assert loose_slot_value(spec, text) == value
+
+
+def test_the_awaited_seat_written_loosely_reaches_the_confirmation(engine: Engine) -> None:
+    out = engine.turn(DialogueState.fresh("c"), nlu("change my seat on X7K9QZ", "change_seat", entities={"booking_ref": "X7K9QZ"}))
+    out = engine.turn(out.state, nlu("15 c", "inform", 0.9))
+    assert out.state.flow.slots["seat"] == "15C" and out.action.name == "check_seat"
