@@ -114,6 +114,9 @@ def travel_details(ctx: ActionContext) -> ActionResult:
 def flight_status(ctx: ActionContext) -> ActionResult:
     number = str(ctx.slots.get("flight_number", "")).replace(" ", "").upper()
     flight = ctx.api.find_flight(number)
+    if flight is None and len(number) == 6 and not number.startswith("NM"):
+        booking = ctx.api.find_booking(number)  # a booking reference given for "my flight"
+        flight = booking.flight if booking is not None else None
     if flight is None:
         return ActionResult(ok=False, response="flight_not_found", values={"flight_number": number}, reask="flight_number")
     key = {"on_time": "flight_on_time", "delayed": "flight_delayed", "cancelled": "flight_cancelled"}[flight.status]

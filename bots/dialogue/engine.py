@@ -393,7 +393,10 @@ class Engine:
         """Keep slot values given out of context so the next flow does not ask again."""
         for f in self.domain.flows.values():
             found, _ = extract_slots(f, nlu)
-            st.memory.update(found)
+            # only from a slot's own (first) entity type: a booking reference a flight-number
+            # slot also accepts is not remembered as a flight number
+            own = {s.name for s in f.slots if s.entities and any(e.type == s.entities[0] for e in nlu.entities)}
+            st.memory.update({k: v for k, v in found.items() if k in own})
 
     # ------------------------------------------------------------------ helpers
     def _offer_if_asked(self, out: EngineOutput) -> None:
