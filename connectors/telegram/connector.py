@@ -155,7 +155,7 @@ class TelegramConnector:
 
     # -- inbound --------------------------------------------------------------
     def parse(self, request: WebhookRequest) -> list[Inbound]:
-        """Verify the secret token, then parse the update.
+        """Verify the secret token, then parse the update (pure: no Redis; see :meth:`resolve`).
 
         Raises:
             ForgedRequest: missing or wrong ``X-Telegram-Bot-Api-Secret-Token``.
@@ -165,14 +165,20 @@ class TelegramConnector:
         return self.parse_update(decode_body(request.body))
 
     def parse_update(self, data: Mapping[str, Any]) -> list[Inbound]:
-        """Parse an already trusted update (long polling): resolves long callback
-        payloads and remembers callback queries so the next reply answers them."""
-        out = []
-        for inbound in parse_update(data):
-            if inbound.kind == "callback":
-                inbound = self._resolve_callback(inbound)
-            out.append(inbound)
-        return out
+        """Parse an already trusted update (long polling). Pure, like :meth:`parse`."""
+        return list(parse_update(data))
+
+    def resolve(self, inbound: Inbound) -> Inbound:
+        """The worker's step before the turn: a pressed button gets its full payload back
+        (long payloads travel as ``#h:`` hashes) and its callback query is remembered, so
+        the next reply answers it (stops the spinner). Idempotent; other kinds pass as is.
+
+        Raises:
+            redis.RedisError: Redis unreachable (the worker leaves the message pending).
+        """
+        if inbound.kind == "callback":
+            return self._resolve_callback(inbound)
+        return inbound
 
     def _resolve_callback(self, inbound: Inbound) -> Inbound:
         query = inbound.raw.get("callback_query") or {}

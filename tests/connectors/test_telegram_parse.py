@@ -85,7 +85,8 @@ def test_edited_message_is_kind_edit_with_the_edit_time():
 
 
 def test_callback_query_gives_payload_and_button_title(telegram, redis_client):
-    [inb] = telegram.parse(telegram_request(load_fixture("telegram_callback_query")))
+    [raw] = telegram.parse(telegram_request(load_fixture("telegram_callback_query")))
+    inb = telegram.resolve(raw)  # in the worker, before the turn
     assert inb.kind == "callback"
     assert inb.payload == "seat_change:yes"
     assert inb.text == "Yes, please"

@@ -55,13 +55,16 @@ def test_long_callback_payload_is_hashed_within_64_bytes_and_resolved_on_press(t
     update = load_fixture("telegram_callback_query")
     update["callback_query"]["data"] = data
     update["callback_query"]["message"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] = data
-    [inb] = telegram.parse(telegram_request(update))
+    [raw] = telegram.parse(telegram_request(update))
+    assert raw.payload == data, "the webhook only parses"
+    inb = telegram.resolve(raw)  # in the worker, before the turn
     assert inb.payload == payload
     assert inb.text == "Yes, please"
 
 
 def test_a_pressed_button_is_answered_before_the_next_reply(telegram, fake_telegram):
-    telegram.parse(telegram_request(load_fixture("telegram_callback_query")))
+    [pressed] = telegram.parse(telegram_request(load_fixture("telegram_callback_query")))
+    telegram.resolve(pressed)  # in the worker, before the turn
     telegram.send(Outbound("telegram", "5123456789", "Done, seat 12A is yours."))
     assert [r.endpoint for r in fake_telegram.requests] == ["answerCallbackQuery", "sendMessage"]
     assert fake_telegram.calls("answerCallbackQuery")[0].params["callback_query_id"] == "4382bfdwdsb323b2d9"

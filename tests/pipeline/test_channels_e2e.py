@@ -118,3 +118,17 @@ def test_twilio_status_callback_lands_on_the_delivery_row(world) -> None:  # noq
     assert r.status_code == 200
     with services.engine.connect() as conn:
         assert conn.execute(select(deliveries.c.status)).scalar_one() == "delivered"
+
+
+def test_telegram_button_press_is_resolved_by_the_worker_and_answered_before_the_reply(world) -> None:  # noqa: ANN001
+    import json
+    from pathlib import Path
+
+    web, _, worker, _, telegram = world
+    update = json.loads((Path(__file__).parent.parent / "connectors" / "fixtures" / "telegram_callback_query.json").read_text())
+    r = web.post("/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert r.status_code == 200
+    drain(worker)
+    endpoints = [c.endpoint for c in telegram.requests]
+    assert endpoints.index("answerCallbackQuery") < endpoints.index("sendMessage")
+    assert "echo: Yes, please" in str(telegram.calls("sendMessage")[0].params)
