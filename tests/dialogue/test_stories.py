@@ -97,3 +97,16 @@ def test_story_with_keyword_nlu(story: dict[str, Any], runtime: ConversationRunt
 @pytest.mark.parametrize("story", load_stories())
 def test_story_with_trained_nlu(story: dict[str, Any], make_runtime, trained_nlu) -> None:  # noqa: ANN001
     run_story(make_runtime(nlu=trained_nlu), story)
+
+
+def test_held_out_story_lines_are_not_in_the_nlu_training_data() -> None:
+    """``unseen_*.yml`` measure the bot on wording it never saw: none of their lines may be an NLU example."""
+    from nlu.data import load_examples
+
+    data = Path(__file__).resolve().parents[2] / "bots" / "airline" / "nlu"
+    known = {e.text.strip().lower() for lang in ("en", "fr") for e in load_examples(data, lang)}
+    leaked = [step["user"] for file in sorted(STORIES.glob("unseen_*.yml"))
+              for story in yaml.load(file.read_text(encoding="utf-8"), Loader=StoryLoader)
+              for step in story["steps"]
+              if "user" in step and len(str(step["user"]).split()) > 2 and str(step["user"]).strip().lower() in known]
+    assert leaked == []
