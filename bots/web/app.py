@@ -7,6 +7,7 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 from ..logging_setup import request_id_var
 from ..services import Services, build_services
@@ -25,6 +26,19 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
+#: machine-to-machine routes: no cookie session, success lines logged at DEBUG (high volume).
+_MACHINE_PREFIXES = ("/webhooks/", "/healthz", "/readyz", "/metrics")
+
+
+class _SessionsForPeopleOnly(SecureCookieSessionInterface):
+    """Channels' webhooks carry no cookies: skip opening a signed session for them."""
+
+    def open_session(self, app, request):  # noqa: ANN001, ANN201 - flask signature
+        if request.path.startswith(_MACHINE_PREFIXES):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Flask:
     """Build the web app for ``settings``.
 
@@ -35,6 +49,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.server.secret_key
     app.config["BRANDBOT_SETTINGS"] = settings
+    app.session_interface = _SessionsForPeopleOnly()
     services = services or build_services(settings)
     app.extensions["brandbot"] = services
 
@@ -47,8 +62,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     @app.after_request
     def _finish(response):  # noqa: ANN001, ANN202 - flask response
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if request.path not in ("/healthz", "/metrics"):
-            log.info(
+        machine = request.path.startswith(_MACHINE_PREFIXES)
+        level = logging.DEBUG if machine and response.status_code < 400 else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(
+                level,
                 "%s %s -> %s in %.1f ms",
                 request.method,
                 request.path,
