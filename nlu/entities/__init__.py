@@ -136,7 +136,8 @@ class EntityExtractor:
         for m in _SEAT.finditer(text):
             letter = m.group("letter")
             if not m.group("kw"):
-                if m.group("sp") and not letter.isupper():
+                whole = m.group(0) == text.strip()  # "15 c" as a whole answer is a seat
+                if m.group("sp") and not letter.isupper() and not whole:
                     continue
                 if letter in "hH" or (m.group("sp") and letter in "aA"):
                     continue  # "14h" is a time; "2 a" is not a seat

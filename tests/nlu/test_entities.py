@@ -63,6 +63,9 @@ def test_a_flight_number_is_not_also_a_booking_reference() -> None:
         (FR, "la place 7 b", ["7B"]),
         (FR, "rendez-vous à 14h", []),  # a time, not seat 14H
         (EN, "I have 2 a bags", []),
+        (EN, "15 c", ["15C"]),  # a whole short answer
+        (FR, " 16 d ", ["16D"]),
+        (EN, "give me 10 c now", []),  # lower-case letter after a space inside a sentence: not a seat
     ],
 )
 def test_seats_are_row_plus_letter(extractor, text, expected) -> None:  # noqa: ANN001
