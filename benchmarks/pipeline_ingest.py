@@ -35,9 +35,14 @@ def main() -> None:
                     help="what to serve: noop, brandbot (`brandbot serve`), brandbot-app (the same app in this file's "
                          "gunicorn runner), brandbot-pure (signature + pure parse only, no connector state)")
     ap.add_argument("--before", type=Path, default=None,
-                    help="another source tree (an exported older commit): adds app brandbot@before to every round")
+                    help="another source tree (an exported older commit): adds app brandbot@before to every round "
+                         "(last, unless --apps lists it)")
     args = ap.parse_args()
-    apps = args.apps.split(",") + (["brandbot@before"] if args.before else [])
+    apps = args.apps.split(",")
+    if args.before and "brandbot@before" not in apps:  # listed in --apps: served in that order (e.g. before first)
+        apps.append("brandbot@before")
+    if "brandbot@before" in apps and not args.before:
+        ap.error("brandbot@before needs --before DIR")
     if args.requests > 200_000:
         ap.error("--requests is capped at 200000 (bounded local load)")
 
