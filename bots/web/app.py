@@ -19,11 +19,15 @@ log = logging.getLogger(__name__)
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
-def _request_id() -> str:
-    given = request.headers.get("X-Request-ID", "")
+def request_id_for(given: str) -> str:
+    """The caller's ``X-Request-ID`` when short and safe, else a new one."""
     if 0 < len(given) <= 64 and set(given) <= _SAFE_ID:
         return given
     return uuid.uuid4().hex
+
+
+def _request_id() -> str:
+    return request_id_for(request.headers.get("X-Request-ID", ""))
 
 
 #: machine-to-machine routes: no cookie session, success lines logged at DEBUG (high volume).
@@ -84,7 +88,28 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     app.register_blueprint(health.bp)
     for register in _feature_blueprints():
         register(app, services)
+    if "webhooks" in app.blueprints:
+        _mount_webhook_fast_path(app, services)
     return app
+
+
+def _mount_webhook_fast_path(app: Flask, services: Services) -> None:
+    """Serve the webhook routes (exact path + method) in front of Flask; the rest goes to Flask."""
+    from .fastpath import DEFAULT_MAX_BODY, FastWebhooks
+    from .webhooks import HANDLERS
+
+    def propagate() -> bool:
+        flag = app.config.get("PROPAGATE_EXCEPTIONS")
+        return bool(app.testing or app.debug) if flag is None else bool(flag)
+
+    app.wsgi_app = FastWebhooks(  # type: ignore[method-assign]
+        app.wsgi_app,
+        services,
+        HANDLERS,
+        request_id_for,
+        max_body=app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BODY,
+        propagate=propagate,
+    )
 
 
 def _feature_blueprints():  # noqa: ANN202

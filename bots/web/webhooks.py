@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 import redis
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Request
 
 from connectors.base import Connector, WebhookRequest
 from connectors.errors import ForgedRequest, MalformedRequest
@@ -32,7 +33,7 @@ from ..services import Services
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "bp", "EMPTY_TWIML", "to_webhook_request"]
+__all__ = ["register", "bp", "EMPTY_TWIML", "to_webhook_request", "HANDLERS", "handle_telegram", "handle_twilio", "handle_twilio_status"]
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -44,17 +45,22 @@ def _services() -> Services:
     return current_app.extensions["brandbot"]
 
 
+def _flask_request() -> Request:
+    return request._get_current_object()  # the werkzeug Request behind the proxy
+
+
 def twilio_public_url(services: Services) -> str:
     tw = services.settings.channels.twilio
     return tw.public_url or services.settings.server.public_url
 
 
-def to_webhook_request(public_url: str = "") -> WebhookRequest:
-    """The current Flask request as a :class:`WebhookRequest`.
+def to_webhook_request(public_url: str = "", req: Request | None = None) -> WebhookRequest:
+    """``req`` (default: the current Flask request) as a :class:`WebhookRequest`.
 
     ``url`` is the URL the channel signed: ``public_url`` + path + query string when a public
     URL is configured (behind a proxy), else the URL as received.
     """
+    request = req if req is not None else _flask_request()
     body = request.get_data(cache=True)
     query = request.query_string.decode("latin-1")
     base = public_url.rstrip("/") if public_url else f"{request.scheme}://{request.host}"
@@ -92,16 +98,17 @@ def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Res
     return Response(text + "\n", status=status, mimetype="text/plain", headers=headers)
 
 
-def _accept(channel_names: tuple[str, ...], ok: Callable[[], Response], public_url: str = "") -> Response:
-    services = _services()
+def _accept(
+    services: Services, req: Request, channel_names: tuple[str, ...], ok: Callable[[], Response], public_url: str = ""
+) -> Response:
     connectors = _connectors(services)
     connector = next((connectors[c] for c in channel_names if c in connectors), None)
     if connector is None:
         return _plain(404, f"channel {channel_names[0]} is not enabled (channels.{channel_names[0].replace('whatsapp', 'twilio')}.enabled)")
     try:
-        inbounds = connector.parse(to_webhook_request(public_url))
+        inbounds = connector.parse(to_webhook_request(public_url, req))
     except ForgedRequest as exc:
-        log.warning("refused a forged %s webhook from %s: %s", channel_names[0], request.remote_addr, exc)
+        log.warning("refused a forged %s webhook from %s: %s", channel_names[0], req.remote_addr, exc)
         return _plain(403, "forbidden")
     except MalformedRequest as exc:
         log.warning("malformed %s webhook: %s", channel_names[0], exc)
@@ -117,44 +124,44 @@ def _accept(channel_names: tuple[str, ...], ok: Callable[[], Response], public_u
     return ok()
 
 
-@bp.post("/telegram")
-def telegram() -> Response:
-    return _accept(("telegram",), lambda: Response("", status=200))
+def handle_telegram(services: Services, req: Request) -> Response:
+    """``POST /webhooks/telegram``: verify, parse, enqueue -> 200 (403/400/404/503 as above)."""
+    return _accept(services, req, ("telegram",), lambda: Response("", status=200))
 
 
-@bp.post("/twilio")
-def twilio() -> Response:
-    services = _services()
+def handle_twilio(services: Services, req: Request) -> Response:
+    """``POST /webhooks/twilio``: verify, parse, enqueue -> empty TwiML (403/400/404/503 as above)."""
     return _accept(
+        services,
+        req,
         TWILIO_CHANNELS,
         lambda: Response(EMPTY_TWIML, status=200, mimetype="text/xml"),
         public_url=twilio_public_url(services),
     )
 
 
-@bp.post("/twilio/status")
-def twilio_status() -> Response:
+def handle_twilio_status(services: Services, req: Request) -> Response:
+    """``POST /webhooks/twilio/status``: verify, record the delivery status -> empty TwiML."""
     from connectors.twilio.parse import form_of, parse_status_form, verify_signature
 
-    services = _services()
     tw = services.settings.channels.twilio
     if not tw.enabled:
         return _plain(404, "channel twilio is not enabled (channels.twilio.enabled)")
-    req = to_webhook_request(twilio_public_url(services))
+    wreq = to_webhook_request(twilio_public_url(services), req)
     connectors = _connectors(services)
     connector = next((connectors[c] for c in TWILIO_CHANNELS if c in connectors), None)
     try:
         if connector is not None and hasattr(connector, "parse_status"):
-            status = connector.parse_status(req)  # also records opt-outs (21610) and closed windows
+            status = connector.parse_status(wreq)  # also records opt-outs (21610) and closed windows
         else:
-            form = form_of(req)
-            verify_signature(req, tw.auth_token, form=form)
+            form = form_of(wreq)
+            verify_signature(wreq, tw.auth_token, form=form)
             status = parse_status_form(form)
     except (StoreUnavailable, redis.RedisError) as exc:
         log.error("Twilio status callback: %s", exc)
         return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
     except ForgedRequest as exc:
-        log.warning("refused a forged Twilio status callback from %s: %s", request.remote_addr, exc)
+        log.warning("refused a forged Twilio status callback from %s: %s", req.remote_addr, exc)
         return _plain(403, "forbidden")
     except MalformedRequest as exc:
         log.warning("malformed Twilio status callback: %s", exc)
@@ -169,6 +176,30 @@ def twilio_status() -> Response:
         log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet: kept)",
                  status.status, status.message_sid)
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
+
+
+#: the machine-to-machine routes, (method, path) -> handler(services, request); served by
+#: :mod:`bots.web.fastpath` in front of Flask, and by the blueprint below (same handlers).
+HANDLERS: dict[tuple[str, str], Callable[[Services, Request], Response]] = {
+    ("POST", "/webhooks/telegram"): handle_telegram,
+    ("POST", "/webhooks/twilio"): handle_twilio,
+    ("POST", "/webhooks/twilio/status"): handle_twilio_status,
+}
+
+
+@bp.post("/telegram")
+def telegram() -> Response:
+    return handle_telegram(_services(), _flask_request())
+
+
+@bp.post("/twilio")
+def twilio() -> Response:
+    return handle_twilio(_services(), _flask_request())
+
+
+@bp.post("/twilio/status")
+def twilio_status() -> Response:
+    return handle_twilio_status(_services(), _flask_request())
 
 
 def _queue_probe(services: Services) -> Callable[[], str | None]:

@@ -162,3 +162,81 @@ def test_metrics_endpoint_reports_inbound_and_queue(app_and_services) -> None:
     for name in ("brandbot_turn_seconds", "brandbot_sends_total", "brandbot_send_retries_total",
                  "brandbot_dead_letters_total", "brandbot_handoffs_total", "brandbot_queue_lag_seconds"):
         assert name in text
+
+
+# --- the webhook fast path (bots/web/fastpath.py): served in front of Flask, same contract ---
+
+
+def test_webhook_routes_are_served_by_the_fast_path_and_other_routes_by_flask(app_and_services) -> None:
+    app, services = app_and_services
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(__import__("flask").request.path))  # runs only for requests Flask serves
+    client = app.test_client()
+    r = post_twilio(client, twilio_form("SMfast"))
+    assert (r.status_code, r.get_data(as_text=True), r.mimetype) == (200, "<Response/>", "text/xml")
+    assert len(r.headers["X-Request-ID"]) == 32 and backlog(services) == 1
+    assert seen == []
+    assert client.get("/healthz").status_code == 200 and seen == ["/healthz"]
+    assert client.get("/healthz").headers["X-Request-ID"]
+
+
+def test_fast_path_keeps_a_safe_caller_request_id_and_logs_under_it(app_and_services, caplog) -> None:
+    import logging
+
+    from bots.logging_setup import request_id_var
+
+    app, services = app_and_services
+    ids: list[str | None] = []
+
+    class Spy(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            ids.append(request_id_var.get())
+
+    spy = Spy(level=logging.WARNING)
+    logging.getLogger("bots.web.webhooks").addHandler(spy)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bots.web.webhooks"):
+            r = app.test_client().post("/webhooks/twilio", data=urlencode(twilio_form()),
+                                       content_type="application/x-www-form-urlencoded", headers={"X-Request-ID": "req-42"})
+    finally:
+        logging.getLogger("bots.web.webhooks").removeHandler(spy)
+    assert r.status_code == 403 and r.headers["X-Request-ID"] == "req-42"
+    assert "forged" in caplog.text and ids == ["req-42"]
+    assert request_id_var.get() is None  # the context is reset after the request
+    unsafe = app.test_client().post("/webhooks/twilio", data="", headers={"X-Request-ID": "bad id;"})
+    assert unsafe.headers["X-Request-ID"] != "bad id;" and len(unsafe.headers["X-Request-ID"]) == 32
+    assert backlog(services) == 0
+
+
+def test_get_on_a_webhook_path_is_405_and_unknown_webhook_paths_are_404(app_and_services) -> None:
+    app, _ = app_and_services
+    client = app.test_client()
+    for path in ("/webhooks/twilio", "/webhooks/telegram", "/webhooks/twilio/status"):
+        r = client.get(path)
+        assert r.status_code == 405 and "POST" in r.headers["Allow"] and r.headers["X-Request-ID"]
+    assert client.post("/webhooks/nope").status_code == 404
+
+
+def test_oversized_webhook_body_is_413_and_nothing_is_enqueued(app_and_services) -> None:
+    app, services = app_and_services
+    form = twilio_form(body="x" * (1024 * 1024 + 1))
+    r = post_twilio(app.test_client(), form)
+    assert r.status_code == 413 and r.headers["X-Request-ID"]
+    assert backlog(services) == 0
+
+
+def test_unexpected_error_in_a_webhook_is_logged_and_answered_500(app_and_services, caplog) -> None:
+    app, services = app_and_services
+
+    class Broken(TwilioLike):
+        def parse(self, request: WebhookRequest) -> list[Inbound]:
+            raise RuntimeError("connector bug")
+
+    services.extras["connectors"] = {"whatsapp": Broken("whatsapp", PUBLIC)}
+    app.testing = True
+    with pytest.raises(RuntimeError, match="connector bug"):  # testing: raised, as Flask does
+        app.test_client().post("/webhooks/twilio", data="a=b", content_type="application/x-www-form-urlencoded")
+    app.testing = False
+    r = app.test_client().post("/webhooks/twilio", data="a=b", content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 500 and r.headers["X-Request-ID"]
+    assert "connector bug" in caplog.text and "Exception on /webhooks/twilio [POST]" in caplog.text
