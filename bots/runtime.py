@@ -6,15 +6,12 @@ else builds these objects, so every process wires them the same way.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from connectors.base import Connector
+from connectors.base import Connector, Inbound
 
 from .services import Services
-
-log = logging.getLogger(__name__)
 
 __all__ = ["Pipeline", "build_pipeline", "get_pipeline", "build_connectors_for", "start_embedded"]
 

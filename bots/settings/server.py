@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ._base import Section
+
+#: the development default of server.secret_key; refused when environment is production.
+DEV_SECRET_KEY = "dev-only-not-secret"
 
 
 class ServerSettings(Section):
@@ -20,9 +23,15 @@ class ServerSettings(Section):
     #: worker threads run inside ``serve`` (the embedded default); 0 = run ``brandbot worker`` apart.
     embedded_workers: int = Field(default=2, ge=0, le=64)
     #: signs console sessions; set BRANDBOT_SECRET_KEY in production.
-    secret_key: str = Field(default="dev-only-not-secret", min_length=8)
+    secret_key: str = Field(default=DEV_SECRET_KEY, min_length=8)
     #: public base URL of this deployment (printed links, webhooks).
     public_url: str = ""
+
+    @model_validator(mode="after")
+    def _real_secret_in_production(self) -> "ServerSettings":
+        if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError("secret_key is the development default in production: export BRANDBOT_SECRET_KEY")
+        return self
 
 
 class BrandSettings(Section):

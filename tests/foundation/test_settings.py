@@ -122,3 +122,11 @@ def test_settings_are_frozen(write_config) -> None:
 def test_bad_redis_url_is_refused(write_config) -> None:
     with pytest.raises(ConfigError, match=r"stores\.redis_url: .*not a Redis URL"):
         load_settings(write_config({"stores": {"redis_url": "localhost:6379"}}), env={})
+
+
+def test_production_refuses_the_development_secret_key(write_config) -> None:
+    path = write_config({"server": {"environment": "production"}})
+    with pytest.raises(ConfigError, match=r"server: .*BRANDBOT_SECRET_KEY"):
+        load_settings(path, env={})
+    s = load_settings(write_config({"server": {"environment": "production", "secret_key": "a-real-long-secret"}}), env={})
+    assert s.server.environment == "production"
