@@ -126,6 +126,14 @@ class FakeServer:
         """Serve in the current thread (standalone process)."""
         self._httpd.serve_forever()
 
+    def run_standalone(self, banner: str) -> None:
+        """Print ``banner`` and serve in the current thread until Ctrl-C (a fake's ``main()``)."""
+        print(banner, flush=True)
+        try:
+            self.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
     def __enter__(self) -> "FakeServer":
         return self.start()
 

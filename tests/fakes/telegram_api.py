@@ -151,11 +151,7 @@ def main() -> None:
     ap.add_argument("--token", default=DEFAULT_TOKEN)
     args = ap.parse_args()
     fake = FakeTelegramAPI(args.token, args.host, args.port)
-    print(f"fake Telegram Bot API on {fake.base_url} (token {args.token}); set channels.telegram.api_base_url to it", flush=True)
-    try:
-        fake.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    fake.run_standalone(f"fake Telegram Bot API on {fake.base_url} (token {args.token}); set channels.telegram.api_base_url to it")
 
 
 if __name__ == "__main__":

@@ -116,11 +116,7 @@ def main() -> None:
     ap.add_argument("--token", default=DEFAULT_TOKEN)
     args = ap.parse_args()
     fake = FakeTwilioAPI(args.sid, args.token, args.host, args.port)
-    print(f"fake Twilio API on {fake.base_url} (account {args.sid}); set channels.twilio.api_base_url to it", flush=True)
-    try:
-        fake.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    fake.run_standalone(f"fake Twilio API on {fake.base_url} (account {args.sid}); set channels.twilio.api_base_url to it")
 
 
 if __name__ == "__main__":
