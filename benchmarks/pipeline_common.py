@@ -41,7 +41,8 @@ def write_config(folder: Path, redis_url: str, web_workers: int, port: int, fake
     cfg = {
         "brand": {"name": "Bench Air", "languages": ["en"], "default_language": "en"},
         "server": {"host": "127.0.0.1", "port": port, "web_workers": web_workers, "embedded_workers": 0,
-                   "log_level": "WARNING", "environment": "production"},
+                   "log_level": "WARNING", "environment": "production",
+                   "secret_key": "benchmark-only-secret-key"},
         "stores": {"redis_url": redis_url, "database_url": database_url or f"sqlite:///{folder / 'bench.db'}"},
         "channels": {"webchat": {"enabled": False},
                      "twilio": {"enabled": True, "account_sid": SID, "auth_token": TOKEN, "whatsapp_from": TO,
