@@ -138,8 +138,12 @@ def shell(state: Any, script: str | None, as_json: bool, conversation: str | Non
         services.close()
 
 
-def _show(out: Console, rec: dict[str, Any], result: Any) -> None:
-    out.print(f"[bold cyan]you[/] {escape(rec['user'])}")
+def _show(out: Console, rec: dict[str, Any], result: Any, echo_user: bool = True,
+          idle: str = "no reply: mode") -> None:
+    """Print one turn: the customer's line (unless typed just above), the debug line, the
+    bot's replies with buttons numbered across the turn, or ``(idle <mode>)`` when silent."""
+    if echo_user:
+        out.print(f"[bold cyan]you[/] {escape(rec['user'])}")
     out.print(f"[dim]{escape(_debug_line(rec, result.state.language))}[/]")
     n = 0
     for o in result.outbounds:
@@ -151,7 +155,7 @@ def _show(out: Console, rec: dict[str, Any], result: Any) -> None:
                 buttons.append(f"[reverse] {n} [/] {escape(q.title)}")
             out.print("    " + "   ".join(buttons))
     if not result.outbounds:
-        out.print(f"[dim](no reply: mode {rec['mode']})[/]")
+        out.print(f"[dim]({idle} {rec['mode']})[/]")
 
 
 def _interactive(session: _Session, settings: Any, as_json: bool) -> None:
@@ -176,18 +180,8 @@ def _interactive(session: _Session, settings: Any, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(rec, ensure_ascii=False))
             continue
-        out.print(f"[dim]{escape(_debug_line(rec, result.state.language))}[/]")
-        n = 0
-        for o in result.outbounds:
-            out.print(f"[bold green]bot[/] {escape(o.text)}")
-            if o.quick_replies:
-                labels = []
-                for q in o.quick_replies:
-                    n += 1
-                    labels.append(f"[reverse] {n} [/] {escape(q.title)}")
-                out.print("    " + "   ".join(labels))
-        if not result.outbounds:
-            out.print(f"[dim](no reply: a person is handling this conversation, mode {rec['mode']})[/]")
+        _show(out, rec, result, echo_user=False,
+              idle="no reply: a person is handling this conversation, mode")
 
 
 COMMANDS = [shell]
