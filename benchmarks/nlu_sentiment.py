@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -23,30 +22,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from nlu.data import SHIPPED_SENTIMENT_DIR, read_sentiment_file  # noqa: E402
-from nlu.evaluation import evaluate_sentiment_files, sentiment_metrics  # noqa: E402
-from nlu.sentiment_model import SentimentModel  # noqa: E402
-
-
-def cross_validate(path: Path, folds: int, seed: int) -> dict:
-    ex = read_sentiment_file(path)
-    by: dict[str, list[int]] = {}
-    for i, e in enumerate(ex):
-        by.setdefault(e.label, []).append(i)
-    fold = [0] * len(ex)
-    rng = random.Random(seed)
-    for lab in sorted(by):
-        idx = by[lab][:]
-        rng.shuffle(idx)
-        for k, i in enumerate(idx):
-            fold[i] = k % folds
-    y_true, y_pred = [], []
-    for k in range(folds):
-        tr = [e for i, e in enumerate(ex) if fold[i] != k]
-        te = [e for i, e in enumerate(ex) if fold[i] == k]
-        m = SentimentModel.fit([e.text for e in tr], [e.label for e in tr], seed=seed)
-        y_true += [e.label for e in te]
-        y_pred += [lab for _s, lab in m.predict_many([e.text for e in te])]
-    return sentiment_metrics(y_true, y_pred)
+from nlu.evaluation import cross_validate_sentiment, evaluate_sentiment_files  # noqa: E402
 
 
 def main() -> None:
@@ -62,11 +38,12 @@ def main() -> None:
     for path in sorted(args.data_dir.glob("*.jsonl")):
         if len(path.stem) > 3:  # <lang>.jsonl only (not eval_tweets_en.jsonl, which is never trained on)
             continue
-        results[f"{path.stem} ({args.folds}-fold CV)"] = cross_validate(path, args.folds, args.seed)
+        examples = read_sentiment_file(path)
+        results[f"{path.stem} ({args.folds}-fold CV)"] = cross_validate_sentiment(examples, folds=args.folds,
+                                                                                  seed=args.seed)
     if args.test:
-        train = read_sentiment_file(args.data_dir / f"{args.lang}.jsonl")
-        model = SentimentModel.fit([e.text for e in train], [e.label for e in train], seed=args.seed)
-        results[f"{args.lang} on {args.test.name}"] = evaluate_sentiment_files(args.test, model=model)
+        results[f"{args.lang} on {args.test.name}"] = evaluate_sentiment_files(
+            args.test, train_path=args.data_dir / f"{args.lang}.jsonl", seed=args.seed)
     table = Table(title="sentiment")
     for col in ("data", "n", "accuracy", "macro F1", "F1 neg", "F1 neu", "F1 pos", "always-neg acc.", "majority acc."):
         table.add_column(col)

@@ -17,7 +17,7 @@ from .result import OUT_OF_SCOPE
 from .sentiment_model import SentimentModel
 
 __all__ = ["intent_metrics", "sentiment_metrics", "evaluate_intent_files", "cross_validate",
-           "evaluate_sentiment_files"]
+           "cross_validate_sentiment", "evaluate_sentiment_files"]
 
 Note = Callable[[str, int, int], None]
 
@@ -115,10 +115,8 @@ def evaluate_intent_files(train_path: str | Path, test_path: str | Path, *, seed
     return metrics
 
 
-def cross_validate(examples: Sequence[Example], *, folds: int = 5, seed: int = 42,
-                   config: IntentConfig | None = None, note: Note | None = None) -> dict[str, Any]:
-    """Stratified k-fold cross-validation on the bot's own examples (predictions pooled)."""
-    say = note or (lambda *_a: None)
+def _stratified_folds(examples: Sequence[Example], folds: int, seed: int) -> list[int]:
+    """The fold (0..folds-1) of each example, each label spread evenly over the folds."""
     by_label: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
         by_label.setdefault(e.label, []).append(i)
@@ -129,6 +127,14 @@ def cross_validate(examples: Sequence[Example], *, folds: int = 5, seed: int = 4
         rng.shuffle(idx)
         for k, i in enumerate(idx):
             fold_of[i] = k % folds
+    return fold_of
+
+
+def cross_validate(examples: Sequence[Example], *, folds: int = 5, seed: int = 42,
+                   config: IntentConfig | None = None, note: Note | None = None) -> dict[str, Any]:
+    """Stratified k-fold cross-validation on the bot's own examples (predictions pooled)."""
+    say = note or (lambda *_a: None)
+    fold_of = _stratified_folds(examples, folds, seed)
     y_true: list[str] = []
     y_pred: list[str] = []
     t0 = time.perf_counter()
@@ -163,3 +169,17 @@ def evaluate_sentiment_files(test_path: str | Path, *, model: SentimentModel | N
     metrics = sentiment_metrics([e.label for e in test], y_pred)
     metrics["train_seconds"] = train_seconds
     return metrics
+
+
+def cross_validate_sentiment(examples: Sequence[Example], *, folds: int = 5, seed: int = 42) -> dict[str, Any]:
+    """Stratified k-fold cross-validation of the sentiment model (predictions pooled)."""
+    fold_of = _stratified_folds(examples, folds, seed)
+    y_true: list[str] = []
+    y_pred: list[str] = []
+    for k in range(folds):
+        tr = [e for i, e in enumerate(examples) if fold_of[i] != k]
+        te = [e for i, e in enumerate(examples) if fold_of[i] == k]
+        model = SentimentModel.fit([e.text for e in tr], [e.label for e in tr], seed=seed)
+        y_true += [e.label for e in te]
+        y_pred += [lab for _s, lab in model.predict_many([e.text for e in te])]
+    return sentiment_metrics(y_true, y_pred)
