@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -94,11 +95,24 @@ class LiveBot:
     services: Services
 
 
+@contextmanager
+def serve(app: Any, services: Services, name: str) -> Iterator[LiveBot]:
+    """Serve ``app`` on 127.0.0.1 (a free port) in a thread; shut it down on exit."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield LiveBot(url=f"http://127.0.0.1:{server.server_port}", services=services)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def live_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -> Iterator[LiveBot]:  # noqa: ANN001
     """The example airline bot from the repo's config.yaml, served on 127.0.0.1 with embedded workers."""
-    from werkzeug.serving import make_server
-
     from bots.runtime import start_embedded
     from bots.web import create_app
 
@@ -119,36 +133,23 @@ def live_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -
     upgrade(services.engine)
     app = create_app(settings, services)
     workers = start_embedded(services, settings.server.embedded_workers)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-brandbot", daemon=True)
-    thread.start()
     try:
-        yield LiveBot(url=f"http://127.0.0.1:{server.server_port}", services=services)
+        with serve(app, services, "live-brandbot") as bot:
+            yield bot
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        stop = getattr(workers, "stop", None) or getattr(workers, "close", None)
-        if stop is not None:
-            stop()
+        workers.stop()
         services.close()
 
 
 @pytest.fixture
 def live_chat(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  # noqa: ANN001
     """The app alone (no workers, no NLU) on the test Redis: the test plays the bot."""
-    from werkzeug.serving import make_server
-
     from bots.web import create_app
 
     settings = make_settings()
     services = build_services(settings)
-    app = create_app(settings, services)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-chat", daemon=True)
-    thread.start()
     try:
-        yield LiveBot(url=f"http://127.0.0.1:{server.server_port}", services=services)
+        with serve(create_app(settings, services), services, "live-chat") as bot:
+            yield bot
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         services.close()

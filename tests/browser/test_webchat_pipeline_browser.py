@@ -7,7 +7,6 @@ change through the same path is in test_webchat_browser.py.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any, Iterator
 
@@ -18,7 +17,7 @@ from bots.services import build_services
 from connectors.base import Inbound, Outbound, QuickReply
 from connectors.webchat import WebchatConnector
 
-from .conftest import LiveBot
+from .conftest import LiveBot, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -40,8 +39,6 @@ def parrot(inbound: Inbound) -> list[Outbound]:
 
 @pytest.fixture
 def live_parrot(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  # noqa: ANN001
-    from werkzeug.serving import make_server
-
     from bots.web import create_app
 
     settings = make_settings()
@@ -49,14 +46,10 @@ def live_parrot(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  
     app = create_app(settings, services)
     connector = WebchatConnector(services.redis, settings.stores.key_prefix)
     workers = start_embedded_workers(services, parrot, {"webchat": connector}, 2)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-parrot", daemon=True)
-    thread.start()
     try:
-        yield LiveBot(url=f"http://127.0.0.1:{server.server_port}", services=services)
+        with serve(app, services, "live-parrot") as bot:
+            yield bot
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         workers.stop(timeout=10)
         services.close()
 
