@@ -16,14 +16,9 @@ from ..base import QuickReply
 
 __all__ = ["TwilioState", "active_opt_out"]
 
-# keep the newest time only (a late duplicate must not move the window back)
-_NOTE_INBOUND = (
-    "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
-    "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1"
-)
-
 # KEYS: last_inbound, opted_out, options (one conversation: one hash slot).
 # ARGV: note time ('' = do not note), window key ttl, read opt-out (1/0), read options (1/0).
+# A noted time only ever moves forward (a late duplicate must not move the window back).
 _LOOKUP = (
     "if ARGV[1] ~= '' then "
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
@@ -65,8 +60,7 @@ class TwilioState:
     # -- WhatsApp customer service window ---------------------------------------
     def note_inbound(self, conversation: str, at: float | None = None) -> None:
         """The customer wrote: the window is open for ``window_seconds`` from ``at`` (default now)."""
-        at = self.clock() if at is None else at
-        self._r.eval(_NOTE_INBOUND, 1, self._key("last_inbound", conversation), repr(at), self.window_seconds + 3600)
+        self.lookup(conversation, note_at=self.clock() if at is None else at)
 
     def lookup(self, conversation: str, *, note_at: float | None = None, opt_out: bool = False,
                options: bool = False) -> tuple[dict | None, list[QuickReply]]:
