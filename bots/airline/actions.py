@@ -9,6 +9,8 @@ say and its variables. Exceptions and timeouts are handled by the runtime
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -82,30 +84,30 @@ def _remember(b: Booking) -> dict[str, Any]:
     return {"booking_ref": b.ref, "flight_number": b.flight.number}
 
 
-def _lookup(ctx: ActionContext) -> tuple[Booking | None, ActionResult | None]:
-    ref = str(ctx.slots.get("booking_ref", "")).upper()
-    booking = ctx.api.find_booking(ref)
-    if booking is None:
-        return None, ActionResult(ok=False, response="booking_not_found", values={"booking_ref": ref}, reask="booking_ref")
-    return booking, None
+def _with_booking(fn: Callable[[ActionContext, Booking], ActionResult]) -> Callable[[ActionContext], ActionResult]:
+    """Look up ``slots.booking_ref`` first: an unknown reference says so and asks again."""
+
+    @functools.wraps(fn)
+    def run(ctx: ActionContext) -> ActionResult:
+        ref = str(ctx.slots.get("booking_ref", "")).upper()
+        booking = ctx.api.find_booking(ref)
+        if booking is None:
+            return ActionResult(ok=False, response="booking_not_found", values={"booking_ref": ref}, reask="booking_ref")
+        return fn(ctx, booking)
+
+    return run
 
 
 @action("booking_status")
-def booking_status(ctx: ActionContext) -> ActionResult:
-    booking, missing = _lookup(ctx)
-    if missing:
-        return missing
-    assert booking is not None
+@_with_booking
+def booking_status(ctx: ActionContext, booking: Booking) -> ActionResult:
     return ActionResult(values=_booking_values(booking, ctx.language), remember=_remember(booking))
 
 
 @action("travel_details")
-def travel_details(ctx: ActionContext) -> ActionResult:
+@_with_booking
+def travel_details(ctx: ActionContext, booking: Booking) -> ActionResult:
     """The itinerary; a delayed or cancelled flight says so (and a cancelled one offers a person)."""
-    booking, missing = _lookup(ctx)
-    if missing:
-        return missing
-    assert booking is not None
     key = {"on_time": None, "delayed": "travel_details_delayed", "cancelled": "travel_details_cancelled"}[booking.flight.status]
     return ActionResult(response=key, values=_booking_values(booking, ctx.language), remember=_remember(booking))
 
@@ -124,12 +126,9 @@ def flight_status(ctx: ActionContext) -> ActionResult:
 
 
 @action("check_seat")
-def check_seat(ctx: ActionContext) -> ActionResult:
+@_with_booking
+def check_seat(ctx: ActionContext, booking: Booking) -> ActionResult:
     """Before confirming: the booking exists, its flight flies, the seat exists and is free."""
-    booking, missing = _lookup(ctx)
-    if missing:
-        return missing
-    assert booking is not None
     values = _booking_values(booking, ctx.language)
     seat = str(ctx.slots.get("seat", "")).upper()
     values["seat"] = seat
@@ -157,11 +156,8 @@ def change_seat(ctx: ActionContext) -> ActionResult:
 
 
 @action("check_cancellable")
-def check_cancellable(ctx: ActionContext) -> ActionResult:
-    booking, missing = _lookup(ctx)
-    if missing:
-        return missing
-    assert booking is not None
+@_with_booking
+def check_cancellable(ctx: ActionContext, booking: Booking) -> ActionResult:
     values = _booking_values(booking, ctx.language)
     if booking.status == "cancellation_requested":
         return ActionResult(ok=False, response="cancel_already_requested", values=values)
