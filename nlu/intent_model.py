@@ -96,7 +96,6 @@ class IntentModel:
         self.config = config
         self.info = info or {}
         self._oos = linear.classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in linear.classes else -1
-        self._order_cache = np.asarray(linear.classes, dtype=object)
 
     # -- training -----------------------------------------------------------------------
     @staticmethod

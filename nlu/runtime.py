@@ -71,8 +71,8 @@ class NLU:
 
     def warm_up(self) -> None:
         """Load the date parser's language data now rather than on the first customer's "tomorrow"."""
-        for lang, nlp in self.pipelines.items():
-            for _name, proc in nlp.pipeline:
+        for steps in self._steps.values():
+            for proc in steps:
                 extractor = getattr(proc, "extractor", None)
                 if extractor is not None:
                     extractor.extract("12/03 10:00 tomorrow demain morgen mañana")
