@@ -30,33 +30,30 @@ class SendLog:
     def _key(self, conversation: str, idem: str) -> str:
         return f"{self._prefix}:sent:{{{conversation}}}:{idem}"
 
+    def _get(self, conversation: str, idem: str | None, field: str) -> str | None:
+        if not idem:
+            return None
+        got = self._r.hget(self._key(conversation, idem), field)
+        return got.decode() if got is not None else None
+
+    def _put(self, conversation: str, idem: str | None, field: str, delivery_id: str) -> None:
+        if not idem:
+            return
+        key = self._key(conversation, idem)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(key, field, delivery_id)
+        pipe.expire(key, self._ttl)
+        pipe.execute()
+
     def done(self, conversation: str, idem: str | None) -> str | None:
         """The delivery id of a completed send with this key, else None."""
-        if not idem:
-            return None
-        got = self._r.hget(self._key(conversation, idem), "done")
-        return got.decode() if got is not None else None
+        return self._get(conversation, idem, "done")
 
     def part(self, conversation: str, idem: str | None, index: int) -> str | None:
-        if not idem:
-            return None
-        got = self._r.hget(self._key(conversation, idem), f"p{index}")
-        return got.decode() if got is not None else None
+        return self._get(conversation, idem, f"p{index}")
 
     def record_part(self, conversation: str, idem: str | None, index: int, delivery_id: str) -> None:
-        if not idem:
-            return
-        key = self._key(conversation, idem)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(key, f"p{index}", delivery_id)
-        pipe.expire(key, self._ttl)
-        pipe.execute()
+        self._put(conversation, idem, f"p{index}", delivery_id)
 
     def complete(self, conversation: str, idem: str | None, delivery_id: str) -> None:
-        if not idem:
-            return
-        key = self._key(conversation, idem)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(key, "done", delivery_id)
-        pipe.expire(key, self._ttl)
-        pipe.execute()
+        self._put(conversation, idem, "done", delivery_id)
