@@ -138,11 +138,7 @@ class Engine:
             fs.retries += 1
             slot = next((s for s in spec.slots if s.name == result.reask), None)
             if slot is not None and fs.retries > slot.max_retries:
-                out.events.append({"type": "flow_gave_up", "flow": fs.name, "slot": slot.name})
-                st.flow = None
-                st.stack.clear()
-                self._say(out, "slot_gave_up")
-                st.pending = OFFER_HUMAN
+                self._give_up(out, slot.name)
                 return out
             self._advance(out)
             return out
@@ -153,14 +149,14 @@ class Engine:
                 return out
             self._say(out, result.response or spec.failure or "action_error", values)
             out.events.append({"type": "flow_failed", "flow": fs.name})
-            self._end_flow(out, "failed")
+            self._end_flow(out)
             return out
         key = result.response or (spec.success if result.ok else spec.failure)
         if key:
             self._say(out, key, values)
         out.replies.extend(Reply(t, (), f"action:{request.name}") for t in result.texts if t)
         out.events.append({"type": "flow_completed" if result.ok else "flow_failed", "flow": fs.name})
-        self._end_flow(out, "done")
+        self._end_flow(out)
         self._offer_if_asked(out)
         return out
 
@@ -175,7 +171,7 @@ class Engine:
             if st.flow is not None:
                 out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
                 self._say(out, "flow_cancelled")
-                self._end_flow(out, "cancelled")
+                self._end_flow(out)
             elif st.pending:
                 st.pending = None
                 self._say(out, "anything_else")
@@ -270,7 +266,7 @@ class Engine:
             if is_no(nlu.text) or self._is(nlu, "deny"):
                 out.events.append({"type": "flow_declined", "flow": fs.name})
                 self._say(out, "flow_cancelled")
-                self._end_flow(out, "declined")
+                self._end_flow(out)
                 return True
             if other_task:
                 return False
@@ -296,17 +292,11 @@ class Engine:
         fs.retries += 1
         limit = slot.max_retries if slot else 2
         if fs.retries > limit:
-            out.events.append({"type": "flow_gave_up", "flow": fs.name, "slot": slot.name if slot else CONFIRM})
-            st.flow = None
-            st.stack.clear()
-            self._say(out, "slot_gave_up")
-            st.pending = OFFER_HUMAN
+            self._give_up(out, slot.name if slot else CONFIRM)
             return True
+        self._say(out, key, {**st.memory, **fs.slots})
         if slot is None or reprompt:
-            self._say(out, key, {**st.memory, **fs.slots})
             self._reprompt(out)
-        else:
-            self._say(out, key, {**st.memory, **fs.slots})
         return True
 
     # ------------------------------------------------------------------ flows
@@ -363,9 +353,9 @@ class Engine:
         if spec.success:
             self._say(out, spec.success, {**out.state.memory, **fs.slots})
         out.events.append({"type": "flow_completed", "flow": fs.name})
-        self._end_flow(out, "done")
+        self._end_flow(out)
 
-    def _end_flow(self, out: EngineOutput, why: str) -> None:
+    def _end_flow(self, out: EngineOutput) -> None:
         """Close the active flow and resume a suspended one, asking its question again."""
         st = out.state
         st.flow = st.stack.pop() if st.stack else None
@@ -420,6 +410,16 @@ class Engine:
         st.stack.clear()
         out.events.append({"type": "handoff_requested"})
         self._say(out, "handoff_waiting")
+
+    def _give_up(self, out: EngineOutput, slot: str) -> None:
+        """Too many unusable answers for ``slot``: drop the flows, say so, offer a person."""
+        st = out.state
+        assert st.flow is not None
+        out.events.append({"type": "flow_gave_up", "flow": st.flow.name, "slot": slot})
+        st.flow = None
+        st.stack.clear()
+        self._say(out, "slot_gave_up")
+        st.pending = OFFER_HUMAN
 
     def _fallback(self, out: EngineOutput, nlu: NLUResult) -> None:
         st = out.state
