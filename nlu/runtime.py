@@ -104,11 +104,15 @@ class NLU:
         result = self._run(text, lang, ctx)
         return self._cross_language(text, lang, how, result, ctx)
 
-    def _run(self, text: str, lang: str, ctx: ParseContext) -> NLUResult:
-        nlp = self.pipelines[lang]
-        doc = nlp.make_doc(text)
+    def _make_doc(self, text: str, lang: str, ctx: ParseContext) -> Doc:
+        """The tokenised message with its text and context attached for the components."""
+        doc = self.pipelines[lang].make_doc(text)
         doc.user_data["brandbot_text"] = text
         doc._.parse_context = ctx
+        return doc
+
+    def _run(self, text: str, lang: str, ctx: ParseContext) -> NLUResult:
+        doc = self._make_doc(text, lang, ctx)
         for proc in self._steps[lang]:
             doc = proc(doc)
         return self._result(doc, lang, text)
@@ -136,14 +140,8 @@ class NLU:
         out: list[NLUResult | None] = [None] * len(texts)
         for lang in dict.fromkeys(langs):
             idx = [i for i, lg in enumerate(langs) if lg == lang]
-            nlp = self.pipelines[lang]
-            docs: list[Doc] = []
-            for i in idx:
-                d = nlp.make_doc(texts[i])
-                d.user_data["brandbot_text"] = texts[i]
-                d._.parse_context = ctx
-                docs.append(d)
-            for _name, proc in nlp.pipeline:
+            docs = [self._make_doc(texts[i], lang, ctx) for i in idx]
+            for proc in self._steps[lang]:
                 docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(d) for d in docs]
             for i, d in zip(idx, docs):
                 out[i] = self._cross_language(texts[i], lang, decided[i][1], self._result(d, lang, texts[i]), ctx)
