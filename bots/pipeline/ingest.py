@@ -46,11 +46,22 @@ from .batching import GroupCommit
 from .keys import Keys
 from .scripts import lua_source, script
 
-__all__ = ["Ingest", "QueueFull", "describe_redis"]
+__all__ = ["Ingest", "QueueFull", "describe_redis", "ingest_for"]
 
 
 class QueueFull(StoreUnavailable):
     """Raised when a shard of the inbound queue holds its maximum backlog (answer 503, retry later)."""
+
+
+def ingest_for(services: Any) -> Ingest:
+    """The process's one :class:`Ingest` (built on first use, kept in ``services.extras["ingest"]``).
+
+    Webhooks and the web chat share it, so their concurrent enqueues share one group commit.
+    """
+    ingest = services.extras.get("ingest")
+    if ingest is None:
+        ingest = services.extras["ingest"] = Ingest(services.redis, services.settings)
+    return ingest
 
 
 def keys_for(settings: Settings) -> Keys:

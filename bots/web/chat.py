@@ -27,7 +27,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import redis
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
@@ -38,6 +38,7 @@ from connectors.errors import MalformedRequest, TransientSendError
 from connectors.webchat import VISITOR_HEADER, WebchatConnector, valid_cursor, valid_visitor_id
 
 from ..errors import StoreUnavailable
+from ..pipeline.ingest import ingest_for
 from ..services import Services
 
 log = logging.getLogger(__name__)
@@ -107,11 +108,9 @@ class WebchatState:
     connector: WebchatConnector
     signer: URLSafeTimedSerializer
     services: Services
-    ingest_factory: Callable[[], Any]
     max_wait_seconds: float = MAX_WAIT_SECONDS
     rate_per_minute: int = RATE_PER_MINUTE
     max_long_polls: int = MAX_LONG_POLLS
-    _ingest: Any = field(default=None, repr=False)
     _long_polls: threading.BoundedSemaphore | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -123,21 +122,6 @@ class WebchatState:
 
     def release_long_poll(self) -> None:
         self._long_polls.release()
-
-    def ingest(self) -> Any:
-        """The pipeline's ``Ingest`` (built on first use)."""
-        if self._ingest is None:
-            self._ingest = self.ingest_factory()
-        return self._ingest
-
-
-def _default_ingest(services: Services) -> Callable[[], Any]:
-    def build() -> Any:
-        from ..pipeline.ingest import Ingest
-
-        return Ingest(services.redis, services.settings)
-
-    return build
 
 
 def register(app: Flask, services: Services) -> None:
@@ -153,7 +137,6 @@ def register(app: Flask, services: Services) -> None:
         connector=connector,
         signer=URLSafeTimedSerializer(settings.server.secret_key, salt=_SALT),
         services=services,
-        ingest_factory=_default_ingest(services),
     )
     app.register_blueprint(bp)
 
@@ -267,15 +250,10 @@ def post_message():  # noqa: ANN201
         inbounds = state.connector.parse(webhook)
     except MalformedRequest as exc:
         return _error(400, str(exc))
-    try:
-        ingest = state.ingest()
-    except ImportError as exc:
-        log.error("web chat cannot enqueue: the pipeline is not installed (%s)", exc)
-        return _error(503, "the message pipeline is not running; try again later")
     # the customer's line goes in the transcript first, so a fast reply never shows above it.
     for inbound in inbounds:
         state.connector.echo(inbound)
-    accepted = ingest.accept(inbounds)
+    accepted = ingest_for(state.services).accept(inbounds)
     body = {
         "status": "accepted" if accepted else "duplicate",
         "client_id": inbounds[0].raw.get("client_id"),

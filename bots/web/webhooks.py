@@ -28,7 +28,7 @@ from connectors.errors import ForgedRequest, MalformedRequest
 
 from ..errors import StoreUnavailable
 from ..pipeline.delivery_parts import apply_status
-from ..pipeline.ingest import Ingest
+from ..pipeline.ingest import ingest_for
 from ..services import Services
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,6 @@ def _connectors(services: Services) -> dict[str, Connector]:
         return {}
 
 
-def _ingest(services: Services) -> Ingest:
-    ingest = services.extras.get("ingest")
-    if ingest is None:
-        ingest = services.extras["ingest"] = Ingest(services.redis, services.settings)
-    return ingest
-
-
 def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     return Response(text + "\n", status=status, mimetype="text/plain", headers=headers)
 
@@ -117,7 +110,7 @@ def _accept(
         log.error("%s webhook: %s", channel_names[0], exc)
         return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
     try:
-        _ingest(services).accept(inbounds)
+        ingest_for(services).accept(inbounds)
     except StoreUnavailable as exc:
         log.error("%s webhook not accepted: %s", channel_names[0], exc)
         return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
@@ -205,7 +198,7 @@ def twilio_status() -> Response:
 def _queue_probe(services: Services) -> Callable[[], str | None]:
     """Readiness: None when the inbound queue accepts messages, else why not (Redis down is reported by /readyz itself)."""
     def probe() -> str | None:
-        ingest = _ingest(services)
+        ingest = ingest_for(services)
         try:
             pipe = services.redis.pipeline(transaction=False)
             for stream in ingest.keys.all_streams():
