@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,14 +25,24 @@ oui
 """
 
 
+@pytest.fixture
+def shell_config(write_config, redis_url: str, sqlite_url: str, tmp_path: Path) -> Callable[[Path], Path]:
+    """A config file for the airline on the test stores, its NLU model read from ``model_dir``."""
+
+    def write(model_dir: Path) -> Path:
+        return write_config({
+            "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+            "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(model_dir)},
+            "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
+        })
+
+    return write
+
+
 def test_scripted_french_seat_change_prints_one_json_object_per_line(
-    write_config, redis_url: str, sqlite_url: str, trained_model_dir: Path, tmp_path: Path  # noqa: ANN001
+    shell_config, trained_model_dir: Path, tmp_path: Path
 ) -> None:
-    config = write_config({
-        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
-        "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(trained_model_dir)},
-        "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
-    })
+    config = shell_config(trained_model_dir)
     script = tmp_path / "script.txt"
     script.write_text(SCRIPT, encoding="utf-8")
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
@@ -50,12 +61,8 @@ def test_scripted_french_seat_change_prints_one_json_object_per_line(
     assert lines[4]["flow"] is None and lines[4]["mode"] == "bot"
 
 
-def test_shell_without_a_trained_model_says_how_to_train(write_config, redis_url, sqlite_url, tmp_path) -> None:  # noqa: ANN001
-    config = write_config({
-        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
-        "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(tmp_path / "none")},
-        "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
-    })
+def test_shell_without_a_trained_model_says_how_to_train(shell_config, tmp_path: Path) -> None:
+    config = shell_config(tmp_path / "none")
     script = tmp_path / "s.txt"
     script.write_text("hello\n", encoding="utf-8")
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
@@ -64,13 +71,9 @@ def test_shell_without_a_trained_model_says_how_to_train(write_config, redis_url
 
 
 def test_interactive_shell_shows_the_debug_line_and_numbered_buttons(
-    write_config, redis_url: str, sqlite_url: str, trained_model_dir: Path, tmp_path: Path  # noqa: ANN001
+    shell_config, trained_model_dir: Path
 ) -> None:
-    config = write_config({
-        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
-        "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(trained_model_dir)},
-        "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
-    })
+    config = shell_config(trained_model_dir)
     typed = "change my seat on booking X7K9QZ to 15C\n1\n:quit\n"
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--no-train"], input=typed)
     assert res.exit_code == 0, res.output
