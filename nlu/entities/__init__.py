@@ -56,10 +56,6 @@ _TOKEN_ALL_CAPS = re.compile(r"[a-z]")
 _DIGIT = re.compile(r"\d")
 
 
-def _strip(s: str) -> str:
-    return s.lower()
-
-
 class EntityExtractor:
     """Finds entities in one message.
 
@@ -100,7 +96,7 @@ class EntityExtractor:
                 add("email", m.start(), m.end(), m.group(0).lower())
         if has_digit:
             self._numbers(text, add)
-        self._dates(text, now, timezone, add)
+        self._dates(text, now, timezone, has_digit, add)
         self._airports(text, add)
         return self._resolve(text, cands)
 
@@ -144,9 +140,9 @@ class EntityExtractor:
             start = m.start() if not m.group("kw") else m.start("row")
             add("seat", start, m.end(), f"{int(m.group('row'))}{letter.upper()}")
 
-    def _dates(self, text: str, now: datetime | None, tz: str, add: Any) -> None:
+    def _dates(self, text: str, now: datetime | None, tz: str, has_digit: bool, add: Any) -> None:
         low = text.lower()
-        times = list(find_times(text)) if (_DIGIT.search(text) or "mid" in low or "minuit" in low
+        times = list(find_times(text)) if (has_digit or "mid" in low or "minuit" in low
                                            or "noon" in low) else []
         base_aware = now or datetime.now(_tz.utc)
         base = local_now(base_aware, tz)
