@@ -8,7 +8,7 @@ import time
 import warnings
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Callable, Coroutine, Mapping, Sequence
 
 import redis
 from telegram import Bot, Message
@@ -111,15 +111,11 @@ class TelegramConnector:
         return self._secret
 
     # -- plumbing -------------------------------------------------------------
-    def _call(self, what: str, coro_fn: Callable[[], Awaitable[Any]], timeout: float | None = None) -> Any:
+    def _call(self, what: str, coro_fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None = None) -> Any:
         """Run one Bot API call on the owned loop; vendor errors become SendErrors."""
         limit = timeout or self._timeout
-
-        async def runner() -> Any:
-            return await coro_fn()
-
         try:
-            return self._loop.run(runner(), timeout=limit + 5)
+            return self._loop.run(coro_fn(), timeout=limit + 5)
         except RetryAfter as exc:
             wait = _retry_after(exc)
             log.warning("telegram %s: flood control, retry after %s s", what, wait)
@@ -239,17 +235,16 @@ class TelegramConnector:
             return done
         self._answer_pending(chat_id)
 
-        steps: list[tuple[str, Callable[[dict[str, Any]], Awaitable[Message]]]] = []
+        steps: list[tuple[str, Callable[[dict[str, Any]], Coroutine[Any, Any, Message]]]] = []
         for att in message.media:
             source = att.url or att.file_id
+            cap = (att.caption or "")[:MAX_CAPTION] or None
             if att.kind == "location" and att.latitude is not None and att.longitude is not None:
                 lat, lon = att.latitude, att.longitude
                 steps.append(("sendLocation", lambda kw, lat=lat, lon=lon: self._bot.send_location(chat_id, latitude=lat, longitude=lon, **kw)))
             elif source and att.kind == "image":
-                cap = (att.caption or "")[:MAX_CAPTION] or None
                 steps.append(("sendPhoto", lambda kw, s=source, c=cap: self._bot.send_photo(chat_id, s, caption=c, **kw)))
             elif source:
-                cap = (att.caption or "")[:MAX_CAPTION] or None
                 steps.append(("sendDocument", lambda kw, s=source, c=cap, n=att.name: self._bot.send_document(chat_id, s, caption=c, filename=n, **kw)))
             else:
                 raise PermanentSendError(f"Telegram attachment {att!r} has neither url nor file_id (nor coordinates)")
