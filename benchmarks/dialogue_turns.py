@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,13 @@ from redis.connection import Connection
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bots.dialogue.actions import load_actions  # noqa: E402
 from bots.dialogue.engine import Engine  # noqa: E402
-from bots.dialogue.runtime import ConversationRuntime  # noqa: E402
+from bots.dialogue.runtime import ConversationRuntime, build_runtime  # noqa: E402
 from bots.dialogue.state import DialogueState  # noqa: E402
+from bots.services import Services  # noqa: E402
 from bots.settings import load_settings  # noqa: E402
 from bots.stores.redis_client import EmbeddedRedis, free_port  # noqa: E402
-from bots.stores.sql import make_engine, upgrade  # noqa: E402
+from bots.stores.sql import make_engine  # noqa: E402
 from connectors.base import Inbound  # noqa: E402
 from nlu.result import Entity, IntentScore, NLUResult  # noqa: E402
 
@@ -99,13 +98,8 @@ def build(tmp: Path, redis_url: str, nlu: Any) -> tuple[ConversationRuntime, red
     settings = load_settings(cfg, env={})
     pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    d = settings.dialogue
-    actions = load_actions(d.actions_module, settings, d.actions_options, d.action_timeout_seconds)
-    rt = ConversationRuntime(settings=settings, redis=client, engine=engine, nlu=nlu, actions=actions,
-                             clock=lambda: datetime.now(timezone.utc))
-    return rt, client
+    services = Services(settings, client, make_engine(settings.database_url), redis_url)
+    return build_runtime(services, nlu=nlu), client  # the default clock: real UTC time
 
 
 def bench_engine(rt: ConversationRuntime, conversations: int) -> float:
