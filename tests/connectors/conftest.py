@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlencode
 
 import pytest
 import redis
+from twilio.request_validator import RequestValidator
 
 from connectors._ratelimit import Rate
 from connectors.base import WebhookRequest
 from connectors.telegram import SECRET_HEADER, TelegramConnector
+from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, WhatsAppConnector
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
+from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN as TWILIO_TOKEN, FakeTwilioAPI
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TG_SECRET = "s3cr3t-Token_from-set-webhook"
@@ -48,13 +52,6 @@ def telegram(fake_telegram: FakeTelegramAPI, redis_client: redis.Redis) -> Itera
 
 
 # -- Twilio ---------------------------------------------------------------------
-from urllib.parse import urlencode  # noqa: E402
-
-from twilio.request_validator import RequestValidator  # noqa: E402
-
-from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, WhatsAppConnector  # noqa: E402
-from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN as TWILIO_TOKEN, FakeTwilioAPI  # noqa: E402
-
 TWILIO_URL = "https://bot.example.com/webhooks/twilio"
 STATUS_URL = "https://bot.example.com/webhooks/twilio/status"
 SMS_FROM = "+14155550100"
