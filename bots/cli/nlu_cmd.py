@@ -136,7 +136,6 @@ def evaluate_cmd(state: Any, train_path: str | None, test_path: str | None, lang
                 m = cross_validate(ex, folds=folds, seed=s.nlu.seed,
                                    note=lambda d, i, n, t=task: bar.update(t, description=d, completed=i, total=n))
                 m["language"] = lang
-                m.setdefault("messages_per_second", None)
                 results[lang] = m
     if as_json:
         out = {lang: {**{k: m.get(k) for k in _JSON_KEYS}, **m} for lang, m in results.items()}
