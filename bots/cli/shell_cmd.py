@@ -28,6 +28,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from connectors.base import Inbound
+
 from ._state import friendly_errors, pass_state
 
 __all__ = ["COMMANDS", "shell", "turn_record"]
@@ -66,9 +68,6 @@ def _debug_line(rec: dict[str, Any], conv_language: str | None) -> str:
 
 class _Session:
     def __init__(self, runtime: Any, conversation_id: str) -> None:
-        from connectors.base import Inbound
-
-        self.Inbound = Inbound
         self.runtime = runtime
         self.conversation_id = conversation_id
         self.counter = 0
@@ -82,7 +81,7 @@ class _Session:
             text, payload = self.last_buttons[int(line) - 1]
         elif line.startswith("/") and " " not in line:
             payload = line
-        inbound = self.Inbound(
+        inbound = Inbound(
             channel="shell",
             sender_id="shell-user",
             conversation_id=self.conversation_id,
