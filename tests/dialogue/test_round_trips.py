@@ -1,4 +1,4 @@
-"""A turn costs at most 3 Redis round trips (lock+load, save+release+publish)."""
+"""A turn costs 2 Redis round trips (lock+load, save+release+publish)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _counting(base: type) -> type:
     return Counting
 
 
-def test_each_turn_takes_at_most_three_round_trips(airline_settings, sql_engine, redis_client, redis_url: str) -> None:  # noqa: ANN001
+def test_each_turn_takes_two_round_trips(airline_settings, sql_engine, redis_client, redis_url: str) -> None:  # noqa: ANN001
     base = UnixDomainSocketConnection if redis_url.startswith("unix") else Connection
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(redis_url, connection_class=_counting(base)))
     s = airline_settings()
