@@ -74,28 +74,33 @@ def to_webhook_request(public_url: str = "", req: Request | None = None) -> Webh
     return WebhookRequest(method=request.method, url=url, headers=dict(request.headers), body=body, form=form)
 
 
-def _connectors(services: Services) -> dict[str, Connector]:
-    cached = services.extras.get("connectors")
-    if cached is not None:
-        return cached
-    try:
-        from ..runtime import build_connectors_for
+def _connector(services: Services, channel_names: tuple[str, ...]) -> Connector | None:
+    """The first enabled connector of ``channel_names`` (the process's connectors are built once, then cached)."""
+    connectors = services.extras.get("connectors")
+    if connectors is None:
+        try:
+            from ..runtime import build_connectors_for
 
-        return build_connectors_for(services)
-    except ImportError as exc:
-        log.error("no channel connectors can be built (%s); every webhook answers 404", exc)
-        return {}
+            connectors = build_connectors_for(services)
+        except ImportError as exc:
+            log.error("no channel connectors can be built (%s); every webhook answers 404", exc)
+            connectors = {}
+    return next((connectors[c] for c in channel_names if c in connectors), None)
 
 
 def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     return Response(text + "\n", status=status, mimetype="text/plain", headers=headers)
 
 
+def _unavailable() -> Response:
+    """503 with Retry-After: the channel retries the webhook later."""
+    return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+
+
 def _accept(
     services: Services, req: Request, channel_names: tuple[str, ...], ok: Callable[[], Response], public_url: str = ""
 ) -> Response:
-    connectors = _connectors(services)
-    connector = next((connectors[c] for c in channel_names if c in connectors), None)
+    connector = _connector(services, channel_names)
     if connector is None:
         return _plain(404, f"channel {channel_names[0]} is not enabled (channels.{channel_names[0].replace('whatsapp', 'twilio')}.enabled)")
     try:
@@ -108,12 +113,12 @@ def _accept(
         return _plain(400, "malformed request")
     except (StoreUnavailable, redis.RedisError) as exc:  # connectors keep channel state in Redis
         log.error("%s webhook: %s", channel_names[0], exc)
-        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+        return _unavailable()
     try:
         ingest_for(services).accept(inbounds)
     except StoreUnavailable as exc:
         log.error("%s webhook not accepted: %s", channel_names[0], exc)
-        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+        return _unavailable()
     return ok()
 
 
@@ -141,8 +146,7 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
     if not tw.enabled:
         return _plain(404, "channel twilio is not enabled (channels.twilio.enabled)")
     wreq = to_webhook_request(twilio_public_url(services), req)
-    connectors = _connectors(services)
-    connector = next((connectors[c] for c in TWILIO_CHANNELS if c in connectors), None)
+    connector = _connector(services, TWILIO_CHANNELS)
     try:
         if connector is not None and hasattr(connector, "parse_status"):
             status = connector.parse_status(wreq)  # also records opt-outs (21610) and closed windows
@@ -152,7 +156,7 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
             status = parse_status_form(form)
     except (StoreUnavailable, redis.RedisError) as exc:
         log.error("Twilio status callback: %s", exc)
-        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+        return _unavailable()
     except ForgedRequest as exc:
         log.warning("refused a forged Twilio status callback from %s: %s", req.remote_addr, exc)
         return _plain(403, "forbidden")
@@ -164,7 +168,7 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
         key = apply_status(services.engine, status.message_sid, status.status, str(code) if code else None)
     except SQLAlchemyError as exc:
         log.error("cannot record Twilio status %s for %s: %s", status.status, status.message_sid, exc)
-        return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
+        return _unavailable()
     if key is None:
         log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet: kept)",
                  status.status, status.message_sid)
