@@ -104,28 +104,37 @@ def _attachments(msg: Message) -> tuple[Attachment, ...]:
     return tuple(out)
 
 
-def _from_message(update_id: int, msg: Message, kind: str, raw: Mapping[str, Any]) -> list[Inbound]:
-    chat_id = msg.chat.id
-    base = dict(
+def _inbound(update_id: int, chat_id: int, raw: Mapping[str, Any], **fields: Any) -> Inbound:
+    """An Inbound of chat ``chat_id`` keyed on ``update_id``; ``fields`` give the rest."""
+    return Inbound(
         channel=CHANNEL,
         sender_id=str(chat_id),
         conversation_id=conversation_id(chat_id),
         message_id=str(update_id),
+        raw=raw,
+        **fields,
+    )
+
+
+def _from_message(update_id: int, msg: Message, kind: str, raw: Mapping[str, Any]) -> list[Inbound]:
+    base = dict(
+        update_id=update_id,
+        chat_id=msg.chat.id,
+        raw=raw,
         timestamp=_when(msg.edit_date if kind == "edit" and msg.edit_date else msg.date),
         sender_name=_name(msg.from_user),
-        raw=raw,
     )
     if msg.new_chat_members:
-        return [Inbound(**base, kind="event", event="member_joined")]
+        return [_inbound(**base, kind="event", event="member_joined")]
     if msg.left_chat_member:
-        return [Inbound(**base, kind="event", event="member_left")]
+        return [_inbound(**base, kind="event", event="member_left")]
     text = msg.text or msg.caption or ""
     attachments = _attachments(msg)
     if not text and not attachments:
         # service messages (pinned, title changed, ...), polls, games: nothing a customer said.
         log.info("telegram update %s: message without text or media ignored", update_id)
         return []
-    return [Inbound(**base, kind=kind, text=text, attachments=attachments)]  # type: ignore[arg-type]
+    return [_inbound(**base, kind=kind, text=text, attachments=attachments)]
 
 
 def _button_title(query: CallbackQuery) -> str:
@@ -142,17 +151,13 @@ def _from_callback(update_id: int, query: CallbackQuery, raw: Mapping[str, Any])
     msg = query.message
     chat_id = msg.chat.id if msg is not None else query.from_user.id
     return [
-        Inbound(
-            channel=CHANNEL,
-            sender_id=str(chat_id),
-            conversation_id=conversation_id(chat_id),
-            message_id=str(update_id),
+        _inbound(
+            update_id, chat_id, raw,
             kind="callback",
             text=_button_title(query),
             payload=query.data,
             sender_name=_name(query.from_user),
             timestamp=datetime.now(timezone.utc),
-            raw=raw,
         )
     ]
 
@@ -164,16 +169,12 @@ def _from_member(update_id: int, change: ChatMemberUpdated, raw: Mapping[str, An
     status = change.new_chat_member.status
     event = "bot_blocked" if status in ("kicked", "left") else "bot_unblocked"
     return [
-        Inbound(
-            channel=CHANNEL,
-            sender_id=str(change.chat.id),
-            conversation_id=conversation_id(change.chat.id),
-            message_id=str(update_id),
+        _inbound(
+            update_id, change.chat.id, raw,
             kind="event",
             event=event,
             sender_name=_name(change.from_user),
             timestamp=_when(change.date),
-            raw=raw,
         )
     ]
 
