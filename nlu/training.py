@@ -19,6 +19,7 @@ from .components import INTENTS, SENTIMENT
 from .data import intent_data_path, load_examples, load_sentiment, sentiment_data_paths
 from .errors import BadTrainingData
 from .pipeline import build_pipeline, component_configs
+from .sentiment_model import FEATURES_VERSION as SENTIMENT_FEATURES_VERSION
 
 __all__ = ["CODE_VERSION", "TrainReport", "LanguageReport", "train", "needs_training", "fingerprint",
            "ProgressFn"]
@@ -67,7 +68,9 @@ def fingerprint(data_dir: str | Path, language: str, *, seed: int = 42,
                 overrides: dict[str, dict[str, Any]] | None = None) -> str:
     """Hash of everything that decides what training ``language`` produces."""
     h = hashlib.sha256()
-    h.update(f"{CODE_VERSION}|{language}|{seed}|".encode())
+    # the sentiment features version too: a saved model with other features is refused at load,
+    # so a change of features must make `brandbot nlu train` retrain rather than skip.
+    h.update(f"{CODE_VERSION}|{SENTIMENT_FEATURES_VERSION}|{language}|{seed}|".encode())
     h.update(json.dumps(component_configs(language, overrides), sort_keys=True).encode())
     _file_digest(h, intent_data_path(data_dir, language))
     for p in sentiment_data_paths(data_dir, language):
