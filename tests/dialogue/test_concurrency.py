@@ -91,17 +91,12 @@ def test_same_message_delivered_to_two_workers_runs_once(make_runtime) -> None: 
 
 def _worker_process(config_path: str, conv: str, worker: int, count: int, start: "Any") -> None:
     """One worker process: its own runtime, Redis client and SQL engine on the shared stores."""
-    from bots.dialogue.actions import load_actions
-    from bots.dialogue.runtime import ConversationRuntime
+    from bots.dialogue.runtime import build_runtime
+    from bots.services import build_services
     from bots.settings import load_settings
-    from bots.stores.redis_client import make_redis
-    from bots.stores.sql import make_engine
     from tests.dialogue.rules_nlu import RulesNLU
 
-    s = load_settings(config_path, env={})
-    d = s.dialogue
-    rt = ConversationRuntime(settings=s, redis=make_redis(s.stores.redis_url), engine=make_engine(s.database_url),
-                             nlu=RulesNLU(), actions=load_actions(d.actions_module, s, d.actions_options))
+    rt = build_runtime(build_services(load_settings(config_path, env={})), nlu=RulesNLU())
     start.wait()
     for i in range(count):
         rt.handle(inbound(f"hello {worker}-{i}", conv=conv, message_id=f"p{worker}-{i:02d}"))

@@ -9,8 +9,8 @@ import pytest
 import redis
 from redis.connection import Connection, UnixDomainSocketConnection
 
-from bots.dialogue.actions import load_actions
-from bots.dialogue.runtime import ConversationRuntime
+from bots.dialogue.runtime import build_runtime
+from bots.services import Services
 
 from .conftest import inbound
 from .rules_nlu import RulesNLU
@@ -36,10 +36,7 @@ def _counting(base: type) -> type:
 def test_each_turn_takes_two_round_trips(airline_settings, sql_engine, redis_client, redis_url: str) -> None:  # noqa: ANN001
     base = UnixDomainSocketConnection if redis_url.startswith("unix") else Connection
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(redis_url, connection_class=_counting(base)))
-    s = airline_settings()
-    d = s.dialogue
-    rt = ConversationRuntime(settings=s, redis=client, engine=sql_engine, nlu=RulesNLU(),
-                             actions=load_actions(d.actions_module, s, d.actions_options))
+    rt = build_runtime(Services(airline_settings(), client, sql_engine, redis_url), nlu=RulesNLU())
     rt.handle(inbound("hello", conv="test:rt", message_id="warm"))  # loads the Lua scripts
     counts = []
     for i, text in enumerate(["change my seat on X7K9QZ", "15C", "what's the baggage allowance?", "yes", "bye"]):
