@@ -19,14 +19,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+import redis
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from connectors.base import Connector, Inbound, Outbound
 from connectors.errors import PermanentSendError, TransientSendError
 
+from ..errors import StoreUnavailable
 from ..stores.models import deliveries
 from . import metrics
 from .delivery_parts import fit_provider_ids, record_parts
@@ -91,6 +93,9 @@ def resolve_inbound(connectors: Mapping[str, Connector], inbound: Inbound) -> In
 
 
 _UPSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+
+#: Redis/SQL/store errors: the turn must be retried later (entry left pending), never dead-lettered.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OperationalError, StoreUnavailable)
 
 
 def _now() -> datetime:
@@ -207,7 +212,7 @@ class Deliverer:
         except TransientSendError as exc:
             return self._give_up(ob, "dead", exc, attempts)
         except Exception as exc:  # a connector bug: not retried, but never lost
-            if _is_infrastructure(exc):
+            if isinstance(exc, INFRASTRUCTURE_ERRORS):
                 raise
             log.exception("connector %s raised an unexpected error", ob.channel)
             return self._give_up(ob, "failed", exc, attempts)
@@ -236,14 +241,6 @@ class Deliverer:
         return outcome
 
 
-def _is_infrastructure(exc: BaseException) -> bool:
-    """Redis/SQL/store errors: the turn must be retried later, not dead-lettered."""
-    import redis
-    from sqlalchemy.exc import OperationalError
-
-    from ..errors import StoreUnavailable
-
-    return isinstance(exc, (redis.RedisError, OperationalError, StoreUnavailable))
 
 
 def _count_handoffs(channel: str, result: Any) -> None:
@@ -286,7 +283,7 @@ class TurnRunner:
                 _count_handoffs(inbound.channel, result)
                 break
             except Exception as exc:
-                if _is_infrastructure(exc):
+                if isinstance(exc, INFRASTRUCTURE_ERRORS):
                     raise
                 metrics.TURN_ERRORS.labels(type(exc).__name__).inc()
                 log.exception("turn for %s failed (try %d of %d)", inbound.conversation_id, attempt, self.max_attempts)

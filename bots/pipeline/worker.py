@@ -24,16 +24,14 @@ import uuid
 from typing import Any, Callable, Mapping
 
 import redis
-from sqlalchemy.exc import OperationalError
 
 from connectors.base import Connector
 
-from ..errors import StoreUnavailable
 from ..settings import Settings
 from . import metrics
 from .consumer import Entry, ShardConsumer
 from .dlq import DeadLetters
-from .handlers import Deliverer, Handler, TurnRunner
+from .handlers import INFRASTRUCTURE_ERRORS, Deliverer, Handler, TurnRunner
 from .ingest import keys_for
 from .retry import RetryPolicy
 
@@ -173,7 +171,7 @@ class Worker:
                     else:
                         self._stop.wait(idle)
                         idle = min(max_idle, idle * 2)
-                except (redis.RedisError, OperationalError, StoreUnavailable) as exc:
+                except INFRASTRUCTURE_ERRORS as exc:
                     if isinstance(exc, redis.ResponseError) and "NOGROUP" in str(exc):
                         self._groups_ready = False  # Redis lost the streams (restart without persistence)
                     log.warning("worker %s: store unavailable (%s); retrying in 1s", self.name, exc)
