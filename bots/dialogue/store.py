@@ -17,9 +17,10 @@ import hashlib
 import random
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import redis
 
@@ -44,6 +45,15 @@ class Lease:
     token: str
     state: DialogueState
     acquired_at: float
+
+
+@contextmanager
+def _redis_errors(doing: str, conversation_id: str) -> Iterator[None]:
+    """Turn a Redis failure into StoreUnavailable (the pipeline then leaves the message pending)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StoreUnavailable(f"Redis failed while {doing} conversation {conversation_id!r}: {exc}") from exc
 
 
 def hash_tag(conversation_id: str) -> str:
@@ -106,10 +116,8 @@ class StateStore:
         deadline = time.monotonic() + self.lock_wait
         delay = 0.002
         while True:
-            try:
+            with _redis_errors("locking", conversation_id):
                 res = self._lock_and_load(keys=keys, args=[token, self.lock_ttl_ms])
-            except redis.RedisError as exc:
-                raise StoreUnavailable(f"Redis failed while locking conversation {conversation_id!r}: {exc}") from exc
             if int(res[0]) == 1:
                 version = int(res[1])
                 state = state_from_json(res[2], conversation_id, version)
@@ -134,10 +142,8 @@ class StateStore:
         """
         keys = [self.lock_key(lease.conversation_id), self.state_key(lease.conversation_id)]
         args = [lease.token, lease.state.version, state_to_json(state), self.state_ttl_ms, self.live_channel, *events]
-        try:
+        with _redis_errors("saving", lease.conversation_id):
             res = self._save(keys=keys, args=args)
-        except redis.RedisError as exc:
-            raise StoreUnavailable(f"Redis failed while saving conversation {lease.conversation_id!r}: {exc}") from exc
         if int(res[0]) != 1:
             raise StaleState(
                 f"conversation {lease.conversation_id!r}: state is at version {int(res[1])}, this turn "
@@ -148,18 +154,22 @@ class StateStore:
 
     def release(self, lease: Lease) -> bool:
         """Drop the lock if it is still ours (after a failed turn)."""
-        return bool(self._release(keys=[self.lock_key(lease.conversation_id)], args=[lease.token]))
+        with _redis_errors("unlocking", lease.conversation_id):
+            return bool(self._release(keys=[self.lock_key(lease.conversation_id)], args=[lease.token]))
 
     def extend(self, lease: Lease, ttl: float | None = None) -> bool:
         """Push the lock's expiry out (a long action); False if it was lost."""
         ms = int(ttl * 1000) if ttl else self.lock_ttl_ms
-        return bool(self._extend(keys=[self.lock_key(lease.conversation_id)], args=[lease.token, ms]))
+        with _redis_errors("extending the lock of", lease.conversation_id):
+            return bool(self._extend(keys=[self.lock_key(lease.conversation_id)], args=[lease.token, ms]))
 
     def load(self, conversation_id: str) -> DialogueState:
         """Read a state without locking (for display only)."""
-        v, d = self.redis.hmget(self.state_key(conversation_id), "v", "d")
+        with _redis_errors("reading", conversation_id):
+            v, d = self.redis.hmget(self.state_key(conversation_id), "v", "d")
         return state_from_json(d, conversation_id, int(v or 0))
 
     def delete(self, conversation_id: str) -> None:
         """Forget a conversation's state (and any lock)."""
-        self.redis.delete(self.state_key(conversation_id), self.lock_key(conversation_id))
+        with _redis_errors("deleting", conversation_id):
+            self.redis.delete(self.state_key(conversation_id), self.lock_key(conversation_id))
