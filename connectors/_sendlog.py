@@ -8,9 +8,28 @@ retry after a failure in part 3 does not resend parts 1 and 2.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Mapping
+
 import redis
 
-__all__ = ["SendLog"]
+__all__ = ["SendLog", "Sent"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The log of one idempotency key: the delivery id once complete, and each part's."""
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> str | None:
+        """The delivery id of the completed send, else None."""
+        return self.fields.get("done")
+
+    def part(self, index: int) -> str | None:
+        """The delivery id of part ``index`` if it went out, else None."""
+        return self.fields.get(f"p{index}")
 
 
 class SendLog:
@@ -30,27 +49,21 @@ class SendLog:
     def _key(self, conversation: str, idem: str) -> str:
         return f"{self._prefix}:sent:{{{conversation}}}:{idem}"
 
-    def _get(self, conversation: str, idem: str | None, field: str) -> str | None:
+    def load(self, conversation: str, idem: str | None) -> Sent:
+        """What was sent with this key so far, read in one round trip (empty without a key)."""
         if not idem:
-            return None
-        got = self._r.hget(self._key(conversation, idem), field)
-        return got.decode() if got is not None else None
+            return Sent()
+        raw = self._r.hgetall(self._key(conversation, idem))
+        return Sent({k.decode(): v.decode() for k, v in raw.items()})
 
-    def _put(self, conversation: str, idem: str | None, field: str, delivery_id: str) -> None:
+    def _put(self, conversation: str, idem: str | None, name: str, delivery_id: str) -> None:
         if not idem:
             return
         key = self._key(conversation, idem)
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(key, field, delivery_id)
+        pipe.hset(key, name, delivery_id)
         pipe.expire(key, self._ttl)
         pipe.execute()
-
-    def done(self, conversation: str, idem: str | None) -> str | None:
-        """The delivery id of a completed send with this key, else None."""
-        return self._get(conversation, idem, "done")
-
-    def part(self, conversation: str, idem: str | None, index: int) -> str | None:
-        return self._get(conversation, idem, f"p{index}")
 
     def record_part(self, conversation: str, idem: str | None, index: int, delivery_id: str) -> None:
         self._put(conversation, idem, f"p{index}", delivery_id)

@@ -229,10 +229,10 @@ class TelegramConnector:
             raise PermanentSendError(f"Telegram recipient {message.recipient!r} is not a chat id (e.g. '123456' or 'telegram:123456')")
         conv = conversation_id(chat_id)
         idem = message.idempotency_key
-        done = self._sent.done(conv, idem)
-        if done is not None:
-            log.info("telegram: %s already sent as %s; not sending twice", idem, done)
-            return done
+        sent_before = self._sent.load(conv, idem)
+        if sent_before.done is not None:
+            log.info("telegram: %s already sent as %s; not sending twice", idem, sent_before.done)
+            return sent_before.done
         self._answer_pending(chat_id)
 
         steps: list[tuple[str, Callable[[dict[str, Any]], Coroutine[Any, Any, Message]]]] = []
@@ -261,7 +261,7 @@ class TelegramConnector:
 
         ids: list[str] = []
         for index, (endpoint, step) in enumerate(steps):
-            already = self._sent.part(conv, idem, index)
+            already = sent_before.part(index)
             if already is not None:
                 ids.append(already)
                 continue

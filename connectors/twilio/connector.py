@@ -238,10 +238,10 @@ class TwilioConnector:
         """
         number = bare_number(message.recipient)
         conv = f"{self.channel}:{number}"
-        done = self._sent.done(conv, message.idempotency_key)
-        if done is not None:
-            log.info("%s: %s already sent as %s; not sending twice", self.channel, message.idempotency_key, done)
-            return done
+        sent_before = self._sent.load(conv, message.idempotency_key)
+        if sent_before.done is not None:
+            log.info("%s: %s already sent as %s; not sending twice", self.channel, message.idempotency_key, sent_before.done)
+            return sent_before.done
         template = self._before_send(conv, message)
         if template is not None:
             parts: list[dict[str, Any]] = [{
@@ -261,7 +261,7 @@ class TwilioConnector:
                 raise PermanentSendError(f"{self.channel}: nothing to send (empty text and no media)")
         sids = []
         for index, part in enumerate(parts):
-            already = self._sent.part(conv, message.idempotency_key, index)
+            already = sent_before.part(index)
             if already is None:
                 already = self._create(conv, number, part)
                 self._sent.record_part(conv, message.idempotency_key, index, already)
