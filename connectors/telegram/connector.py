@@ -201,11 +201,10 @@ class TelegramConnector:
         self._call("answerCallbackQuery", lambda: self._bot.answer_callback_query(callback_query_id, text=text))
 
     def _answer_pending(self, chat_id: str) -> None:
-        key = self._pending_key(chat_id)
-        ids = self._redis.smembers(key)
-        if not ids:
-            return
-        self._redis.delete(key)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.smembers(self._pending_key(chat_id))
+        pipe.delete(self._pending_key(chat_id))
+        ids, _ = pipe.execute()  # take them atomically: an id added meanwhile is not lost
         for raw_id in ids:
             try:
                 self.answer_callback(raw_id.decode())
