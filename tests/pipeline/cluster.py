@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from bots.stores.redis_client import redis_server_binary
+from bots.stores.redis_client import free_port, redis_server_binary
 
 SLOTS = 16384
 
@@ -28,9 +28,7 @@ def cluster_binary() -> str:
 def _free_pair() -> int:
     """A port whose cluster bus port (+10000) is free too."""
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         if port + 10000 >= 65536:
             continue
         try:
