@@ -76,7 +76,6 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "hint": "Try: “I want to change my seat on booking X7K9QZ”",
         "error": "Your message could not be sent. Please try again.",
         "offline": "Connection lost, reconnecting…",
-        "you": "You",
     },
     "fr": {
         "title": "Discuter avec {brand}",
@@ -87,7 +86,6 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "hint": "Essayez : « Je voudrais changer de place, réservation X7K9QZ »",
         "error": "Votre message n'a pas pu être envoyé. Réessayez.",
         "offline": "Connexion perdue, reconnexion…",
-        "you": "Vous",
     },
 }
 
