@@ -10,24 +10,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Inbound, Outbound
 
 from ..errors import StoreUnavailable
 from ..stores.models import conversations, messages
+from ..stores.sql import conflict_insert
 
 __all__ = ["record_turn"]
 
 
 def _insert(engine: Engine, table: Any) -> Any:
-    name = engine.dialect.name
-    if name == "sqlite":
-        return sqlite.insert(table)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    raise StoreUnavailable(f"SQL dialect {name!r} is not supported (use SQLite or PostgreSQL)")
+    stmt = conflict_insert(engine.dialect.name, table)
+    if stmt is None:
+        raise StoreUnavailable(f"SQL dialect {engine.dialect.name!r} is not supported (use SQLite or PostgreSQL)")
+    return stmt
 
 
 def record_turn(

@@ -22,11 +22,10 @@ from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, case, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..stores.models import deliveries, delivery_parts
+from ..stores.sql import conflict_insert
 
 __all__ = ["FAILED", "status_rank", "roll_up_statuses", "record_parts", "apply_status", "fit_provider_ids"]
 
@@ -35,7 +34,6 @@ FAILED = ("failed", "undelivered", "canceled")
 #: progress of a message that has not failed (unknown statuses rank lowest).
 _RANK = {"accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4, "partially_delivered": 5, "delivered": 6, "read": 7}
 SENT = "sent"
-_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
 
 def status_rank(status: str) -> int:
@@ -91,9 +89,9 @@ def _advance(conn: Connection, provider_id: str, status: str, error_code: str | 
 
 def _insert_if_absent(conn: Connection, row: dict[str, object]) -> bool:
     """Insert a part unless its provider id is known; True when inserted."""
-    dialect = conn.dialect.name
-    if dialect in _INSERTS:
-        stmt = _INSERTS[dialect](delivery_parts).values(**row).on_conflict_do_nothing(index_elements=[delivery_parts.c.provider_id])
+    stmt = conflict_insert(conn.dialect.name, delivery_parts)
+    if stmt is not None:
+        stmt = stmt.values(**row).on_conflict_do_nothing(index_elements=[delivery_parts.c.provider_id])
         return conn.execute(stmt).rowcount == 1
     try:
         with conn.begin_nested():

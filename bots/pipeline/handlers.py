@@ -21,8 +21,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 import redis
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from connectors.base import Connector, Inbound, Outbound
@@ -30,6 +28,7 @@ from connectors.errors import PermanentSendError, TransientSendError
 
 from ..errors import StoreUnavailable
 from ..stores.models import deliveries
+from ..stores.sql import conflict_insert
 from . import metrics
 from .delivery_parts import fit_provider_ids, record_parts
 from .dlq import DeadLetters
@@ -92,8 +91,6 @@ def resolve_inbound(connectors: Mapping[str, Connector], inbound: Inbound) -> In
     return inbound
 
 
-_UPSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
-
 #: Redis/SQL/store errors: the turn must be retried later (entry left pending), never dead-lettered.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OperationalError, StoreUnavailable)
 
@@ -153,10 +150,10 @@ class Deliverer:
             "error_code": error_code,
             "updated_at": now,
         }
-        dialect = self.engine.dialect.name
+        upsert = conflict_insert(self.engine.dialect.name, deliveries)
         with self.engine.begin() as conn:
-            if dialect in ("sqlite", "postgresql"):  # one statement: INSERT ... ON CONFLICT DO UPDATE
-                upsert = _UPSERTS[dialect](deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row)
+            if upsert is not None:  # one statement: INSERT ... ON CONFLICT DO UPDATE
+                upsert = upsert.values(idempotency_key=ob.idempotency_key, created_at=now, **row)
                 conn.execute(upsert.on_conflict_do_update(index_elements=[deliveries.c.idempotency_key], set_=row))
             else:
                 try:

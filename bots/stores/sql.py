@@ -10,13 +10,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreUnavailable
 
-__all__ = ["make_engine", "session_scope", "upgrade", "current_revision", "head_revision", "check_sql"]
+__all__ = ["conflict_insert", "make_engine", "session_scope", "upgrade", "current_revision", "head_revision", "check_sql"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -44,6 +45,15 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     opts: dict[str, object] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
     opts.update(kwargs)
     return create_engine(url, **opts)
+
+
+_CONFLICT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def conflict_insert(dialect: str, table: Table):  # noqa: ANN201 - dialect Insert
+    """An INSERT with ``on_conflict_do_nothing/do_update`` for SQLite and PostgreSQL; None elsewhere."""
+    make = _CONFLICT_INSERTS.get(dialect)
+    return None if make is None else make(table)
 
 
 @contextmanager
