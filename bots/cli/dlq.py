@@ -61,19 +61,16 @@ def dlq_retry(state: CliState, entry_id: str | None, retry_all: bool) -> None:
     """Retry one dead letter by ID, or --all: resend a reply, or requeue a failed turn."""
     if bool(entry_id) == retry_all:
         raise click.UsageError("give one dead-letter ID or --all (see `brandbot dlq list`)")
-    from ..pipeline import Deliverer, Ingest, RetryPolicy, keys_for
+    from ..pipeline import Deliverer
+    from ..pipeline.ingest import ingest_for
     from ..runtime import build_connectors_for
 
     services, letters = _open(state)
     try:
         settings = services.settings
-        try:
-            connectors = build_connectors_for(services)
-        except ImportError as exc:
-            raise click.ClickException(f"cannot build the channel connectors to resend with: {exc}") from exc
-        deliverer = Deliverer(services.redis, services.engine, keys_for(settings), connectors,
-                              RetryPolicy.from_settings(settings.pipeline), letters, settings.pipeline.dedupe_ttl_seconds)
-        ingest = Ingest(services.redis, settings)
+        connectors = build_connectors_for(services)
+        deliverer = Deliverer.from_settings(services.redis, services.engine, settings, connectors, letters)
+        ingest = ingest_for(services)
         ids = [d.id for d in letters.list(100_000)] if retry_all else [entry_id]
         ok = failed = 0
         for i in ids:

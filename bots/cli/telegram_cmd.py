@@ -152,9 +152,9 @@ def delete_webhook(state: CliState, drop_pending: bool) -> None:
 
 def default_on_inbound(settings: Settings, services: object) -> OnInbound:
     """What ``poll`` does with each Inbound: print it and put it on the inbound queue."""
-    from ..pipeline.ingest import Ingest
+    from ..pipeline.ingest import ingest_for
 
-    ingest = Ingest(services.redis, settings)  # type: ignore[attr-defined]
+    ingest = ingest_for(services)
 
     def enqueue(inbound: Inbound) -> None:
         print_inbound(inbound)

@@ -121,6 +121,18 @@ class Deliverer:
     dead_letters: DeadLetters
     mark_ttl: int = 86400
 
+    @classmethod
+    def from_settings(
+        cls, redis: Any, engine: Engine, settings: Any, connectors: Mapping[str, Connector],
+        dead_letters: DeadLetters, sleep: Callable[[float], None] = time.sleep,
+    ) -> "Deliverer":
+        """The deliverer a worker (or ``brandbot dlq retry``) uses, from ``settings.pipeline``."""
+        from .ingest import keys_for
+
+        p = settings.pipeline
+        return cls(redis, engine, keys_for(settings), connectors, RetryPolicy.from_settings(p, sleep=sleep),
+                   dead_letters, mark_ttl=p.dedupe_ttl_seconds)
+
     def already_handled(self, ob: Outbound, *, include_failed: bool = True) -> bool:
         """True when the reply was sent (or, with include_failed, given up on) before."""
         mark = self.redis.get(self.keys.sent(ob.conversation_id or "", ob.idempotency_key or ""))

@@ -33,7 +33,6 @@ from .consumer import Entry, ShardConsumer
 from .dlq import DeadLetters
 from .handlers import INFRASTRUCTURE_ERRORS, Deliverer, Handler, TurnRunner
 from .ingest import keys_for
-from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +74,7 @@ class Worker:
         self.keys = keys_for(settings)
         self.consumer = ShardConsumer(redis, self.keys, self.name, p.lease_ms, p.claim_idle_ms)
         self.dead_letters = DeadLetters(redis, self.keys, p.dlq_maxlen)
-        self.deliverer = Deliverer(
-            redis,
-            engine,
-            self.keys,
-            connectors,
-            RetryPolicy.from_settings(p, sleep=sleep),
-            self.dead_letters,
-            mark_ttl=p.dedupe_ttl_seconds,
-        )
+        self.deliverer = Deliverer.from_settings(redis, engine, settings, connectors, self.dead_letters, sleep=sleep)
         self.turns = TurnRunner(handler, self.deliverer, self.dead_letters, p.turn_max_attempts, sleep=sleep)
         self._stop = threading.Event()
         self._stopped = threading.Event()
