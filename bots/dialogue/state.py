@@ -17,8 +17,8 @@ __all__ = ["SCHEMA_VERSION", "Mode", "FlowState", "DialogueState", "state_from_j
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-Mode = Literal["bot", "waiting", "human"]
-MODES = ("bot", "waiting", "human")
+Mode = Literal["bot", "waiting", "human", "resolved"]
+MODES = ("bot", "waiting", "human", "resolved")
 
 #: the "slot" a flow waits on while its confirmation question is open.
 CONFIRM = "__confirm__"

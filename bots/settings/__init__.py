@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ._base import Section
 from .channels import ChannelsSettings, TelegramSettings, TwilioSettings, WebchatSettings
 from .dialogue import DialogueSettings
+from .handoff import ConsoleSettings, HandoffSettings
 from .nlu import NLUSettings
 from .pipeline import PipelineSettings
 from .server import BrandSettings, ServerSettings
@@ -37,6 +38,8 @@ __all__ = [
     "TwilioSettings",
     "WebchatSettings",
     "PipelineSettings",
+    "HandoffSettings",
+    "ConsoleSettings",
 ]
 
 DEFAULT_CONFIG = "config.yaml"
@@ -53,6 +56,8 @@ class Settings(Section):
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     _source: str = PrivateAttr(default="<memory>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -201,6 +206,14 @@ def load_settings(
             [f"brand.default_language: {settings.brand.default_language!r} is not one of brand.languages {list(settings.brand.languages)}"],
             str(file),
         )
+    zone = settings.handoff.timezone or settings.brand.timezone
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(zone)
+    except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError, OSError
+        raise ConfigError([f"brand.timezone: unknown time zone {zone!r} (use an IANA name such as 'Europe/Paris')"],
+                          str(file)) from None
     settings._source = str(file)
     settings._base_dir = file.parent
     return settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -39,6 +40,16 @@ conversations = Table(
     Column("mode", String(16), nullable=False, default="bot"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: staff side (written by bots.handoff.modes.change_mode and the agent desk):
+    #: the staff member it is assigned to, since when the customer waits, why it was handed over.
+    Column("assigned_to", Integer, index=True),
+    Column("waiting_since", DateTime(timezone=True)),
+    Column("handoff_reason", String(64)),
+    Column("resolved_at", DateTime(timezone=True)),
+    #: the last message either way, for the inbox (preview capped at 200 characters).
+    Column("last_message_at", DateTime(timezone=True)),
+    Column("last_preview", String(200)),
+    Index("ix_conversations_mode_waiting", "mode", "waiting_since"),
 )
 
 #: transcript: one row per inbound or outbound message.
@@ -98,4 +109,43 @@ audit_log = Table(
     Column("subject", String(200)),
     Column("detail", JSON),
     Index("ix_audit_log_at", "at"),
+)
+
+
+#: support staff: agents answer customers, analysts read the dashboard, admins manage both.
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(100), nullable=False, default=""),
+    Column("role", String(16), nullable=False),  # "agent" | "analyst" | "admin"
+    Column("password_hash", String(200)),  # argon2; NULL: no console sign-in (API token only)
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True)),
+)
+
+#: personal API tokens: only a SHA-256 of the token is stored (the token is random, 256 bits).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("staff_id", Integer, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the token's first characters, to tell tokens apart
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+#: private notes staff leave on a conversation (never sent to the customer).
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("conversation_id", String(200), nullable=False, index=True),
+    Column("staff_id", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,1 @@
+"""Handing conversations to people: modes, business hours, the waiting queue, presence."""

@@ -1,0 +1,36 @@
+"""Live events: what a turn, a mode change or an agent did, published on Redis pub/sub.
+
+Every process publishes to one channel, ``<prefix>:live``; each web process runs one
+subscriber that fans the events out to its open Server-Sent-Event streams (console
+inbox, conversation views, web chat). Nothing live is kept in only one process.
+
+Event shapes (JSON objects; ``type`` says which):
+    message  conversation_id, channel, direction ("in"|"out"), message_id, text, nlu, mode,
+             language, at, author (None: customer or bot; "staff:<id>" for an agent's reply)
+    mode     conversation_id, channel, mode, old, actor, reason, assigned_to, waiting_since, at
+    assign   conversation_id, assigned_to, actor, at
+    note     conversation_id, note_id, staff_id, text, at
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+
+__all__ = ["live_channel", "encode", "publish"]
+
+
+def live_channel(prefix: str) -> str:
+    """The one pub/sub channel of a deployment (``stores.key_prefix``)."""
+    return f"{prefix}:live"
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def publish(client: redis.Redis, prefix: str, event: dict[str, Any]) -> None:
+    """Publish one event (best effort is not enough: a Redis error propagates)."""
+    client.publish(live_channel(prefix), encode(event))
