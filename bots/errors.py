@@ -44,3 +44,15 @@ class StoreUnavailable(BrandbotError):
 
 class ModelNotTrained(BrandbotError):
     """Raised when the NLU model is needed but has not been trained yet."""
+
+
+__all__ += ["StaffError"]
+
+
+class StaffError(BrandbotError):
+    """Raised when a staff account or API token operation cannot be done.
+
+    An unknown email, an email already taken, a role that is not agent, analyst or
+    admin, a password shorter than the minimum: the message names the value and
+    what would be valid.
+    """

@@ -27,9 +27,9 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from . import db, doctor, dlq, nlu_cmd, serve, shell_cmd, telegram_cmd, worker
+    from . import db, doctor, dlq, nlu_cmd, serve, shell_cmd, staff, telegram_cmd, worker
 
-    for module in (serve, worker, doctor, db, nlu_cmd, shell_cmd, telegram_cmd, dlq):
+    for module in (serve, worker, doctor, db, nlu_cmd, shell_cmd, telegram_cmd, dlq, staff):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -27,7 +27,7 @@ def run(*args: str, env: dict[str, str] | None = None):  # noqa: ANN201
 
 def test_help_lists_every_command_with_its_purpose() -> None:
     out = run("--help").output
-    for command in ("serve", "worker", "doctor", "db", "nlu", "shell", "telegram", "dlq"):
+    for command in ("serve", "worker", "doctor", "db", "nlu", "shell", "telegram", "dlq", "staff"):
         assert f"  {command} " in out, f"{command} missing from --help"
 
 
