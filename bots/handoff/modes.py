@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -163,6 +163,9 @@ class Modes:
         saved = False
         try:
             state = lease.state
+            if state.version == 0:
+                # the dialogue state expired (or was never saved): the durable record knows the mode
+                state.mode = self._recorded_mode(conversation_id) or state.mode
             if expect is not None and state.mode not in expect:
                 raise InvalidTransition(
                     f"conversation {conversation_id!r} is in mode {state.mode!r}, not {' or '.join(expect)}")
@@ -179,3 +182,11 @@ class Modes:
         finally:
             if not saved:
                 self.store.release(lease)
+
+    def _recorded_mode(self, conversation_id: str) -> Any:
+        try:
+            with self.engine.connect() as conn:
+                mode = conn.execute(select(conversations.c.mode).where(conversations.c.id == conversation_id)).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"cannot read the mode of {conversation_id!r}: {exc}") from exc
+        return mode if mode in MODES else None

@@ -82,3 +82,14 @@ def test_modes_change_with_expect_leaves_other_modes_alone(redis_client, sql_eng
     with sql_engine.connect() as conn:
         row = conn.execute(select(conversations.c.waiting_since, conversations.c.handoff_reason)).one()
     assert row.handoff_reason == "human_request" and row.waiting_since is not None
+
+
+def test_a_conversation_whose_state_expired_keeps_its_recorded_mode(redis_client, sql_engine) -> None:  # noqa: ANN001
+    _conversation(sql_engine)
+    store = StateStore(redis_client, prefix="t")
+    modes = Modes(store, sql_engine, clock=lambda: NOW)
+    modes.change("webchat:v1", "webchat", "human", actor="staff:7", reason="takeover")
+    store.delete("webchat:v1")  # the dialogue state's TTL ran out while a person was answering
+
+    modes.change("webchat:v1", "webchat", "bot", actor="staff:7", reason="handback", expect=("human",))
+    assert store.load("webchat:v1").mode == "bot"
