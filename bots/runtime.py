@@ -72,4 +72,4 @@ def start_embedded(services: Services, count: int):  # noqa: ANN201 - worker han
     from .pipeline.worker import start_embedded_workers
 
     pipeline = get_pipeline(services)
-    return start_embedded_workers(services, pipeline.handler, pipeline.connectors, count)
+    return start_embedded_workers(services, pipeline.handler, pipeline.connectors, count, sweep=True)

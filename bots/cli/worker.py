@@ -43,7 +43,8 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
     Messages of one conversation are handled in order, one at a time, across all
     workers. SIGTERM or Ctrl-C finishes the turn in progress, acknowledges it and exits.
     """
-    from ..pipeline.worker import EmbeddedWorkers, Worker, consumer_name
+    from ..pipeline.worker import EmbeddedWorkers, Worker, attach_sweeper, consumer_name
+    from ..runtime import Pipeline
     from ..services import build_services
     from ..stores.redis_client import ping
     from ..stores.sql import check_sql, upgrade
@@ -66,6 +67,9 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
             Worker(services.redis, services.engine, settings, pipeline.handler, pipeline.connectors, name=consumer_name(f"w{i}"))
             for i in range(concurrency)
         ]
+        if isinstance(pipeline, Pipeline):  # the dialogue's pipeline (not a custom --pipeline)
+            for w in workers:  # each may sweep long waits: a Redis lock lets one process do it at a time
+                attach_sweeper(w, settings, services.redis, services.engine)
         handle = EmbeddedWorkers(workers)
         stopping = threading.Event()
 

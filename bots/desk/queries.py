@@ -53,7 +53,8 @@ def _summary(row: Row, now: datetime) -> ConversationSummary:
     waiting_since = aware(row.waiting_since)
     if row.mode == "waiting" and waiting_since is None:
         waiting_since = aware(row.updated_at)  # a handoff recorded before waiting_since existed
-    wait = int((now - waiting_since).total_seconds()) if row.mode == "waiting" and waiting_since else None
+    waits = row.mode == "waiting" or (row.mode == "bot" and row.handoff_reason == "left_message")
+    wait = int((now - waiting_since).total_seconds()) if waits and waiting_since else None
     name = (row.staff_name or row.staff_email) if row.assigned_to is not None else None
     return ConversationSummary(
         id=row.id, channel=row.channel, customer_id=row.customer_id, language=row.language, mode=row.mode,
@@ -64,14 +65,20 @@ def _summary(row: Row, now: datetime) -> ConversationSummary:
     )
 
 
+def _left_message() -> ColumnElement[bool]:
+    """Outside business hours the customer left a message: still with the bot, but waiting for staff."""
+    c = conversations.c
+    return and_(c.mode == "bot", c.waiting_since.is_not(None), c.handoff_reason == "left_message")
+
+
 def _view_filter(view: str, staff_id: int | None) -> ColumnElement[bool]:
     mode = conversations.c.mode
     if view == "waiting":
-        return mode == "waiting"
+        return or_(mode == "waiting", _left_message())
     if view == "mine":
         return and_(mode.in_(STAFFED), conversations.c.assigned_to == staff_id)
     if view == "open":
-        return mode.in_(STAFFED)
+        return or_(mode.in_(STAFFED), _left_message())
     if view == "resolved":
         return mode == "resolved"
     return literal(True)

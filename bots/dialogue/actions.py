@@ -83,6 +83,9 @@ class ActionResult:
         events: plain dicts recorded with the turn (analytics, handoff hints).
         texts: extra replies sent as they are, after the response (already in the
             conversation's language: ``ctx.language``).
+        handoff: ask for a person, with a short reason ("flight_cancelled"): after the
+            response, the flows close and the customer is handed over (staff told the
+            reason as ``action:<reason>``); honoured when ``handoff.triggers.from_actions``.
         error: set by the runner when the action raised or timed out.
     """
 
@@ -94,6 +97,7 @@ class ActionResult:
     remember: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    handoff: str | None = None
     error: str | None = None
 
 

@@ -5,16 +5,32 @@ engine stops and returns an :class:`ActionRequest`; the runtime runs the action
 and hands its :class:`~bots.dialogue.actions.ActionResult` back to
 :meth:`Engine.resume`, which continues the same turn.
 
+The engine never sets ``state.mode``: it asks for a change with
+:attr:`EngineOutput.mode_request` and the runtime applies it (``bots.handoff.modes``).
+Modes: ``human`` -> silent; ``waiting`` -> silent, except "cancel" / "back to the bot"
+(back to ``bot``); ``resolved`` -> back to ``bot`` and a normal turn.
+
+Handing over depends on :class:`~bots.handoff.queue.Availability` (an argument): staffed
+-> mode ``waiting`` and the customer's place and expected wait; not staffed -> stays in
+``bot``, told when staff are back, offered to leave a message (the next message is then
+marked :attr:`EngineOutput.message_left`).
+
 Order of the policy on each message (bot mode):
+  0. an accepted offer to leave a message: this message is the message;
   1. cancel words / ``abort`` -> leave the active flow (or the open question);
-  2. an open "shall I get you a human?" question -> yes: mode ``waiting``;
-  3. ``human_handoff`` -> mode ``waiting``;
+  2. an open "shall I get you a human?" question -> yes (or the button): hand over;
+  3. ``human_handoff`` (``handoff.triggers.human_request``) -> hand over;
   4. the active flow: confirmation yes/no, slot values and corrections from entities;
   5. otherwise an FAQ answer or a flow trigger (a digression when a flow is active:
      answered, then the active flow's question is asked again; a new flow suspends
      the active one, which resumes when the new one ends);
   6. a bare "inform" whose entities fit one flow starts it ("move me to 15C on X7K9QZ");
-  7. otherwise fallback: rephrase with suggestions, a second miss in a row offers a human.
+  7. otherwise fallback: rephrase with suggestions; ``handoff.triggers.misses`` misses in a
+     row offer a person.
+After the turn, with no flow active and nothing offered yet: an intent of
+``handoff.triggers.intents`` or a customer turning negative (average sentiment of the last
+``negative_messages`` messages at or below ``negative_threshold``) offers a person.
+Actions hand over with ``ActionResult(handoff="reason")`` (``triggers.from_actions``).
 """
 
 from __future__ import annotations
@@ -25,18 +41,29 @@ from typing import Any
 
 from nlu.result import OUT_OF_SCOPE, NLUResult
 
+from ..handoff.hours import describe_back
+from ..handoff.queue import STAFFED, Availability, describe_wait
 from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
+from ..settings.handoff import HandoffTriggers
 from .actions import ActionResult
 from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, loose_slot_value, next_language, suggestions
 from .responses import Reply, render, render_response
-from .rules import is_cancel, is_no, is_yes
+from .rules import is_back_to_bot, is_cancel, is_no, is_yes, word_count
 from .state import CONFIRM, DialogueState, FlowState
 
-__all__ = ["Engine", "EngineOutput", "ActionRequest", "SUGGESTION_EXCLUDED", "NON_TASK_INTENTS"]
+__all__ = ["Engine", "EngineOutput", "ActionRequest", "ModeRequest", "SUGGESTION_EXCLUDED", "NON_TASK_INTENTS",
+           "OFFER_HUMAN", "OFFER_MESSAGE", "TAKE_MESSAGE"]
 
 #: intents that do not interrupt a flow by themselves.
 NON_TASK_INTENTS = {OUT_OF_SCOPE, "affirm", "deny", "inform"}
+#: ``state.pending`` values: "shall I get you a person?" (``offer_human:<why>``, the why
+#: becomes the handoff reason), "leave them a message?", and "write your message".
 OFFER_HUMAN = "offer_human"
+OFFER_MESSAGE = "offer_message"
+TAKE_MESSAGE = "take_message"
+#: while waiting, a classifier "abort" returns to the bot only on a short message (a long one
+#: is more likely meant for the agent).
+ABORT_MAX_WORDS = 6
 MAX_STACK = 2
 #: a message that fills the awaited slot is an answer, not another request, when the NLU
 #: gives "inform" at least this weight ("the booking code is X7K9QZ" read as booking_status).
@@ -56,12 +83,28 @@ class ActionRequest:
     slots: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ModeRequest:
+    """The engine asks the runtime to change the conversation's mode."""
+
+    new: str  # "bot" | "waiting"
+    #: recorded as the handoff reason: "human_request", "misses", "negative_sentiment",
+    #: "intent:complaint", "action:<why>", "customer_cancel", "customer_returned"...
+    reason: str
+    #: "customer" (asked, accepted, cancelled, came back) or "bot" (an action asked).
+    actor: str = "customer"
+
+
 @dataclass
 class EngineOutput:
     state: DialogueState
     replies: list[Reply] = field(default_factory=list)
     action: ActionRequest | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: a mode change for the runtime to apply (the engine never sets ``state.mode``).
+    mode_request: ModeRequest | None = None
+    #: this turn's customer message is a message left for staff (outside hours).
+    message_left: bool = False
 
 
 class Engine:
@@ -73,6 +116,7 @@ class Engine:
         fallback_threshold: below this intent confidence a message is a miss.
         switch_min_words: a message in another language switches the conversation's
             language only when it has at least this many words (short ones are ambiguous).
+        triggers: what hands over or offers a person (``settings.handoff.triggers``).
     """
 
     def __init__(
@@ -82,17 +126,24 @@ class Engine:
         default_language: str,
         fallback_threshold: float = 0.5,
         switch_min_words: int = 3,
+        triggers: HandoffTriggers | None = None,
     ) -> None:
         self.domain = domain
         self.languages = tuple(languages)
         self.default_language = default_language
         self.threshold = fallback_threshold
         self.switch_min_words = switch_min_words
+        self.triggers = triggers or HandoffTriggers()
         self.trigger: dict[str, str] = {i: name for name, f in domain.flows.items() for i in f.intents}
 
     # ------------------------------------------------------------------ entry points
-    def turn(self, state: DialogueState, nlu: NLUResult) -> EngineOutput:
-        """Decide one turn. ``state`` is not modified (the output holds a new one)."""
+    def turn(self, state: DialogueState, nlu: NLUResult, availability: Availability = STAFFED) -> EngineOutput:
+        """Decide one turn. ``state`` is not modified (the output holds a new one).
+
+        Args:
+            availability: whether a handoff can reach a person now (the runtime computes it
+                when :meth:`needs_availability` says this message may hand over).
+        """
         st = copy.deepcopy(state)
         out = EngineOutput(st)
         self._language(st, nlu)
@@ -100,19 +151,36 @@ class Engine:
         if st.mode == "human":
             return out  # a person is answering; the bot stays silent
         if st.mode == "waiting":
-            if is_cancel(nlu.text) or self._is(nlu, "abort"):
-                st.mode = "bot"
+            # silent (the message goes to the agents), unless the customer wants the bot back
+            if self._wants_bot(nlu):
+                out.mode_request = ModeRequest("bot", "customer_cancel")
                 out.events.append({"type": "handoff_cancelled"})
-                self._say(out, "anything_else")
-            else:
-                self._say(out, "handoff_still_waiting")
+                self._say(out, "handoff_cancelled")
             return out
-        self._bot_turn(out, nlu)
+        if st.mode == "resolved":
+            out.mode_request = ModeRequest("bot", "customer_returned")
+            out.events.append({"type": "customer_returned"})
+        self._bot_turn(out, nlu, availability)
         self._offer_if_asked(out)
+        self._offer_on_triggers(out, nlu)
         return out
 
-    def resume(self, out: EngineOutput, request: ActionRequest, result: ActionResult) -> EngineOutput:
-        """Continue a turn after the action ``request`` returned ``result``."""
+    def needs_availability(self, state: DialogueState, nlu: NLUResult) -> bool:
+        """True when this message may hand the customer over (the runtime then looks up the
+        real :class:`Availability`; other turns use the default and never consult it)."""
+        if state.mode in ("waiting", "human"):
+            return False
+        if self._offering(state):
+            return True
+        return self.triggers.human_request and self._is(nlu, "human_handoff")
+
+    def resume(self, out: EngineOutput, request: ActionRequest, result: ActionResult,
+               availability: Availability = STAFFED) -> EngineOutput:
+        """Continue a turn after the action ``request`` returned ``result``.
+
+        Args:
+            availability: used when ``result.handoff`` asks for a person.
+        """
         st = out.state
         out.action = None
         fs = st.flow
@@ -128,7 +196,19 @@ class Engine:
             st.flow = None
             st.stack.clear()
             self._say(out, "action_error", values)
-            st.pending = OFFER_HUMAN
+            st.pending = f"{OFFER_HUMAN}:action_error"
+            return out
+        if result.handoff and self.triggers.from_actions:
+            # the brand's code asks for a person (a cancelled flight to rebook...): say its
+            # response, close the flows, hand over
+            key = result.response or (None if result.ok else spec.failure)
+            if key:
+                self._say(out, key, values)
+            out.replies.extend(Reply(t, (), f"action:{request.name}") for t in result.texts if t)
+            out.events.append({"type": "flow_completed" if result.ok else "flow_failed", "flow": fs.name})
+            st.flow = None
+            st.stack.clear()
+            self._hand_over(out, f"action:{result.handoff}", availability, actor="bot")
             return out
         if not result.ok and result.reask:
             # a value the brand's system refused (unknown booking, taken seat): say why, ask again
@@ -161,10 +241,18 @@ class Engine:
         return out
 
     # ------------------------------------------------------------------ policy
-    def _bot_turn(self, out: EngineOutput, nlu: NLUResult) -> None:
+    def _bot_turn(self, out: EngineOutput, nlu: NLUResult, availability: Availability) -> None:
         st = out.state
         text = nlu.text
         ruled_cancel = is_cancel(text)
+        if st.pending == TAKE_MESSAGE and not ruled_cancel and text.strip():
+            # the message the customer offered to leave for staff (outside hours)
+            st.pending = None
+            st.misses = 0
+            out.message_left = True
+            out.events.append({"type": "message_left"})
+            self._say(out, "handoff_left_message")
+            return
         if ruled_cancel or (self._is(nlu, "abort") and (st.flow is not None or st.pending)):
             # a classifier "abort" with nothing in progress is more likely a miss than a request
             st.misses = 0
@@ -178,17 +266,29 @@ class Engine:
             else:
                 self._say(out, "nothing_to_cancel")
             return
-        if st.pending == OFFER_HUMAN:
+        if st.pending == OFFER_MESSAGE:
             st.pending = None
-            if not nlu.entities and (is_yes(text) or self._is(nlu, "affirm")):
-                self._handoff(out)
+            if not nlu.entities and (is_yes(text) or self._is(nlu, "affirm") or self._is(nlu, "leave_message")):
+                st.pending = TAKE_MESSAGE
+                self._say(out, "handoff_ask_message")
+                return
+            if not nlu.entities and (is_no(text) or self._is(nlu, "deny")):
+                self._say(out, "anything_else")
+                return
+        if st.pending == TAKE_MESSAGE:
+            st.pending = None  # an empty message: nothing left
+        if self._offering(st):
+            reason = (st.pending or "").partition(":")[2] or "offer_accepted"
+            st.pending = None
+            if not nlu.entities and (is_yes(text) or self._is(nlu, "affirm") or self._is(nlu, "human_handoff")):
+                self._hand_over(out, reason, availability)
                 return
             if not nlu.entities and (is_no(text) or self._is(nlu, "deny")):
                 st.misses = 0
                 self._say(out, "handoff_declined")
                 return
-        if self._is(nlu, "human_handoff"):
-            self._handoff(out)
+        if self.triggers.human_request and self._is(nlu, "human_handoff"):
+            self._hand_over(out, "human_request", availability)
             return
         if st.flow is not None and self._in_flow(out, nlu):
             st.misses = 0
@@ -393,23 +493,78 @@ class Engine:
         """A last reply offering a person (a "/human_handoff" button) opens the yes/no question,
         so a typed "yes please" after "Would you like me to pass you to our team?" is understood."""
         st = out.state
-        if st.mode != "bot" or st.pending or st.flow is not None or not out.replies:
+        if self._mode(out) != "bot" or st.pending or st.flow is not None or not out.replies:
             return
         last = out.replies[-1]
         if last.key != "fallback_rephrase" and any(payload == "/human_handoff" for _t, payload in last.buttons):
-            st.pending = OFFER_HUMAN
+            why = last.key.removeprefix("action:")
+            st.pending = f"{OFFER_HUMAN}:" + (f"intent:{why[4:]}" if why.startswith("faq:") else why or "offer")
 
-    def _handoff(self, out: EngineOutput) -> None:
+    def _offer_on_triggers(self, out: EngineOutput, nlu: NLUResult) -> None:
+        """Offer a person (never force it) on a configured intent or a customer turning negative."""
         st = out.state
-        st.mode = "waiting"
+        if self._mode(out) != "bot" or st.pending or st.flow is not None:
+            return
+        intent = nlu.intent if self._confident(nlu) else None
+        if intent is not None and intent in self.triggers.intents and intent != "human_handoff":
+            self._offer(out, f"intent:{intent}")
+        elif self._turned_negative(st, nlu):
+            out.events.append({"type": "negative_sentiment"})
+            self._offer(out, "negative_sentiment")
+
+    def _turned_negative(self, st: DialogueState, nlu: NLUResult) -> bool:
+        """The average sentiment of the last N customer messages (this one included) just went
+        at or below the threshold (it was above, or unknown, one message earlier): so a customer
+        who stays upset after declining is not asked again at every message."""
+        n = self.triggers.negative_messages
+        if n <= 0:
+            return False
+        past = [float(h["sentiment"]) for h in st.history if isinstance(h.get("sentiment"), (int, float))]
+        window = (past + [nlu.sentiment.score])[-n:]
+        limit = self.triggers.negative_threshold
+        if len(window) < n or sum(window) / n > limit:
+            return False
+        before = past[-n:]
+        return len(before) < n or sum(before) / n > limit
+
+    def _offer(self, out: EngineOutput, reason: str) -> None:
+        out.state.pending = f"{OFFER_HUMAN}:{reason}"
+        self._say(out, "handoff_offer")
+
+    def _hand_over(self, out: EngineOutput, reason: str, availability: Availability, actor: str = "customer") -> None:
+        """Hand the customer to a person: staffed -> ask for mode ``waiting`` and tell their
+        place and expected wait; not staffed -> say when staff are back, offer a message."""
+        st = out.state
         st.pending = None
         st.misses = 0
         if st.flow is not None:
             out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
         st.flow = None
         st.stack.clear()
-        out.events.append({"type": "handoff_requested"})
-        self._say(out, "handoff_waiting")
+        lang = st.language or self.default_language
+        if availability.staffed:
+            out.mode_request = ModeRequest("waiting", reason, actor)
+            out.events.append({"type": "handoff_requested", "reason": reason, "position": availability.position})
+            self._say(out, "handoff_waiting", {"position": availability.position,
+                                               "wait": describe_wait(availability.expected_wait_minutes, lang)})
+            return
+        out.events.append({"type": "handoff_unavailable", "reason": reason})
+        back = describe_back(availability.back_at, availability.now, lang)
+        self._say(out, "handoff_closed", {"back": back})
+        st.pending = OFFER_MESSAGE
+
+    def _offering(self, st: DialogueState) -> bool:
+        return bool(st.pending) and (st.pending or "").partition(":")[0] == OFFER_HUMAN
+
+    def _wants_bot(self, nlu: NLUResult) -> bool:
+        """While waiting: "cancel", "back to the bot", "annuler", or a short clear "abort"."""
+        return (is_cancel(nlu.text) or is_back_to_bot(nlu.text)
+                or (self._is(nlu, "abort") and word_count(nlu.text) <= ABORT_MAX_WORDS))
+
+    @staticmethod
+    def _mode(out: EngineOutput) -> str:
+        """The mode this turn leads to (the requested one, else the state's)."""
+        return out.mode_request.new if out.mode_request else out.state.mode
 
     def _give_up(self, out: EngineOutput, slot: str) -> None:
         """Too many unusable answers for ``slot``: drop the flows, say so, offer a person."""
@@ -419,15 +574,15 @@ class Engine:
         st.flow = None
         st.stack.clear()
         self._say(out, "slot_gave_up")
-        st.pending = OFFER_HUMAN
+        st.pending = f"{OFFER_HUMAN}:gave_up"
 
     def _fallback(self, out: EngineOutput, nlu: NLUResult) -> None:
         st = out.state
         st.misses += 1
         out.events.append({"type": "fallback", "misses": st.misses})
-        if st.misses >= 2:
+        if self.triggers.misses and st.misses >= self.triggers.misses:
             st.misses = 0
-            st.pending = OFFER_HUMAN
+            st.pending = f"{OFFER_HUMAN}:misses"
             self._say(out, "offer_human")
             return
         lang = st.language or self.default_language

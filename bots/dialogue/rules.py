@@ -9,11 +9,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalise", "is_cancel", "is_yes", "is_no", "word_count"]
+__all__ = ["normalise", "is_cancel", "is_back_to_bot", "is_yes", "is_no", "word_count"]
 
 CANCEL = {
     "cancel", "cancel it", "cancel that", "stop", "abort", "quit", "forget it", "never mind", "nevermind",
     "annuler", "annule", "annulez", "laisse tomber", "laissez tomber", "tant pis", "arrête", "arrete", "stop merci",
+}
+#: while waiting for a person: "take me back to the bot" (the cancel words work too).
+BACK_TO_BOT = {
+    "back to the bot", "back to bot", "go back to the bot", "take me back to the bot", "return to the bot",
+    "back to the assistant", "talk to the bot", "bot please", "i don't need a person anymore",
+    "retour au bot", "retour à l'assistant", "retour a l'assistant", "revenir au bot", "revenir à l'assistant",
+    "revenir a l'assistant", "reparler au bot", "plus besoin de conseiller",
 }
 YES = {
     "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "confirm", "correct", "right", "yes please",
@@ -48,6 +55,10 @@ def word_count(text: str) -> int:
 
 def is_cancel(text: str) -> bool:
     return normalise(text) in CANCEL
+
+
+def is_back_to_bot(text: str) -> bool:
+    return normalise(text) in BACK_TO_BOT
 
 
 def is_yes(text: str) -> bool:

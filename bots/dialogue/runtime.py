@@ -11,11 +11,17 @@ Public API (used by the pipeline workers, the shell and the web chat)::
 
 A redelivered inbound (same ``message_id``) returns the outbounds stored the
 first time, with ``replayed=True`` and no new effect: safe to redo a turn.
+
+Handoff: when the engine asks for a mode change (``EngineOutput.mode_request``), the
+runtime applies it with :func:`bots.handoff.modes.transition`, records it with
+:func:`~bots.handoff.modes.record` in the transcript's SQL transaction and publishes
+:func:`~bots.handoff.modes.mode_event` with the state save. Staff availability (business
+hours, :class:`~bots.handoff.presence.Presence`, the queue in SQL) is looked up only on a
+turn that may hand over; a plain bot turn stays at two Redis round trips.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -24,12 +30,18 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, update
+from sqlalchemy.engine import Connection
 
 from connectors.base import Inbound, Outbound, QuickReply
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
 from ..errors import ModelNotTrained
+from ..handoff.hours import hours_from_settings
+from ..handoff.modes import ModeChange, mode_event, record, transition
+from ..handoff.presence import Presence
+from ..handoff.queue import STAFFED, Availability, availability
+from ..live_events import encode
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from .actions import ActionContext, ActionRegistry, load_actions
@@ -38,6 +50,7 @@ from .engine import Engine as Policy
 from .engine import EngineOutput
 from .responses import Reply
 from .state import DialogueState
+from ..stores.models import audit_log, conversations
 from .store import StateStore
 from .transcript import record_turn
 
@@ -65,6 +78,8 @@ class TurnResult:
     replayed: bool = False
     replies: list[Reply] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: the mode change this turn made (handed over, back to the bot...), if any.
+    mode_change: ModeChange | None = None
 
 
 def _utcnow() -> datetime:
@@ -82,6 +97,8 @@ class ConversationRuntime:
         actions: the brand's :class:`ActionRegistry`.
         clock: returns an aware ``datetime`` (tests pin it).
         domain: flows/FAQ/responses; default read from settings.
+        presence: who is signed in to the console; default built on ``redis``
+            (``<stores.key_prefix>:presence``, ``handoff.presence_seconds``, ``clock``).
     """
 
     def __init__(
@@ -93,6 +110,7 @@ class ConversationRuntime:
         actions: ActionRegistry,
         clock: Callable[[], datetime] | None = None,
         domain: DomainSpec | None = None,
+        presence: Presence | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -109,7 +127,11 @@ class ConversationRuntime:
             settings.brand.languages,
             settings.brand.default_language,
             settings.nlu.fallback_threshold,
+            triggers=settings.handoff.triggers,
         )
+        self.presence = presence or Presence(redis, settings.stores.key_prefix, settings.handoff.presence_seconds,
+                                             self.clock)
+        self.hours = hours_from_settings(settings)
         self.store = StateStore(
             redis,
             prefix=settings.stores.key_prefix,
@@ -139,7 +161,8 @@ class ConversationRuntime:
                 return TurnResult([Outbound.from_dict(o) for o in previous], None, state, replayed=True)
             now = self.clock()
             nlu = self._understand(inbound, state, now)
-            out = self.policy.turn(state, nlu)
+            ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
+            out = self.policy.turn(state, nlu, ready)
             for _ in range(MAX_ACTIONS_PER_TURN):
                 if out.action is None:
                     break
@@ -147,21 +170,36 @@ class ConversationRuntime:
                     self.store.extend(lease)  # slow actions: keep the conversation ours
                 out = self._run_action(out, inbound, now)
             new = out.state
+            change = None
+            req = out.mode_request
+            if req is not None and req.new != new.mode:
+                change = transition(new, req.new, channel=inbound.channel, actor=req.actor, reason=req.reason, at=now)
             outbounds = [self._outbound(inbound, i, r) for i, r in enumerate(out.replies)]
             limits = self.settings.dialogue
             new.add_history(
                 {"id": inbound.message_id, "user": inbound.text[:500], "intent": nlu.intent,
-                 "bot": [r.text[:500] for r in out.replies]},
+                 "sentiment": round(nlu.sentiment.score, 3), "bot": [r.text[:500] for r in out.replies]},
                 limits.history_limit,
             )
             new.remember_processed(inbound.message_id, [o.to_dict() for o in outbounds], limits.processed_limit)
             nlu_dict = nlu.to_dict()
-            record_turn(self.engine, inbound, outbounds, nlu_dict, new.language, new.mode, now)
-            events = [self._live(inbound, "in", inbound.text, nlu_dict, new, now)]
+            left = out.message_left
+
+            def extra(conn: Connection) -> None:
+                if change is not None:
+                    record(conn, change)
+                if left:
+                    _record_left_message(conn, inbound, now)
+
+            record_turn(self.engine, inbound, outbounds, nlu_dict, new.language, new.mode, now, extra=extra,
+                        inbound_data={"left_message": True} if left else None)
+            events = [self._live(inbound, "in", inbound.text, nlu_dict, new, now, left_message=left)]
+            if change is not None:
+                events.append(mode_event(change))
             events += [self._live(inbound, "out", o.text, None, new, now) for o in outbounds]
             self.store.save(lease, new, events)
             saved = True
-            return TurnResult(outbounds, nlu, new, False, list(out.replies), list(out.events))
+            return TurnResult(outbounds, nlu, new, False, list(out.replies), list(out.events), change)
         finally:
             if not saved:
                 self.store.release(lease)
@@ -195,7 +233,12 @@ class ConversationRuntime:
             state={k: v for k, v in st.to_dict().items() if k != "processed"},
         )
         result = self.actions.run(req.name, ctx)
-        return self.policy.resume(out, req, result)
+        ready = self._availability(now) if result.handoff and self.settings.handoff.triggers.from_actions else STAFFED
+        return self.policy.resume(out, req, result, ready)
+
+    def _availability(self, now: datetime) -> Availability:
+        """Business hours + console presence + the queue: only on turns that may hand over."""
+        return availability(self.settings, self.presence, self.engine, now, self.hours)
 
     def _outbound(self, inbound: Inbound, i: int, reply: Reply) -> Outbound:
         return Outbound(
@@ -208,13 +251,29 @@ class ConversationRuntime:
         )
 
     @staticmethod
-    def _live(inbound: Inbound, direction: str, text: str, nlu: dict[str, Any] | None, st: DialogueState, now: datetime) -> str:
-        return json.dumps(
-            {"conversation_id": inbound.conversation_id, "channel": inbound.channel, "direction": direction,
-             "message_id": inbound.message_id, "text": text, "nlu": nlu, "mode": st.mode,
-             "language": st.language, "at": now.isoformat()},
-            ensure_ascii=False,
-        )
+    def _live(inbound: Inbound, direction: str, text: str, nlu: dict[str, Any] | None, st: DialogueState,
+              now: datetime, left_message: bool = False) -> str:
+        event: dict[str, Any] = {
+            "type": "message", "conversation_id": inbound.conversation_id, "channel": inbound.channel,
+            "direction": direction, "author": "customer" if direction == "in" else "bot",
+            "message_id": inbound.message_id, "text": text, "nlu": nlu, "mode": st.mode,
+            "language": st.language, "at": now.isoformat(),
+        }
+        if left_message:
+            event["left_message"] = True
+        return encode(event)
+
+
+def _record_left_message(conn: Connection, inbound: Inbound, now: datetime) -> None:
+    """A message left for staff outside hours: the conversation stays in mode ``bot`` but gets
+    ``waiting_since`` (so the staff inbox's waiting list shows it: ``waiting_since IS NOT
+    NULL``) and ``handoff_reason`` "left_message"; audited as "message_left". The next mode
+    change (an agent's takeover, a handoff) clears or resets ``waiting_since``."""
+    conn.execute(update(conversations).where(conversations.c.id == inbound.conversation_id)
+                 .values(waiting_since=now, handoff_reason="left_message", updated_at=now))
+    conn.execute(insert(audit_log).values(at=now, actor="customer", action="message_left",
+                                          subject=inbound.conversation_id,
+                                          detail={"message_id": inbound.message_id}))
 
 
 def build_runtime(
@@ -222,9 +281,11 @@ def build_runtime(
     nlu: NLUParser | None = None,
     clock: Callable[[], datetime] | None = None,
     train_if_needed: bool = False,
+    presence: Presence | None = None,
 ) -> ConversationRuntime:
     """A runtime from :class:`~bots.services.Services`: NLU loaded from ``nlu.model_dir``,
     actions from ``dialogue.actions_module``; the SQL schema is migrated if needed.
+    ``presence`` defaults to one on ``services.redis`` (the same ZSET the console beats).
 
     Raises:
         ModelNotTrained: no trained NLU at ``nlu.model_dir`` (run ``brandbot nlu train``).
@@ -239,7 +300,7 @@ def build_runtime(
     actions = load_actions(d.actions_module, settings, d.actions_options, d.action_timeout_seconds)
     upgrade(services.engine)
     return ConversationRuntime(settings=settings, redis=services.redis, engine=services.engine, nlu=nlu,
-                               actions=actions, clock=clock)
+                               actions=actions, clock=clock, presence=presence)
 
 
 def load_nlu(settings: Settings, train_if_needed: bool = False) -> NLUParser:

@@ -7,9 +7,10 @@ message id; conflicts are ignored), so a redone turn never duplicates a row.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Inbound, Outbound
@@ -18,7 +19,10 @@ from ..errors import StoreUnavailable
 from ..stores.models import conversations, messages
 from ..stores.sql import conflict_insert
 
-__all__ = ["record_turn"]
+__all__ = ["record_turn", "PREVIEW_CHARS"]
+
+#: ``conversations.last_preview`` keeps the start of the last message.
+PREVIEW_CHARS = 200
 
 
 def _insert(engine: Engine, table: Any) -> Any:
@@ -36,8 +40,19 @@ def record_turn(
     language: str | None,
     mode: str,
     now: datetime,
+    *,
+    extra: Callable[[Connection], None] | None = None,
+    inbound_data: dict[str, Any] | None = None,
 ) -> None:
     """Append the turn's rows and upsert the conversation (one transaction).
+
+    The conversation row gets ``last_message_at`` and ``last_preview`` (the first
+    ``PREVIEW_CHARS`` characters of the turn's last message, the bot's reply if any).
+
+    Args:
+        extra: more work in the same transaction, after the rows (a mode change's
+            :func:`bots.handoff.modes.record`); its failure rolls the turn back.
+        inbound_data: more keys for the inbound row's ``data`` (``{"left_message": True}``).
 
     Raises:
         StoreUnavailable: the database refused the write.
@@ -50,7 +65,7 @@ def record_turn(
             "message_id": inbound.message_id,
             "text": inbound.text or "",
             "data": {"nlu": nlu, "kind": inbound.kind, "payload": inbound.payload,
-                     "attachments": [a.to_dict() for a in inbound.attachments]},
+                     "attachments": [a.to_dict() for a in inbound.attachments], **(inbound_data or {})},
             "created_at": inbound.timestamp,
         }
     ]
@@ -67,23 +82,22 @@ def record_turn(
             }
         )
     ins_msg = _insert(engine, messages).on_conflict_do_nothing()
+    preview = (outbounds[-1].text if outbounds else inbound.text or inbound.payload or "")[:PREVIEW_CHARS]
+    latest = {"language": language, "mode": mode, "updated_at": now, "last_message_at": now, "last_preview": preview}
     conv = _insert(engine, conversations).values(
         id=inbound.conversation_id,
         channel=inbound.channel,
         customer_id=inbound.sender_id,
-        language=language,
-        mode=mode,
         created_at=now,
-        updated_at=now,
+        **latest,
     )
-    conv = conv.on_conflict_do_update(
-        index_elements=[conversations.c.id],
-        set_={"language": language, "mode": mode, "updated_at": now},
-    )
+    conv = conv.on_conflict_do_update(index_elements=[conversations.c.id], set_=latest)
     try:
         with engine.begin() as conn:
             conn.execute(ins_msg, rows)
             conn.execute(conv)
+            if extra is not None:
+                extra(conn)
     except SQLAlchemyError as exc:
         raise StoreUnavailable(
             f"cannot write the transcript of {inbound.conversation_id!r} to {engine.url.render_as_string(hide_password=True)}: {exc}"

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import redis
 
@@ -34,9 +34,12 @@ from .dlq import DeadLetters
 from .handlers import INFRASTRUCTURE_ERRORS, Deliverer, Handler, TurnRunner
 from .ingest import keys_for
 
+if TYPE_CHECKING:
+    from ..handoff.sweeper import Sweeper
+
 log = logging.getLogger(__name__)
 
-__all__ = ["Worker", "EmbeddedWorkers", "start_embedded_workers", "consumer_name"]
+__all__ = ["Worker", "EmbeddedWorkers", "start_embedded_workers", "attach_sweeper", "consumer_name"]
 
 
 def consumer_name(prefix: str = "w") -> str:
@@ -55,6 +58,10 @@ class Worker:
         connectors: channel name -> Connector used to send.
         name: consumer name (default: unique per worker).
         sleep: injected for tests (send backoff and idle waits).
+        sweeper: returns over-long handoff waits to the bot
+            (:class:`bots.handoff.sweeper.Sweeper`); run every ``sweep_seconds`` from the loop,
+            one process at a time (its Redis lock). None: no sweeping here.
+        sweep_seconds: how often this worker tries to sweep.
     """
 
     def __init__(
@@ -66,6 +73,8 @@ class Worker:
         connectors: Mapping[str, Connector],
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        sweeper: "Sweeper | None" = None,
+        sweep_seconds: float = 30.0,
     ) -> None:
         p = settings.pipeline
         self.settings = settings
@@ -81,6 +90,9 @@ class Worker:
         self._groups_ready = False
         self._next_rebalance = 0.0
         self.processed = 0
+        self.sweeper = sweeper
+        self.sweep_seconds = sweep_seconds
+        self._next_sweep = 0.0
 
     # -- control ----------------------------------------------------------------
     def stop(self) -> None:
@@ -107,6 +119,7 @@ class Worker:
     def run_once(self) -> int:
         """One round: rebalance if due, read at most one entry per held shard, handle them. Returns turns done."""
         self._prepare()
+        self._maybe_sweep()
         entries = self.consumer.poll()
         done = 0
         for i, entry in enumerate(entries):
@@ -119,6 +132,14 @@ class Worker:
             done += 1
         self.processed += done
         return done
+
+    def _maybe_sweep(self) -> None:
+        """Every ``sweep_seconds``: return over-long handoff waits to the bot (if this process
+        wins the sweep lock). A sweep's infrastructure error propagates like a turn's."""
+        if self.sweeper is None or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.sweep_seconds
+        self.sweeper.run_if_due()
 
     def process(self, entry: Entry) -> None:
         """Turn + sends + ack for one entry. Infrastructure errors propagate (entry stays pending)."""
@@ -211,7 +232,8 @@ class EmbeddedWorkers:
         return sum(t.is_alive() for t in self.threads)
 
 
-def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[str, Connector], count: int) -> EmbeddedWorkers:
+def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[str, Connector], count: int,
+                           sweep: bool = False) -> EmbeddedWorkers:
     """Start ``count`` worker threads sharing the process's Redis client and engine.
 
     Args:
@@ -219,6 +241,7 @@ def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[
         handler: the dialogue turn, ``Inbound -> list[Outbound]``.
         connectors: channel -> Connector.
         count: threads (``server.embedded_workers``); 0 starts none.
+        sweep: each worker also runs the handoff sweeper (:func:`attach_sweeper`).
 
     Returns:
         A handle; call ``handle.stop()`` at shutdown.
@@ -227,4 +250,19 @@ def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[
         Worker(services.redis, services.engine, services.settings, handler, connectors, name=consumer_name(f"embedded{i}"))
         for i in range(count)
     ]
+    if sweep:
+        for w in workers:
+            attach_sweeper(w, services.settings, services.redis, services.engine)
     return EmbeddedWorkers(workers).start()
+
+
+def attach_sweeper(worker: Worker, settings: Settings, redis: Any, engine: Any,
+                   clock: Callable[[], Any] | None = None) -> "Sweeper":
+    """Give ``worker`` a handoff sweeper that sends its apologies through the worker's own
+    Deliverer (the domain is read from the settings). Returns the sweeper."""
+    from ..handoff.sweeper import Sweeper
+
+    sweeper = (Sweeper.from_settings(settings, redis, engine, worker.deliverer, clock=clock) if clock
+               else Sweeper.from_settings(settings, redis, engine, worker.deliverer))
+    worker.sweeper = sweeper
+    return sweeper

@@ -86,3 +86,21 @@ def test_search_is_case_insensitive_and_escapes_like_wildcards(desk: Desk, peopl
     assert len(desk.inbox("all", ana, q="   ")) == 6, "a blank search is no search"
     with pytest.raises(InvalidInput, match="NUL"):
         desk.inbox("all", ana, q="a\x00b")
+
+
+def test_a_message_left_outside_hours_waits_in_the_inbox(desk: Desk, people, clock) -> None:  # noqa: ANN001
+    from sqlalchemy import update
+
+    from bots.stores.models import conversations
+
+    add_conversation(desk.engine, "fake:night")
+    add_message(desk.engine, "fake:night", "Please call me back about my refund", at=T0)
+    with desk.engine.begin() as conn:  # what the runtime records when a customer leaves a message
+        conn.execute(update(conversations).where(conversations.c.id == "fake:night")
+                     .values(waiting_since=T0, handoff_reason="left_message"))
+    clock.now = T0 + timedelta(hours=9)
+    [left] = desk.inbox("waiting", people["ana"])
+    assert (left.id, left.mode, left.handoff_reason, left.wait_seconds) == ("fake:night", "bot", "left_message", 9 * 3600)
+    assert desk.counts(people["ana"])["open"] == 1
+    desk.takeover("fake:night", people["ana"])
+    assert desk.inbox("waiting", people["ana"]) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,6 +12,7 @@ import pytest
 from bots.dialogue.actions import load_actions
 from bots.dialogue.runtime import ConversationRuntime
 from bots.settings import Settings
+from bots.settings.handoff import DAYS
 from connectors.base import Inbound
 
 from .rules_nlu import RulesNLU
@@ -19,11 +21,19 @@ REPO = Path(__file__).resolve().parents[2]
 DOMAIN = REPO / "bots" / "airline" / "domain.yml"
 
 
+#: staff always there (any time, nobody need be signed in): a handoff always goes to the queue.
+ALWAYS_STAFFED = {"business_hours": {d: ["00:00-24:00"] for d in DAYS}, "require_agent_online": False}
+
+
 @pytest.fixture
 def airline_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Callable[..., Settings]:
-    """Settings of the example airline, its demo database in the test's temp folder."""
+    """Settings of the example airline, its demo database in the test's temp folder.
 
-    def make(**dialogue: Any) -> Settings:
+    ``handoff`` (a dict) replaces the test default, which is :data:`ALWAYS_STAFFED`
+    (``handoff={}``: the config defaults, business hours and a signed-in agent required).
+    """
+
+    def make(handoff: dict[str, Any] | None = None, **dialogue: Any) -> Settings:
         section = {
             "domain_file": str(DOMAIN),
             "actions_module": "bots.airline.actions",
@@ -31,18 +41,20 @@ def airline_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> 
             "action_timeout_seconds": 2,
         }
         section.update(dialogue)
-        return make_settings({"dialogue": section})
+        return make_settings({"dialogue": section, "handoff": ALWAYS_STAFFED if handoff is None else handoff})
 
     return make
 
 
 @pytest.fixture
 def make_runtime(airline_settings, redis_client, sql_engine) -> Callable[..., ConversationRuntime]:  # noqa: ANN001
-    def make(nlu: Any = None, settings: Settings | None = None, actions: Any = None, **dialogue: Any) -> ConversationRuntime:
+    def make(nlu: Any = None, settings: Settings | None = None, actions: Any = None,
+             clock: Callable[[], datetime] | None = None, **dialogue: Any) -> ConversationRuntime:
         s = settings or airline_settings(**dialogue)
         d = s.dialogue
         registry = actions or load_actions(d.actions_module, s, d.actions_options, d.action_timeout_seconds)
-        return ConversationRuntime(settings=s, redis=redis_client, engine=sql_engine, nlu=nlu or RulesNLU(), actions=registry)
+        return ConversationRuntime(settings=s, redis=redis_client, engine=sql_engine, nlu=nlu or RulesNLU(),
+                                   actions=registry, clock=clock)
 
     return make
 

@@ -10,7 +10,7 @@ import yaml
 
 from bots.dialogue.actions import ActionContext, ActionRegistry, ActionResult, action, load_actions
 from bots.dialogue.domain import check_domain
-from bots.dialogue.engine import Engine
+from bots.dialogue.engine import Engine, ModeRequest
 from bots.dialogue.errors import ActionNotFound, DomainError
 from bots.dialogue.state import CONFIRM, DialogueState
 from bots.settings.dialogue import DomainSpec
@@ -58,11 +58,12 @@ def test_check_ok_leads_to_confirmation_with_yes_no_buttons(engine: Engine) -> N
 def test_action_error_apologises_offers_a_human_and_leaves_the_flow(engine: Engine) -> None:
     out = engine.turn(DialogueState.fresh("c"), nlu("status X7K9QZ", "booking_status", entities={"booking_ref": "X7K9QZ"}))
     out = engine.resume(out, out.action, ActionResult(ok=False, error="TimeoutError"))
-    assert out.state.flow is None and out.state.pending == "offer_human"
+    assert out.state.flow is None and out.state.pending == "offer_human:action_error"
     assert out.replies[-1].key == "action_error"
     assert {"type": "action_failed", "action": "booking_status", "error": "TimeoutError"} in out.events
     out2 = engine.turn(out.state, nlu("yes", "affirm"))
-    assert out2.state.mode == "waiting" and out2.replies[-1].key == "handoff_waiting"
+    assert out2.mode_request == ModeRequest("waiting", "action_error") and out2.replies[-1].key == "handoff_waiting"
+    assert out2.state.mode == "bot"  # the engine asks; the runtime changes the mode
 
 
 def test_low_confidence_suggests_top_intents_as_buttons(engine: Engine) -> None:
@@ -71,7 +72,7 @@ def test_low_confidence_suggests_top_intents_as_buttons(engine: Engine) -> None:
     assert out.replies[0].key == "fallback_rephrase"
     assert list(out.replies[0].buttons) == [("Change seat", "/change_seat"), ("My booking", "/booking_status")]
     out = engine.turn(out.state, nlu("blah", "out_of_scope", 0.9))
-    assert out.replies[0].key == "offer_human" and out.state.pending == "offer_human"
+    assert out.replies[0].key == "offer_human" and out.state.pending == "offer_human:misses"
 
 
 def test_language_is_sticky_for_short_messages_and_switches_on_a_confident_sentence(engine: Engine) -> None:
@@ -89,13 +90,14 @@ def test_unsupported_language_keeps_the_conversation_language(engine: Engine) ->
     assert out.state.language == "fr" and out.replies[0].text.startswith("Bonjour")
 
 
-def test_human_mode_is_silent_and_waiting_mode_reassures(engine: Engine) -> None:
+def test_human_and_waiting_modes_are_silent(engine: Engine) -> None:
     st = DialogueState.fresh("c", "en")
     st.mode = "human"
     assert engine.turn(st, nlu("hello", "greet")).replies == []
+    assert engine.turn(st, nlu("cancel", "abort")).mode_request is None
     st.mode = "waiting"
     out = engine.turn(st, nlu("hello?", "greet"))
-    assert out.replies[0].key == "handoff_still_waiting" and out.state.mode == "waiting"
+    assert out.replies == [] and out.mode_request is None
 
 
 def test_lone_booking_reference_is_remembered_for_the_next_flow(engine: Engine) -> None:
@@ -167,9 +169,9 @@ def test_runtime_survives_an_action_that_raises(make_runtime, airline_settings) 
     reg.actions["booking_status"] = broken
     rt = make_runtime(settings=settings, actions=reg)
     r = rt.handle(inbound("status of my booking X7K9QZ", conv="test:boom"))
-    assert "isn't answering" in r.outbounds[0].text and r.state.pending == "offer_human"
+    assert "isn't answering" in r.outbounds[0].text and r.state.pending == "offer_human:action_error"
     r = rt.handle(inbound("yes", conv="test:boom"))
-    assert r.state.mode == "waiting"
+    assert r.state.mode == "waiting" and r.mode_change.reason == "action_error"
 
 
 def test_runtime_survives_an_action_that_times_out(make_runtime, airline_settings) -> None:  # noqa: ANN001
@@ -225,9 +227,9 @@ def test_an_action_sees_the_state_and_may_add_its_own_texts(make_runtime, airlin
 
 def test_a_typed_yes_after_a_reply_offering_a_person_hands_off(engine: Engine) -> None:
     out = engine.turn(DialogueState.fresh("c"), nlu("this is a disgrace", "complaint"))
-    assert out.state.pending == "offer_human"
+    assert out.state.pending == "offer_human:intent:complaint"
     out = engine.turn(out.state, nlu("yes please", "affirm"))
-    assert out.state.mode == "waiting"
+    assert out.mode_request == ModeRequest("waiting", "intent:complaint")
 
 
 def test_a_no_after_a_reply_offering_a_person_is_declined_politely(engine: Engine) -> None:

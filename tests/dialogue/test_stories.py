@@ -7,6 +7,14 @@ A story is a list of steps::
       not_bot: ["Sorry"]           # none of these may appear
       buttons: ["Yes", "No"]       # titles of the last reply's buttons, in order
       state: {flow: change_seat, slots: {seat: 15C}, language: en, mode: bot, pending: null}
+      silent: true                 # the bot sends nothing (a person is handling it)
+
+A story may also set who is there to take a handoff (default: staff always there)::
+
+    handoff: {}                    # the handoff settings (``{}``: config defaults, business
+                                   #   hours in brand.timezone, a signed-in agent needed)
+    at: "2026-03-02T10:00:00+00:00"   # the runtime's clock (fixed)
+    agents_online: 1               # staff heartbeats on the console presence set
 
 Each story gets a fresh conversation and a freshly seeded demo database. Every
 story runs twice: with the keyword test NLU (tests/dialogue/rules_nlu.py: the
@@ -18,6 +26,7 @@ the trained NLU, since the keyword NLU is not meant to read free wording.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +76,18 @@ def _check_state(state: Any, want: dict[str, Any], where: str) -> None:
         assert got == value, f"{where}: state.{key} is {got!r}, expected {value!r}"
 
 
+def story_runtime(make_runtime: Any, airline_settings: Any, story: dict[str, Any], nlu: Any = None) -> ConversationRuntime:
+    """A runtime set up as the story says (handoff settings, clock, agents online)."""
+    clock = None
+    if "at" in story:
+        at = datetime.fromisoformat(str(story["at"]))
+        clock = lambda: at  # noqa: E731
+    rt = make_runtime(nlu=nlu, settings=airline_settings(handoff=story.get("handoff")), clock=clock)
+    for i in range(int(story.get("agents_online", 0))):
+        rt.presence.beat(f"story-agent-{i}")
+    return rt
+
+
 def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
     conv = f"story:{story['name']}"
     transcript: list[str] = []
@@ -85,18 +106,20 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
         if "buttons" in step:
             titles = [q.title for q in result.outbounds[-1].quick_replies] if result.outbounds else []
             assert titles == step["buttons"], f"{where}: buttons {titles}, expected {step['buttons']}"
+        if step.get("silent"):
+            assert replies == [], f"{where}: expected no reply"
         if "state" in step:
             _check_state(result.state, step["state"], where)
 
 
 @pytest.mark.parametrize("story", load_stories(held_out=False))
-def test_story_with_keyword_nlu(story: dict[str, Any], runtime: ConversationRuntime) -> None:
-    run_story(runtime, story)
+def test_story_with_keyword_nlu(story: dict[str, Any], make_runtime, airline_settings) -> None:  # noqa: ANN001
+    run_story(story_runtime(make_runtime, airline_settings, story), story)
 
 
 @pytest.mark.parametrize("story", load_stories())
-def test_story_with_trained_nlu(story: dict[str, Any], make_runtime, trained_nlu) -> None:  # noqa: ANN001
-    run_story(make_runtime(nlu=trained_nlu), story)
+def test_story_with_trained_nlu(story: dict[str, Any], make_runtime, airline_settings, trained_nlu) -> None:  # noqa: ANN001
+    run_story(story_runtime(make_runtime, airline_settings, story, trained_nlu), story)
 
 
 def test_held_out_story_lines_are_not_in_the_nlu_training_data() -> None:

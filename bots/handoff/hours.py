@@ -1,0 +1,104 @@
+"""Business hours: when staff answer, and how to tell a customer when they are back. Pure.
+
+``BusinessHours({"mon": ["08:00-20:00"], ...}, "Europe/Paris")`` reads the spans of
+``handoff.business_hours`` (a day left out is closed; ``24:00`` ends at midnight) in
+one time zone. :func:`describe_back` words "when staff are back" in the customer's
+language ("tomorrow at 08:00", "demain à 8h00").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from ..settings.handoff import DAYS, parse_span
+
+__all__ = ["BusinessHours", "describe_back", "hours_from_settings"]
+
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+}
+_MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"),
+}
+
+
+class BusinessHours:
+    """Opening spans per weekday in one time zone.
+
+    Args:
+        spec: day ("mon".."sun") -> spans like "08:00-20:00" (validated by the settings).
+        zone: an IANA name or a ZoneInfo.
+
+    Raises:
+        ValueError: an unknown day or a malformed span.
+    """
+
+    def __init__(self, spec: Mapping[str, Sequence[str]], zone: str | ZoneInfo) -> None:
+        self.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        self.spans: dict[int, list[tuple[time, time | None]]] = {}
+        for day, spans in spec.items():
+            if day not in DAYS:
+                raise ValueError(f"{day!r} is not a day; use {', '.join(DAYS)}")
+            self.spans[DAYS.index(day)] = sorted(parse_span(s) for s in spans)
+
+    def is_open(self, now: datetime) -> bool:
+        """True when ``now`` (aware) falls in a span."""
+        local = now.astimezone(self.zone)
+        t = local.time().replace(tzinfo=None)
+        return any(start <= t and (end is None or t < end) for start, end in self.spans.get(local.weekday(), ()))
+
+    def next_open(self, now: datetime) -> datetime | None:
+        """The first moment at or after ``now`` when staff answer (``now`` itself when open),
+        in the business time zone; None when no day has hours."""
+        local = now.astimezone(self.zone)
+        if self.is_open(now):
+            return local
+        utc_now = now.astimezone(timezone.utc)
+        for offset in range(8):
+            day = local.date() + timedelta(days=offset)
+            for start, _end in self.spans.get(day.weekday(), ()):
+                candidate = datetime.combine(day, start, tzinfo=self.zone)
+                if candidate.astimezone(timezone.utc) > utc_now:
+                    return candidate
+        return None
+
+
+def hours_from_settings(settings: Any) -> BusinessHours:
+    """The deployment's hours: ``handoff.business_hours`` in ``handoff.timezone`` (else ``brand.timezone``)."""
+    h = settings.handoff
+    return BusinessHours(h.business_hours, h.timezone or settings.brand.timezone)
+
+
+def describe_back(back: datetime | None, now: datetime | None, language: str) -> str:
+    """When staff are back, in words: "today at 14:00", "tomorrow at 08:00", "on Monday at
+    09:00", "on 3 March at 08:00" (fr: "aujourd'hui à 14h00", "demain à 8h00", "lundi à 9h00",
+    "le 3 mars à 8h00"); ``back`` None (open, but nobody signed in): "soon" / "bientôt".
+    Languages other than fr are worded in English."""
+    fr = language == "fr"
+    if back is None:
+        return "bientôt" if fr else "soon"
+    local_now = (now or back).astimezone(back.tzinfo)
+    days = (back.date() - local_now.date()).days
+    if fr:
+        hm = f"{back.hour}h{back.minute:02d}"
+        if days <= 0:
+            return f"aujourd'hui à {hm}"
+        if days == 1:
+            return f"demain à {hm}"
+        if days < 7:
+            return f"{_WEEKDAYS['fr'][back.weekday()]} à {hm}"
+        return f"le {back.day} {_MONTHS['fr'][back.month - 1]} à {hm}"
+    hm = f"{back.hour:02d}:{back.minute:02d}"
+    if days <= 0:
+        return f"today at {hm}"
+    if days == 1:
+        return f"tomorrow at {hm}"
+    if days < 7:
+        return f"on {_WEEKDAYS['en'][back.weekday()]} at {hm}"
+    return f"on {back.day} {_MONTHS['en'][back.month - 1]} at {hm}"
