@@ -1,54 +1,50 @@
-"""One asyncio event loop in a daemon thread, for async SDKs called from worker threads.
+"""anyio's blocking portal, for async SDKs (python-telegram-bot) called from worker threads.
 
 The runtime's workers are threads; python-telegram-bot is async. Instead of an
-``asyncio.run()`` per message, a connector owns one :class:`LoopThread` and
-submits coroutines to it with a timeout.
+``asyncio.run()`` per message, a connector owns one :class:`Portal`: anyio's
+``start_blocking_portal()`` (one event loop in one thread), opened on first use, kept open
+for the connector's life and closed by :meth:`Portal.close`. What is ours is only the
+per-call timeout and the "closed" state a connector reports; the loop, the thread and the
+hand-over between threads are anyio's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
+import contextlib
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
-__all__ = ["LoopThread"]
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+__all__ = ["Portal"]
 
 T = TypeVar("T")
 
 
-class LoopThread:
-    """An event loop running forever in a daemon thread, started on first use.
+class Portal:
+    """A blocking portal (anyio) opened on first use and closed by :meth:`close`.
 
     Args:
-        name: thread name (shows in thread dumps).
+        name: name of the portal's event loop thread (shows in thread dumps).
     """
 
     def __init__(self, name: str = "connector-loop") -> None:
         self.name = name
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._stack: contextlib.ExitStack | None = None
+        self._portal: BlockingPortal | None = None
         self._lock = threading.Lock()
         self._closed = False
 
-    def _ensure(self) -> asyncio.AbstractEventLoop:
+    def _ensure(self) -> BlockingPortal:
         with self._lock:
             if self._closed:
-                raise RuntimeError(f"{self.name}: the event loop is closed (close() was called)")
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                self._thread = threading.Thread(target=run, name=self.name, daemon=True)
-                self._thread.start()
-                ready.wait()
-                self._loop = loop
-            return self._loop
+                raise RuntimeError(f"{self.name}: the portal is closed (close() was called)")
+            if self._portal is None:
+                stack = contextlib.ExitStack()
+                self._portal = stack.enter_context(start_blocking_portal("asyncio", name=self.name))
+                self._stack = stack
+            return self._portal
 
     @property
     def closed(self) -> bool:
@@ -56,44 +52,35 @@ class LoopThread:
 
     @property
     def running(self) -> bool:
-        return self._loop is not None and not self._closed
+        return self._portal is not None and not self._closed
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run ``coro`` on the loop and wait for its result.
+    def call(self, func: Callable[[], Awaitable[T]], timeout: float) -> T:
+        """Run ``func()`` in the portal's event loop and wait for its result.
 
         Raises:
             TimeoutError: it did not finish within ``timeout`` seconds (it is cancelled).
+            RuntimeError: the portal is closed, or this is called from its own event loop thread.
             Whatever the coroutine raised.
         """
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError(f"{self.name}: run() called from inside the loop thread would deadlock")
-        try:
-            loop = self._ensure()
-        except RuntimeError:
-            coro.close()
-            raise
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        future = self._ensure().start_task_soon(func)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError as exc:
-            future.cancel()
+            future.cancel()  # the portal cancels the task
             raise TimeoutError(f"{self.name}: no result within {timeout:g} s") from exc
 
     def close(self, cleanup: Callable[[], Awaitable[Any]] | None = None, timeout: float = 5.0) -> None:
-        """Run ``cleanup`` (if any) on the loop, then stop and close it; idempotent."""
+        """Run ``cleanup`` (if any) in the loop, cancel what still runs, close the portal; idempotent."""
         with self._lock:
-            loop, thread = self._loop, self._thread
+            portal, stack = self._portal, self._stack
             self._closed = True
-            self._loop = None
-        if loop is None:
+            self._portal = self._stack = None
+        if portal is None or stack is None:
             return
         try:
             if cleanup is not None:
-                asyncio.run_coroutine_threadsafe(cleanup(), loop).result(timeout)  # type: ignore[arg-type]
+                portal.start_task_soon(cleanup).result(timeout)
         finally:
-            loop.call_soon_threadsafe(loop.stop)
-            if thread is not None:
-                thread.join(timeout)
-            if not loop.is_running():
-                loop.close()
+            with contextlib.suppress(RuntimeError):  # already stopped
+                portal.call(portal.stop, True)  # cancel_remaining: a send still waiting is cancelled
+            stack.close()  # joins the event loop thread

@@ -1,22 +1,29 @@
-"""Redis-backed rate limits shared by every process, on the ``limits`` library.
+"""Redis-backed rate limits shared by every process: all of a send's limits in one Lua call.
 
-A send first acquires a slot in each of its limits (per chat, overall). When a
-slot frees up soon it waits; when not, it raises :class:`RateLimited` so the
-runtime retries later instead of blocking a worker.
+A send takes a slot in each of its limits (per chat, overall) in one atomic script
+(``lua/ratelimit.lua``): all of them or none, so a send refused by the overall limit
+does not spend its per-chat slot. When a slot frees up soon it waits; when not, it raises
+:class:`RateLimited` so the runtime retries later instead of blocking a worker.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import redis
-from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
 
 __all__ = ["Rate", "RateLimited", "RedisRateLimiter"]
+
+_LUA = Path(__file__).resolve().parent / "lua" / "ratelimit.lua"
+
+
+@lru_cache(maxsize=1)
+def _lua_source() -> str:
+    return _LUA.read_text(encoding="utf-8")
 
 
 class RateLimited(Exception):
@@ -35,18 +42,17 @@ class Rate:
     amount: int
     seconds: int = 1
 
-    def item(self) -> RateLimitItem:
-        if self.seconds % 60 == 0:
-            return RateLimitItemPerMinute(self.amount, self.seconds // 60)
-        return RateLimitItemPerSecond(self.amount, self.seconds)
-
 
 class RedisRateLimiter:
     """Moving-window limits kept in Redis so they hold across processes and machines.
 
+    Our own Lua script rather than the ``limits`` library: ``limits`` takes one limit per call,
+    and a send needs all of its limits taken atomically (all or nothing).
+
     Args:
-        client: the Redis client (its connection pool is reused).
-        key_prefix: prefix of the keys (a deployment's ``stores.key_prefix`` plus the channel).
+        client: the Redis (or RedisCluster) client.
+        key_prefix: prefix of the keys (a deployment's ``stores.key_prefix`` plus the channel);
+            it is the keys' hash tag, so one script can touch all of them on a cluster.
         sleep: how to wait (injected in tests).
         clock: seconds since the epoch.
     """
@@ -58,35 +64,44 @@ class RedisRateLimiter:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._storage = RedisStorage("redis://", connection_pool=client.connection_pool, key_prefix=key_prefix)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._script: Any = client.register_script(_lua_source())
+        self._prefix = key_prefix
         self._sleep = sleep
         self._clock = clock
 
-    def _wait_for(self, item: RateLimitItem, key: str) -> float:
-        stats = self._limiter.get_window_stats(item, key)
-        return max(0.0, stats.reset_time - self._clock())
+    def key(self, rate: Rate, key: str) -> str:
+        """The Redis list holding the recent hits of ``key`` under ``rate``."""
+        return f"{{{self._prefix}}}:{key}:{rate.amount}/{rate.seconds}"
+
+    def try_acquire(self, limits: Sequence[tuple[Rate, str]]) -> tuple[str, float] | None:
+        """Take one slot in every ``(rate, key)``, or none.
+
+        Returns:
+            None when taken; else ``(key, seconds)``: the full limit that frees up last, and when.
+        """
+        args: list[Any] = [repr(self._clock())]
+        for rate, _key in limits:
+            args += [rate.amount, rate.seconds]
+        full, wait = self._script(keys=[self.key(rate, key) for rate, key in limits], args=args)
+        if int(full) == 0:
+            return None
+        return limits[int(full) - 1][1], float(wait)
 
     def acquire(self, limits: Sequence[tuple[Rate, str]], max_wait: float) -> float:
         """Take one slot in every ``(rate, key)``; wait up to ``max_wait`` seconds for them.
-
-        Keys should carry the customer in a hash tag (``{telegram:42}``).
 
         Returns:
             The seconds spent waiting.
 
         Raises:
-            RateLimited: the slots would not free up within ``max_wait``.
+            RateLimited: the slots would not free up within ``max_wait`` (none was taken).
         """
-        items = [(rate.item(), key) for rate, key in limits]
         waited = 0.0
         while True:
-            waits = [(self._wait_for(item, key), key) for item, key in items if not self._limiter.test(item, key)]
-            if not waits:
-                if all(self._limiter.hit(item, key) for item, key in items):
-                    return waited
-                continue
-            wait, key = max(waits)
+            blocked = self.try_acquire(limits)
+            if blocked is None:
+                return waited
+            key, wait = blocked
             wait = max(wait, 0.01)
             if waited + wait > max_wait:
                 raise RateLimited(key, wait)

@@ -1,15 +1,23 @@
 """Evaluation of intents (incl. out-of-scope) and sentiment: metrics as plain dicts.
 
+The metrics and the folds are scikit-learn's (``precision_recall_fscore_support``,
+``StratifiedKFold``); what is ours is the out-of-scope view (in-scope accuracy, out-of-scope
+recall/precision), which scikit-learn has no notion of.
+
 Used by ``brandbot nlu evaluate`` / ``evaluate-sentiment`` and by the benchmarks.
 """
 
 from __future__ import annotations
 
-import random
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold
 
 from .data import Example, SENTIMENT_LABELS, load_jsonl, read_sentiment_file
 from .intent_model import IntentConfig, IntentModel
@@ -22,31 +30,31 @@ __all__ = ["intent_metrics", "sentiment_metrics", "evaluate_intent_files", "cros
 Note = Callable[[str, int, int], None]
 
 
-def _prf(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, float]]:
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    support: Counter[str] = Counter(y_true)
-    for t, p in zip(y_true, y_pred):
-        if t == p:
-            tp[t] += 1
-        else:
-            fp[p] += 1
-            fn[t] += 1
-    out = {}
-    for lab in labels:
-        p = tp[lab] / (tp[lab] + fp[lab]) if tp[lab] + fp[lab] else 0.0
-        r = tp[lab] / (tp[lab] + fn[lab]) if tp[lab] + fn[lab] else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        out[lab] = {"precision": p, "recall": r, "f1": f, "support": support[lab]}
-    return out
+def _per_label(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support per label (scikit-learn's ``precision_recall_fscore_support``)."""
+    if not y_true:
+        return {lab: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0} for lab in labels}
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(labels), zero_division=0)
+    return {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(labels)}
+
+
+def _macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
+    """Mean F1 over ``labels`` (those present in ``y_true``); 0.0 when there are none."""
+    if not labels:
+        return 0.0
+    return float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0))
+
+
+def _accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+    return float(accuracy_score(y_true, y_pred)) if y_true else 0.0
 
 
 def intent_metrics(y_true: Sequence[str], y_pred: Sequence[str], top_confusions: int = 10) -> dict[str, Any]:
     """accuracy, in-scope accuracy, out-of-scope recall/precision, macro F1, per intent, confusions."""
     n = len(y_true)
     labels = sorted(set(y_true) | set(y_pred))
-    per = _prf(y_true, y_pred, labels)
+    per = _per_label(y_true, y_pred, labels)
     in_idx = [i for i, t in enumerate(y_true) if t != OUT_OF_SCOPE]
     oos_idx = [i for i, t in enumerate(y_true) if t == OUT_OF_SCOPE]
     pred_oos = [i for i, p in enumerate(y_pred) if p == OUT_OF_SCOPE]
@@ -54,26 +62,26 @@ def intent_metrics(y_true: Sequence[str], y_pred: Sequence[str], top_confusions:
     conf = Counter((t, p) for t, p in zip(y_true, y_pred) if t != p)
     return {
         "examples": n,
-        "accuracy": sum(t == p for t, p in zip(y_true, y_pred)) / n if n else 0.0,
+        "accuracy": _accuracy(y_true, y_pred),
         "in_scope_accuracy": sum(y_true[i] == y_pred[i] for i in in_idx) / len(in_idx) if in_idx else 0.0,
         "out_of_scope_recall": sum(y_pred[i] == OUT_OF_SCOPE for i in oos_idx) / len(oos_idx) if oos_idx else None,
         "out_of_scope_precision": (sum(y_true[i] == OUT_OF_SCOPE for i in pred_oos) / len(pred_oos)
                                    if pred_oos else None),
-        "macro_f1": sum(per[lab]["f1"] for lab in true_labels) / len(true_labels) if true_labels else 0.0,
+        "macro_f1": _macro_f1(y_true, y_pred, true_labels),
         "per_intent": per,
         "confused": [{"true": t, "predicted": p, "count": c} for (t, p), c in conf.most_common(top_confusions)],
     }
 
 
 def sentiment_metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any]:
-    per = _prf(y_true, y_pred, SENTIMENT_LABELS)
+    per = _per_label(y_true, y_pred, SENTIMENT_LABELS)
     present = [lab for lab in SENTIMENT_LABELS if per[lab]["support"] > 0]
     n = len(y_true)
     majority = Counter(y_true).most_common(1)[0][1] / n if n else 0.0
     return {
         "examples": n,
-        "accuracy": sum(t == p for t, p in zip(y_true, y_pred)) / n if n else 0.0,
-        "macro_f1": sum(per[lab]["f1"] for lab in present) / len(present) if present else 0.0,
+        "accuracy": _accuracy(y_true, y_pred),
+        "macro_f1": _macro_f1(y_true, y_pred, present),
         "f1": {lab: per[lab]["f1"] for lab in SENTIMENT_LABELS},
         "per_class": per,
         "always_negative_accuracy": sum(t == "negative" for t in y_true) / n if n else 0.0,
@@ -115,35 +123,30 @@ def evaluate_intent_files(train_path: str | Path, test_path: str | Path, *, seed
     return metrics
 
 
-def _stratified_folds(examples: Sequence[Example], folds: int, seed: int) -> list[int]:
-    """The fold (0..folds-1) of each example, each label spread evenly over the folds."""
-    by_label: dict[str, list[int]] = {}
-    for i, e in enumerate(examples):
-        by_label.setdefault(e.label, []).append(i)
-    fold_of = [0] * len(examples)
-    rng = random.Random(seed)
-    for lab in sorted(by_label):
-        idx = by_label[lab][:]
-        rng.shuffle(idx)
-        for k, i in enumerate(idx):
-            fold_of[i] = k % folds
-    return fold_of
+def _stratified_folds(labels: Sequence[str], folds: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    """(train indices, test indices) per fold: scikit-learn's ``StratifiedKFold``, shuffled with ``seed``.
+
+    A label with fewer examples than ``folds`` is simply missing from some test folds (scikit-learn's
+    warning about it is silenced: the bot's own data often has such intents).
+    """
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return [(tr.tolist(), te.tolist()) for tr, te in splitter.split(np.zeros((len(labels), 1)), list(labels))]
 
 
 def cross_validate(examples: Sequence[Example], *, folds: int = 5, seed: int = 42,
                    config: IntentConfig | None = None, note: Note | None = None) -> dict[str, Any]:
     """Stratified k-fold cross-validation on the bot's own examples (predictions pooled)."""
     say = note or (lambda *_a: None)
-    fold_of = _stratified_folds(examples, folds, seed)
+    t0 = time.perf_counter()
+    splits = _stratified_folds([e.label for e in examples], folds, seed)
     y_true: list[str] = []
     y_pred: list[str] = []
-    t0 = time.perf_counter()
-    for k in range(folds):
+    for k, (tr_idx, te_idx) in enumerate(splits):
         say(f"fold {k + 1}/{folds}", k, folds)
-        tr = [e for i, e in enumerate(examples) if fold_of[i] != k]
-        te = [e for i, e in enumerate(examples) if fold_of[i] == k]
-        if not te:
-            continue
+        tr = [examples[i] for i in tr_idx]
+        te = [examples[i] for i in te_idx]
         model = IntentModel.fit([e.text for e in tr], [e.label for e in tr], config, seed=seed)
         y_true += [e.label for e in te]
         y_pred += [p[0] for p in model.predict_many([e.text for e in te])]
@@ -173,12 +176,11 @@ def evaluate_sentiment_files(test_path: str | Path, *, model: SentimentModel | N
 
 def cross_validate_sentiment(examples: Sequence[Example], *, folds: int = 5, seed: int = 42) -> dict[str, Any]:
     """Stratified k-fold cross-validation of the sentiment model (predictions pooled)."""
-    fold_of = _stratified_folds(examples, folds, seed)
     y_true: list[str] = []
     y_pred: list[str] = []
-    for k in range(folds):
-        tr = [e for i, e in enumerate(examples) if fold_of[i] != k]
-        te = [e for i, e in enumerate(examples) if fold_of[i] == k]
+    for tr_idx, te_idx in _stratified_folds([e.label for e in examples], folds, seed):
+        tr = [examples[i] for i in tr_idx]
+        te = [examples[i] for i in te_idx]
         model = SentimentModel.fit([e.text for e in tr], [e.label for e in tr], seed=seed)
         y_true += [e.label for e in te]
         y_pred += [lab for _s, lab in model.predict_many([e.text for e in te])]

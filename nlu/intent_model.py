@@ -14,8 +14,8 @@ example declares a closed world: no threshold (unless one is given).
 from __future__ import annotations
 
 import json
-import random
-from collections import defaultdict
+import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -57,22 +57,24 @@ class IntentConfig:
 
 
 def stratified_split(labels: Sequence[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Indices (train, held_out): ``fraction`` of each class with >= 3 examples held out."""
-    by_class: dict[str, list[int]] = defaultdict(list)
-    for i, y in enumerate(labels):
-        by_class[y].append(i)
-    rng = random.Random(seed)
-    train: list[int] = []
-    held: list[int] = []
-    for y in sorted(by_class):
-        idx = by_class[y][:]
-        rng.shuffle(idx)
-        k = int(round(len(idx) * fraction)) if len(idx) >= 3 else 0
-        if len(idx) >= 3:
-            k = max(1, k)
-        held += idx[:k]
-        train += idx[k:]
-    return sorted(train), sorted(held)
+    """Indices (train, held_out): about ``fraction`` of each class with >= 3 examples held out.
+
+    scikit-learn's ``train_test_split(stratify=...)`` with ``random_state=seed`` over the classes
+    with >= 3 examples (smaller ones stay whole in training); at least one example per such
+    class is asked for, as scikit-learn refuses a test split smaller than the number of classes.
+    """
+    from sklearn.model_selection import train_test_split  # training only: kept off the parse path
+
+    counts = Counter(labels)
+    eligible = [i for i, y in enumerate(labels) if counts[y] >= 3]
+    kept = [i for i, y in enumerate(labels) if counts[y] < 3]
+    if not eligible:
+        return kept, []
+    strata = [labels[i] for i in eligible]
+    n_classes = len(set(strata))
+    n_held = min(max(math.ceil(fraction * len(eligible)), n_classes), len(eligible) - n_classes)
+    train, held = train_test_split(eligible, test_size=n_held, stratify=strata, random_state=seed)
+    return sorted(train + kept), sorted(held)
 
 
 def _fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:

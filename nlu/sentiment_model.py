@@ -15,38 +15,46 @@ punctuation or "but"/"mais", at most 3 words, become ``NEG_word``; emojis add
 (``NEG_LEXPOS`` when negated) for words of a small en/fr polarity lexicon so words the
 training data never shows still count, and :func:`sarcasm_cues` adds ``SARC`` when a praise
 word meets a service failure ("great... another delay", "thanks for nothing", "awesome. 2
-hours on the tarmac", "génial, encore un retard"). All of it is deterministic pure Python;
-a saved model records :data:`FEATURES_VERSION` and one saved with other features is refused.
+hours on the tarmac", "génial, encore un retard"). All of it is deterministic pure Python.
+The lexicon and the sarcasm cues are versioned data files (``nlu/data/sentiment/lexicon.txt``,
+``phrases.yml``), read when a model is first built or loaded; a saved model records their
+versions and content hash (:func:`features_version`) and one saved with other features is
+refused. Negators, emoji and the tweet-style regexes stay in code: they are how the text is
+read (closed classes tied to the tokenizer), not vocabulary a brand would edit.
 Score = P(positive) - P(negative) in [-1, 1]; label = the most probable class.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import yaml
 
-from .data import SENTIMENT_LABELS
-from .errors import NotTrained
+from .data import SENTIMENT_LABELS, SHIPPED_SENTIMENT_DIR
+from .errors import BadTrainingData, NotTrained
 from .features import Vectorizer
 from .linear import LinearTextModel
 
 __all__ = [
-    "FEATURES_VERSION",
+    "LEXICON_FILE",
+    "PHRASES_FILE",
     "SentimentConfig",
+    "SentimentKnowledge",
     "SentimentModel",
     "mark_negation",
     "prepare",
     "sarcasm_cues",
     "sentiment_tokens",
+    "features_version",
+    "knowledge",
 ]
-
-#: bump when :func:`prepare` or the token hook change the features a saved model expects.
-FEATURES_VERSION = 2
 
 NEGATORS = frozenset(
     "not no never nothing nobody none nor neither without cannot cant dont doesnt didnt isnt wasnt arent "
@@ -60,79 +68,103 @@ _PUNCT = frozenset(".,;:!?()[]\"")
 POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👌🙏❤💙💚💜🧡💛🎉✨⭐🌟🤩🥳💯✅☺😇🤗🙌💪🥂😋🤝")
 NEGATIVE_EMOJI = frozenset("😠😡🤬😤😞😟😢😭😩😫😒🙄😔😕☹🙁👎💩😖😣😓🤮🤢😱😨😰💔❌🤦😑😐🙃😬😪🤯😵🥵🥶⏳")
 
-# A small polarity lexicon (the project's own list, accents stripped, en + fr): ``LEXPOS`` /
-# ``LEXNEG`` cues (``NEG_LEXPOS`` when negated) let a word never seen in the training data
-# still count through its polarity; the trained weights decide how much.
-LEX_POS = frozenset("""
-good great excellent amazing awesome fantastic wonderful brilliant superb outstanding stellar perfect lovely
-nice best better love loved loving loves enjoy enjoyed glad happy pleased delighted thrilled grateful thankful
-thanks thank thx ty appreciate appreciated appreciation kind friendly helpful polite professional courteous
-attentive caring patient smooth seamless easy quick fast efficient comfortable clean spotless early ontime
-impressed impressive recommend recommended favourite favorite fab fabulous gorgeous beautiful pleasant pleasure
-phenomenal incredible exceptional terrific marvelous marvellous magnificent cool wow yay hooray kudos props
-bravo congrats congratulations cheers hero heroes legend star rockstar winner fun funny hilarious relaxing
-reliable trustworthy generous accommodating responsive sorted solved resolved fixed merci excellente genial
-geniale super top parfait parfaite formidable magnifique adorable sympa agreable aimable efficace rapide propre
-confortable content contente ravi ravie heureux heureuse satisfait satisfaite impeccable chapeau felicitations
-recommande adore aime plaisir chouette nickel rassurant impressionne impressionnant impressionnante
-""".split())
-LEX_NEG = frozenset("""
-bad worse worst terrible horrible awful horrendous dreadful appalling atrocious abysmal pathetic disgraceful
-disgusting shameful shocking ridiculous absurd unacceptable unprofessional useless hopeless incompetent clueless
-rude disrespectful dismissive condescending unhelpful unfriendly nasty angry furious livid mad upset annoyed
-annoying irritated frustrated frustrating frustration disappointed disappointing disappointment dissatisfied
-unhappy sad miserable horrified outraged outrageous fuming sick tired hate hated hating hates sucks suck sucked
-crap crappy garbage trash joke mess nightmare disaster chaos fiasco shambles scam ripoff fraud lied lies liars
-liar delay delayed delays late cancelled canceled cancellation stranded stuck lost missing broken damaged dirty
-filthy smelly cramped uncomfortable cold freezing overbooked bumped missed ignored ignore ignoring worst fail
-failed failure fails ruined ruin ruining wasted waste stress stressful headache unreliable slow charged
-overcharged refused denied error glitch crashed crash smh ugh sigh wtf ffs nul nulle pire horrible affreux
-lamentable honteux honte scandaleux scandale inadmissible inacceptable minable desagreable impoli incompetent
-incompetents decu decue decus deception furieux furieuse enerve enervant agace marre ras inutile retard retarde
-retardee retards annule annulee annulation perdu perdue perdus bloque bloques casse cassee sale attente attendre
-galere cauchemar catastrophe catastrophique arnaque mensonge probleme gache gachee rate ratee panne bug plante
-""".split())
+LEXICON_FILE = SHIPPED_SENTIMENT_DIR / "lexicon.txt"
+PHRASES_FILE = SHIPPED_SENTIMENT_DIR / "phrases.yml"
+_POLARITIES = ("positive", "negative")
 
-# praise words that, next to a service failure, are usually sarcastic
-_PRAISE = frozenset(
-    "great awesome wonderful fantastic perfect nice lovely love loving brilliant amazing cool fun thanks "
-    "thank thx ty impressive superb excellent outstanding stellar genius yay bravo "
-    "genial super merci parfait formidable magnifique excellent top chapeau trop bien".split()
-)
-_FAILURE = frozenset(  # a service failure wherever it stands
-    "delay delayed delays late cancelled canceled cancellation lost losing tarmac stuck stranded missed "
-    "broken overbooked bumped diverted crashed hours hrs rude dirty "
-    "retard retarde retardee retards annule annulee annulation perdu perdue perdus attente bloque bloques "
-    "rate heures sale casse".split()
-)
-_FAILURE_AFTER = _FAILURE | frozenset(  # ... and words that are one only after "great." / "bravo 👏"
-    "again another hold waiting queue charged twice nothing nobody no never encore attendre rien jamais "
-    "personne toujours".split()
-)
-_SARCASM_PHRASES = (("thanks", "for", "nothing"), ("thank", "you", "for", "nothing"), ("merci", "pour", "rien"),
-                    ("said", "no", "one", "ever"), ("yeah", "right"), ("so", "generous"), ("as", "usual"),
-                    ("comme", "d", "habitude"), ("comme", "toujours"), ("nothing", "like"), ("just", "great"),
-                    ("trop", "fort"), ("what", "a", "surprise"), ("quelle", "surprise"))
-_PHRASE_STARTS = frozenset(p[0] for p in _SARCASM_PHRASES)
+
+@dataclass(frozen=True)
+class SentimentKnowledge:
+    """The polarity lexicon and the sarcasm cues, read from versioned data files.
+
+    ``features`` names what a trained model depends on: the files' versions and a hash of
+    their content, saved with the model and part of the training fingerprint.
+    """
+
+    positive: frozenset[str]
+    negative: frozenset[str]
+    praise: frozenset[str]
+    failure: frozenset[str]
+    failure_after: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...]
+    phrase_starts: frozenset[str]
+    features: str
+
+    @classmethod
+    def from_files(cls, lexicon: Path = LEXICON_FILE, phrases: Path = PHRASES_FILE) -> "SentimentKnowledge":
+        """Read ``lexicon`` (word TAB polarity) and ``phrases`` (YAML).
+
+        Raises:
+            nlu.errors.BadTrainingData: a file is missing, has no version/licence header or a bad line.
+        """
+        try:
+            lex_bytes, phrase_bytes = lexicon.read_bytes(), phrases.read_bytes()
+        except OSError as exc:
+            raise BadTrainingData(str(exc.filename), f"sentiment knowledge file unreadable: {exc.strerror}") from exc
+        words: dict[str, set[str]] = {pol: set() for pol in _POLARITIES}
+        header: dict[str, str] = {}
+        for n, line in enumerate(lex_bytes.decode("utf-8").splitlines(), 1):
+            if line.startswith("#"):
+                key, sep, value = line[1:].partition(":")
+                if sep and key.strip() in ("version", "licence"):
+                    header[key.strip()] = value.strip()
+                continue
+            if not line.strip():
+                continue
+            word, sep, polarity = line.partition("\t")
+            if not sep or polarity.strip() not in words or not word.strip():
+                raise BadTrainingData(str(lexicon), f"line {n}: {line!r} is not 'word<TAB>positive|negative'")
+            words[polarity.strip()].add(word.strip())
+        if "version" not in header or "licence" not in header:
+            raise BadTrainingData(str(lexicon), "the header needs '# version: N' and '# licence: ...' lines")
+        data = yaml.safe_load(phrase_bytes.decode("utf-8"))
+        keys = ("version", "licence", "praise", "failure", "failure_after_praise", "phrases")
+        if not isinstance(data, dict) or any(k not in data for k in keys):
+            raise BadTrainingData(str(phrases), f"needs the keys {', '.join(keys)}")
+        failure = frozenset(str(data["failure"]).split())
+        sarcastic = tuple(tuple(str(ph).split()) for ph in data["phrases"])
+        digest = hashlib.sha256(lex_bytes + b"\0" + phrase_bytes).hexdigest()[:16]
+        return cls(
+            positive=frozenset(words["positive"]),
+            negative=frozenset(words["negative"]),
+            praise=frozenset(str(data["praise"]).split()),
+            failure=failure,
+            failure_after=failure | frozenset(str(data["failure_after_praise"]).split()),
+            phrases=sarcastic,
+            phrase_starts=frozenset(ph[0] for ph in sarcastic if ph),
+            features=f"lexicon v{header['version']}, phrases v{data['version']}, sha256 {digest}",
+        )
+
+
+@lru_cache(maxsize=1)
+def knowledge() -> SentimentKnowledge:
+    """The shipped lexicon and sarcasm cues, read once (when a model is first built or loaded)."""
+    return SentimentKnowledge.from_files()
+
+
+def features_version() -> str:
+    """What a saved model's features depend on (versions + content hash of the data files)."""
+    return knowledge().features
 
 
 def sarcasm_cues(words: list[str]) -> list[str]:
     """``["SARC"]`` when praise meets a service failure in one message (or a stock sarcastic phrase)."""
+    k = knowledge()
     n = len(words)
     for i, w in enumerate(words):
-        if w in _PHRASE_STARTS:
-            for ph in _SARCASM_PHRASES:
+        if w in k.phrase_starts:
+            for ph in k.phrases:
                 if ph[0] == w and tuple(words[i:i + len(ph)]) == ph:
                     return ["SARC"]
-    praise = [i for i, w in enumerate(words) if w in _PRAISE]
+    praise = [i for i, w in enumerate(words) if w in k.praise]
     if not praise:
         return []
     # praise followed by punctuation (great... / awesome. / bravo 👏) then a failure
     for i in praise:
         if (i + 1 < n and (words[i + 1] in _PUNCT or not words[i + 1].isascii())
-                and any(w in _FAILURE_AFTER for w in words[i + 2:])):
+                and any(w in k.failure_after for w in words[i + 2:])):
             return ["SARC", "SARCP"]
-    return ["SARC"] if any(w in _FAILURE for w in words) else []
+    return ["SARC"] if any(w in k.failure for w in words) else []
 
 
 def mark_negation(words: list[str]) -> list[str]:
@@ -166,14 +198,15 @@ def mark_negation(words: list[str]) -> list[str]:
 
 def sentiment_tokens(words: list[str]) -> list[str]:
     """The sentiment vectorizer's token hook: negation scope, emoji, lexicon and sarcasm cues."""
+    k = knowledge()
     out = mark_negation(words)
     lex: list[str] = []
     for w in out:
         neg = w.startswith("NEG_")
         base = w[4:] if neg else w
-        if base in LEX_POS:
+        if base in k.positive:
             lex.append("NEG_LEXPOS" if neg else "LEXPOS")
-        elif base in LEX_NEG:
+        elif base in k.negative:
             lex.append("NEG_LEXNEG" if neg else "LEXNEG")
     return out + lex + sarcasm_cues(words)
 
@@ -253,6 +286,7 @@ class SentimentModel:
         from sklearn.linear_model import LogisticRegression
 
         cfg = config or SentimentConfig()
+        knowledge()  # read the lexicon and sarcasm cues now: a bad data file fails the build, not a message
         vec = Vectorizer(word_ngrams=2, char_ngrams=tuple(cfg.char_ngrams), min_df=1, token_hook=sentiment_tokens)
         prepared = [prepare(t) for t in texts]
         vec.fit(prepared)
@@ -290,7 +324,7 @@ class SentimentModel:
     def to_disk(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         (path / "sentiment.json").write_text(json.dumps(
-            {"config": self.config.as_dict(), "trained": self.linear is not None, "features": FEATURES_VERSION}),
+            {"config": self.config.as_dict(), "trained": self.linear is not None, "features": features_version()}),
             encoding="utf-8")
         if self.linear is not None:
             self.linear.to_disk(path)
@@ -298,9 +332,11 @@ class SentimentModel:
     @classmethod
     def from_disk(cls, path: Path) -> "SentimentModel":
         meta = json.loads((path / "sentiment.json").read_text(encoding="utf-8"))
-        if meta.get("trained") and meta.get("features", 1) != FEATURES_VERSION:
+        saved = meta.get("features", 1)  # before the data files: an int (1 when absent)
+        if meta.get("trained") and saved != features_version():
+            saved_name = f"v{saved}" if isinstance(saved, int) else str(saved)
             raise NotTrained(path.parent.name, str(path), f"sentiment model saved with features "
-                             f"v{meta.get('features', 1)}, this code reads v{FEATURES_VERSION}")
+                             f"{saved_name!r}, this code reads {features_version()!r}")
         c = meta["config"]
         cfg = SentimentConfig(C=c["C"], char_ngrams=tuple(c["char_ngrams"]), neutral_margin=c["neutral_margin"])
         if not meta["trained"]:

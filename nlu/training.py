@@ -1,7 +1,8 @@
 """Training: one pipeline per language, skipped when its fingerprint is unchanged.
 
 The fingerprint is a hash of the language's intent data, its sentiment data (shipped
-and the brand's), the seed, the component settings and :data:`CODE_VERSION`. It
+and the brand's), the sentiment lexicon and sarcasm files (their content hash), the seed,
+the component settings and :data:`CODE_VERSION`. It
 is saved next to the pipeline (``<model_dir>/<lang>/fingerprint.json``).
 """
 
@@ -19,13 +20,13 @@ from .components import INTENTS, SENTIMENT
 from .data import intent_data_path, load_examples, load_sentiment, sentiment_data_paths
 from .errors import BadTrainingData
 from .pipeline import build_pipeline, component_configs
-from .sentiment_model import FEATURES_VERSION as SENTIMENT_FEATURES_VERSION
+from .sentiment_model import features_version as sentiment_features_version
 
 __all__ = ["CODE_VERSION", "TrainReport", "LanguageReport", "train", "needs_training", "fingerprint",
            "ProgressFn"]
 
 #: bump when a change in the code changes what training produces.
-CODE_VERSION = "nlu-2"  # nlu-2: tweet-style sentiment preprocessing (prepare, sarcasm cues)
+CODE_VERSION = "nlu-3"  # nlu-3: scikit-learn's stratified held-out split (nlu-2: tweet-style sentiment)
 FINGERPRINT_FILE = "fingerprint.json"
 
 #: progress(language, step description, steps done, steps total)
@@ -68,9 +69,9 @@ def fingerprint(data_dir: str | Path, language: str, *, seed: int = 42,
                 overrides: dict[str, dict[str, Any]] | None = None) -> str:
     """Hash of everything that decides what training ``language`` produces."""
     h = hashlib.sha256()
-    # the sentiment features version too: a saved model with other features is refused at load,
-    # so a change of features must make `brandbot nlu train` retrain rather than skip.
-    h.update(f"{CODE_VERSION}|{SENTIMENT_FEATURES_VERSION}|{language}|{seed}|".encode())
+    # the sentiment features (lexicon and sarcasm files: versions + content hash) too: a saved model
+    # with other features is refused at load, so a change there must make `brandbot nlu train` retrain.
+    h.update(f"{CODE_VERSION}|{sentiment_features_version()}|{language}|{seed}|".encode())
     h.update(json.dumps(component_configs(language, overrides), sort_keys=True).encode())
     _file_digest(h, intent_data_path(data_dir, language))
     for p in sentiment_data_paths(data_dir, language):

@@ -1,8 +1,9 @@
-"""The Telegram connector: python-telegram-bot 22 composed, run on one owned event loop."""
+"""The Telegram connector: python-telegram-bot 22 composed, run through one owned anyio portal."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 import warnings
@@ -23,7 +24,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from .._aio import LoopThread
+from .._aio import Portal
 from .._ratelimit import Rate, RateLimited, RedisRateLimiter
 from .._sendlog import SendLog
 from .._text import split_text
@@ -101,7 +102,7 @@ class TelegramConnector:
         self._updates_request = HTTPXRequest(connection_pool_size=1, connect_timeout=timeout,
                                              read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
         self._bot = Bot(token, base_url=api_base_url, request=self._request, get_updates_request=self._updates_request)
-        self._loop = LoopThread("telegram-connector")
+        self._portal = Portal("telegram-connector")
         self._limiter = RedisRateLimiter(redis, f"{self._prefix}:rl", sleep=sleep)
         self._sent = SendLog(redis, self._prefix)
 
@@ -112,10 +113,10 @@ class TelegramConnector:
 
     # -- plumbing -------------------------------------------------------------
     def _call(self, what: str, coro_fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None = None) -> Any:
-        """Run one Bot API call on the owned loop; vendor errors become SendErrors."""
+        """Run one Bot API call through the owned portal; vendor errors become SendErrors."""
         limit = timeout or self._timeout
         try:
-            return self._loop.run(coro_fn(), timeout=limit + 5)
+            return self._portal.call(coro_fn, timeout=limit + 5)
         except RetryAfter as exc:
             wait = _retry_after(exc)
             log.warning("telegram %s: flood control, retry after %s s", what, wait)
@@ -134,6 +135,8 @@ class TelegramConnector:
             raise TransientSendError(f"Telegram {what}: {exc.message}") from exc
         except TimeoutError as exc:
             raise TransientSendError(f"Telegram {what}: no answer within {limit:g} s") from exc
+        except concurrent.futures.CancelledError as exc:  # close() cancels what is still waiting
+            raise TransientSendError(f"Telegram {what}: cancelled, the connector was closed") from exc
 
     def _acquire(self, chat_id: str) -> None:
         try:
@@ -221,7 +224,7 @@ class TelegramConnector:
             TransientSendError: 429 (with ``retry_after``), network, 5xx, own rate limit full.
             PermanentSendError: blocked by the customer (403), chat not found (400), bad token.
         """
-        if self._loop.closed:
+        if self._portal.closed:
             raise RuntimeError("TelegramConnector.send(): the connector is closed (close() was called)")
         chat_id = message.recipient.removeprefix(f"{CHANNEL}:")
         if not chat_id.lstrip("-").isdigit() and not chat_id.startswith("@"):
@@ -299,9 +302,9 @@ class TelegramConnector:
         return [u.to_dict() for u in updates]
 
     def close(self) -> None:
-        """Close the HTTP clients and stop the event loop thread; idempotent."""
+        """Close the HTTP clients and the portal (its event loop thread); idempotent."""
 
         async def shutdown() -> None:
             await asyncio.gather(self._request.shutdown(), self._updates_request.shutdown())
 
-        self._loop.close(shutdown)
+        self._portal.close(shutdown)

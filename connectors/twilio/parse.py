@@ -7,15 +7,13 @@ URL to check is rebuilt from ``public_url`` + the request's path and query.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any, Mapping
-from urllib.parse import parse_qsl, urlparse, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from twilio.request_validator import RequestValidator, add_port, get_signature_algorithm, remove_port
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from ..base import Attachment, Inbound, WebhookRequest
 from ..errors import ForgedRequest, MalformedRequest
@@ -70,52 +68,17 @@ def form_of(request: WebhookRequest) -> dict[str, str]:
         raise MalformedRequest(f"Twilio webhook body is not application/x-www-form-urlencoded UTF-8: {exc}") from exc
 
 
-@lru_cache(maxsize=256)
-def _url_variants(url: str) -> tuple[str, str]:
-    """The two URLs twilio's ``RequestValidator.validate`` accepts a signature for (without and
-    with the port), the one spelled like ``url`` first: it is what Twilio signed in practice.
-    Cached: a deployment sees one or two webhook URLs."""
-    parsed = urlparse(url)
-    without_port, with_port = remove_port(parsed), add_port(parsed)
-    return (with_port, without_port) if url == with_port else (without_port, with_port)
-
-
-class _Params(dict):
-    """Form fields with the ``getall`` twilio's ``compute_signature`` asks a mapping for first
-    (a plain dict makes it raise and catch two AttributeErrors per field)."""
-
-    def getall(self, key: str) -> list[str]:
-        return [self[key]]
-
-
-@lru_cache(maxsize=16)
-def _validator(auth_token: str) -> RequestValidator:
-    return RequestValidator(auth_token)
-
-
 def signature_matches(url: str, params: Mapping[str, str], signature: str, auth_token: str, algorithm: str | None = None) -> bool:
-    """What twilio's ``RequestValidator(auth_token).validate(url, params, signature, algorithm)``
-    answers for form params, with at most one HMAC in the usual case.
+    """twilio's public ``RequestValidator(auth_token).validate(url, params, signature, algorithm)``.
 
-    twilio's validate signs the URL twice (without and with the port) and accepts either. Here
-    the variant spelled like ``url`` is signed first (twilio's ``compute_signature``) and
-    compared in constant time (``hmac.compare_digest``); the other variant is signed only on a
-    mismatch. Same algorithm, same accepted set, same constant-time comparison.
+    It accepts the URL with or without its default port, compares in constant time, and
+    answers False (logging a warning) for an algorithm it does not support.
     """
-    validator = _validator(auth_token)
-    params = params if isinstance(params, _Params) else _Params(params)
-    try:
-        for variant in _url_variants(url):
-            if hmac.compare_digest(validator.compute_signature(variant, params, algorithm).encode(), signature.encode()):
-                return True
-    except ValueError:  # an algorithm twilio does not support: validate() refuses it too
-        log.warning("Twilio webhook signed with unsupported algorithm %r", algorithm)
-        return False
-    return False
+    return bool(RequestValidator(auth_token).validate(url, dict(params), signature, algorithm))
 
 
 def verify_signature(request: WebhookRequest, auth_token: str, public_url: str = "", form: Mapping[str, str] | None = None) -> None:
-    """Check ``X-Twilio-Signature`` with twilio's own algorithm (see :func:`signature_matches`).
+    """Check ``X-Twilio-Signature`` with twilio's public validator (see :func:`signature_matches`).
 
     Raises:
         ForgedRequest: no signature, or it does not match (answer 403).

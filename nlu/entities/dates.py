@@ -2,7 +2,8 @@
 
 A cheap regex finds candidate spans ("tomorrow", "le 3 mars", "03/12", "next monday",
 "14h30", "2pm"); only those spans go to dateparser (slow, so never on whole
-messages), through one cached parser per (language, date order, minute).
+messages), through one parser per (language, date order, day) in each thread, with no lock:
+dateparser is thread-safe since 1.4.3 (tests/nlu/test_entities.py parses from 8 threads).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 import threading
 from datetime import date, datetime, time
 from functools import lru_cache
-from typing import Iterator
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["find_times", "find_dates", "local_now"]
@@ -57,7 +58,9 @@ _WEEKDAY_ONLY = re.compile(r"(?:next|this|on|coming)\s+|\s+(?:prochain|prochaine
 _EVENING = re.compile(r"^(?:tonight|ce\s+soir)$", re.IGNORECASE)
 _HAS_MONTH = re.compile(r"/|\.\d|-\d|" + _MONTHS, re.IGNORECASE)
 _HAS_YEAR = re.compile(r"\d{4}|/\d{2}$")
-_LOCK = threading.Lock()
+#: each worker thread keeps its own parsers: dateparser (>= 1.4.3) is thread-safe, and a parser
+#: per thread keeps even its own small per-instance state (previous locales) unshared.
+_PER_THREAD = threading.local()
 
 
 @lru_cache(maxsize=64)
@@ -105,20 +108,29 @@ def _ampm(h: int, ap: str) -> int:
     return h
 
 
-@lru_cache(maxsize=64)
-def _parser(language: str, date_order: str, base: datetime):  # type: ignore[no-untyped-def]
-    from dateparser.date import DateDataParser
+def _parser(language: str, date_order: str, base: datetime) -> Any:
+    """This thread's ``DateDataParser`` for (language, date order, base), made once per thread."""
+    parsers: dict[tuple[str, str, datetime], Any] | None = getattr(_PER_THREAD, "parsers", None)
+    if parsers is None:
+        parsers = _PER_THREAD.parsers = {}
+    key = (language, date_order, base)
+    parser = parsers.get(key)
+    if parser is None:
+        from dateparser.date import DateDataParser
 
-    return DateDataParser(
-        languages=[language],
-        settings={
-            "RELATIVE_BASE": base,
-            "PREFER_DATES_FROM": "future",
-            "DATE_ORDER": date_order,
-            "PREFER_DAY_OF_MONTH": "first",
-            "RETURN_AS_TIMEZONE_AWARE": False,
-        },
-    )
+        if len(parsers) >= 64:  # a long-running worker crosses days: forget the oldest
+            del parsers[next(iter(parsers))]
+        parser = parsers[key] = DateDataParser(
+            languages=[language],
+            settings={
+                "RELATIVE_BASE": base,
+                "PREFER_DATES_FROM": "future",
+                "DATE_ORDER": date_order,
+                "PREFER_DAY_OF_MONTH": "first",
+                "RETURN_AS_TIMEZONE_AWARE": False,
+            },
+        )
+    return parser
 
 
 def _parse_span(span: str, language: str, date_order: str, base: datetime) -> date | None:
@@ -132,11 +144,10 @@ def _parse_cached(span: str, language: str, date_order: str, today: date) -> dat
     if _EVENING.match(span):
         return today
     parser = _parser(language, date_order, base)
-    with _LOCK:
-        got = parser.get_date_data(span).date_obj
-        if got is None and _WEEKDAY_ONLY.search(span):
-            # "lundi prochain", "next monday": the weekday alone, in the future
-            got = parser.get_date_data(_WEEKDAY_ONLY.sub(" ", span).strip()).date_obj
+    got = parser.get_date_data(span).date_obj
+    if got is None and _WEEKDAY_ONLY.search(span):
+        # "lundi prochain", "next monday": the weekday alone, in the future
+        got = parser.get_date_data(_WEEKDAY_ONLY.sub(" ", span).strip()).date_obj
     if got is None:
         return None
     d = got.date()

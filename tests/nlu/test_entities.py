@@ -198,3 +198,42 @@ def test_spans_point_into_the_text() -> None:
 def test_an_unknown_time_zone_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'.*Europe/Paris"):
         EN.extract("tomorrow", NOW, "Mars/Olympus")
+
+
+def test_dates_parse_concurrently_from_8_threads_as_they_do_serially() -> None:
+    """No lock around dateparser: 8 threads (each with its own parsers) get the serial answers."""
+    import threading
+    from datetime import date, datetime, time, timedelta
+
+    from nlu.entities import dates
+
+    parse = dates._parse_cached.__wrapped__  # past the memo: every call reaches dateparser
+    spans = [("en", "MDY", s) for s in ("tomorrow", "next monday", "on friday", "the 3rd of march", "march 3",
+                                        "on 03/12", "in 3 days", "the day after tomorrow", "next week", "the 5th")]
+    spans += [("fr", "DMY", s) for s in ("demain", "lundi prochain", "vendredi", "le 3 mars", "le 03/12",
+                                         "dans 3 jours", "après-demain", "la semaine prochaine", "3 décembre")]
+    jobs = [(span, lang, order, date(2026, 11, 28) + timedelta(days=d))
+            for d in range(4) for lang, order, span in spans]
+    serial = [parse(*job) for job in jobs]
+    assert sum(d is not None for d in serial) > len(jobs) * 0.9
+
+    start = threading.Barrier(8)
+    results: dict[int, list[object]] = {}
+    parsers: dict[int, object] = {}
+
+    def worker(n: int) -> None:
+        start.wait()
+        order = jobs[n:] + jobs[:n]  # each thread in another order, so different spans overlap
+        got = {job: parse(*job) for _ in range(3) for job in order}
+        results[n] = [got[job] for job in jobs]
+        parsers[n] = dates._parser("en", "MDY", datetime.combine(jobs[0][3], time(12, 0)))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 8
+    for n in range(8):
+        assert results[n] == serial, n
+    assert len({id(p) for p in parsers.values()}) == 8  # one parser per thread, nothing shared

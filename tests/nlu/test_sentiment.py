@@ -221,3 +221,36 @@ def test_a_model_saved_with_older_features_is_refused(tmp_path, models: dict[str
     meta.write_text(json.dumps(data))
     with pytest.raises(NotTrained, match="brandbot nlu train"):
         SentimentModel.from_disk(tmp_path / "en" / "sent")
+
+
+def test_the_lexicon_and_sarcasm_cues_are_versioned_data_files(tmp_path) -> None:
+    import shutil
+
+    from nlu.errors import BadTrainingData
+    from nlu.sentiment_model import LEXICON_FILE, PHRASES_FILE, SentimentKnowledge, features_version, knowledge
+
+    k = knowledge()
+    assert {"terrible", "retard"} <= k.negative and {"great", "merci"} <= k.positive
+    assert ("thanks", "for", "nothing") in k.phrases and "tarmac" in k.failure
+    assert features_version().startswith("lexicon v1, phrases v1, sha256 ")
+    lexicon, phrases = tmp_path / "lexicon.txt", tmp_path / "phrases.yml"
+    shutil.copy(LEXICON_FILE, lexicon)
+    shutil.copy(PHRASES_FILE, phrases)
+    assert SentimentKnowledge.from_files(lexicon, phrases) == k
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "meh\tnegative\n", encoding="utf-8")
+    changed = SentimentKnowledge.from_files(lexicon, phrases)
+    assert "meh" in changed.negative and changed.features != k.features  # a new hash: retrain
+    lexicon.write_text("good\tpositive\n", encoding="utf-8")
+    with pytest.raises(BadTrainingData, match="version"):
+        SentimentKnowledge.from_files(lexicon, phrases)
+    lexicon.write_text("# version: 1\n# licence: ours\ngood positive\n", encoding="utf-8")
+    with pytest.raises(BadTrainingData, match="line 3"):
+        SentimentKnowledge.from_files(lexicon, phrases)
+
+
+def test_the_lexicon_hash_is_part_of_the_training_fingerprint(tiny_data, monkeypatch) -> None:
+    from nlu import training
+
+    before = training.fingerprint(tiny_data, "en")
+    monkeypatch.setattr(training, "sentiment_features_version", lambda: "lexicon v2, phrases v1, sha256 0")
+    assert training.fingerprint(tiny_data, "en") != before
