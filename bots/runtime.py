@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from connectors.base import Connector, Inbound
 
+from .live_events import live_channel
 from .services import Services
 
 __all__ = ["Pipeline", "build_pipeline", "get_pipeline", "build_connectors_for", "start_embedded"]
@@ -44,7 +45,8 @@ def build_connectors_for(services: Services) -> dict[str, Connector]:
     if services.settings.channels.webchat.enabled and "webchat" not in connectors:
         from connectors.webchat import WebchatConnector
 
-        connectors["webchat"] = WebchatConnector(services.redis, services.settings.stores.key_prefix)
+        prefix = services.settings.stores.key_prefix
+        connectors["webchat"] = WebchatConnector(services.redis, prefix, live_channel=live_channel(prefix))
     services.extras["connectors"] = connectors
     return connectors
 

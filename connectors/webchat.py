@@ -7,9 +7,11 @@ this module never trusts a visitor id the browser chose.
 
 Outbound: there is no vendor API to call. :meth:`WebchatConnector.send` appends
 the reply to a per-visitor outbox in Redis (a capped stream with a TTL, keys
-hash-tagged ``{webchat:<visitor>}`` so the same code runs on Redis Cluster) and
-the page long-polls :meth:`WebchatConnector.read` with the last stream id it saw
-as its cursor.
+hash-tagged ``{webchat:<visitor>}`` so the same code runs on Redis Cluster) and,
+in the same atomic script, publishes ``{"type": "webchat", "visitor": ..., "entry":
+{...}}`` on the live channel given to the constructor; the web layer streams it to
+the page (Server-Sent Events) and replays the outbox with :meth:`WebchatConnector.read`
+from the last stream id the page saw.
 """
 
 from __future__ import annotations
@@ -39,23 +41,31 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _BLOCK_CHUNK_MS = 2000
 
 # Append one entry unless this idempotency key was already sent; returns the stream id.
+# A new entry is published on the live channel in the same call: the event is
+# ARGV[5] .. id .. ARGV[6] (the JSON around the new id, built by Python).
 # KEYS[1] outbox stream, KEYS[2] hash idempotency key -> stream id;
-# ARGV: maxlen, ttl seconds, idempotency key ('' for none), then field/value pairs.
+# ARGV: maxlen, ttl seconds, idempotency key ('' for none), live channel ('' for none),
+# event head, event tail, then field/value pairs.
 _APPEND_LUA = """
 if ARGV[3] ~= '' then
   local seen = redis.call('HGET', KEYS[2], ARGV[3])
   if seen then return seen end
 end
 local fields = {}
-for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[3], id)
   redis.call('EXPIRE', KEYS[2], ARGV[2])
 end
+if ARGV[4] ~= '' then
+  redis.call('PUBLISH', ARGV[4], ARGV[5] .. id .. ARGV[6])
+end
 return id
 """
+#: stands for the stream id while the event JSON is built (split around it; see _APPEND_LUA).
+_ID_MARK = "\u0001id\u0001"
 
 
 def valid_visitor_id(value: str) -> bool:
@@ -100,6 +110,9 @@ class WebchatConnector:
     Args:
         redis_client: a Redis client (passed in; never created here).
         key_prefix: prefix of every key written (``stores.key_prefix``).
+        live_channel: pub/sub channel on which each new outbox entry is published as
+            ``{"type": "webchat", "visitor", "entry"}`` (the composition passes
+            ``bots.live_events.live_channel(prefix)``); None publishes nothing.
         max_text_length: longest customer message accepted (longer: MalformedRequest).
         outbox_maxlen: approximate number of entries kept per visitor.
         ttl_seconds: a visitor's outbox expires this long after its last entry.
@@ -114,6 +127,7 @@ class WebchatConnector:
         redis_client: redis.Redis,
         key_prefix: str = "bb",
         *,
+        live_channel: str | None = None,
         max_text_length: int = 2000,
         outbox_maxlen: int = 200,
         ttl_seconds: int = 7 * 24 * 3600,
@@ -121,6 +135,7 @@ class WebchatConnector:
     ) -> None:
         self.redis = redis_client
         self.key_prefix = key_prefix
+        self.live_channel = live_channel
         self.max_text_length = max_text_length
         self.outbox_maxlen = outbox_maxlen
         self.ttl_seconds = ttl_seconds
@@ -196,9 +211,20 @@ class WebchatConnector:
 
     # -- outbox -------------------------------------------------------------
 
+    def _event_parts(self, visitor: str, fields: Mapping[str, str]) -> tuple[str, str]:
+        """The live event's JSON split around the (not yet known) stream id."""
+        if not self.live_channel:
+            return "", ""
+        entry = self._entry(_ID_MARK, fields).to_dict()
+        event = {"type": "webchat", "visitor": visitor, "entry": entry}
+        text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        head, _mark, tail = text.partition(json.dumps(_ID_MARK)[1:-1])  # the first one: entry.id
+        return head, tail
+
     def _add(self, visitor: str, fields: Mapping[str, str], idempotency_key: str | None) -> str:
         keys = [self.outbox_key(visitor), self._sent_key(visitor)]
-        args: list[Any] = [self.outbox_maxlen, self.ttl_seconds, idempotency_key or ""]
+        head, tail = self._event_parts(visitor, fields)
+        args: list[Any] = [self.outbox_maxlen, self.ttl_seconds, idempotency_key or "", self.live_channel or "", head, tail]
         for k, v in fields.items():
             args += [k, v]
         try:

@@ -21,7 +21,8 @@ from ..stores.sql import conflict_insert
 
 __all__ = ["record_turn", "PREVIEW_CHARS"]
 
-#: ``conversations.last_preview`` keeps the start of the last message.
+#: ``conversations.last_preview`` keeps the start of the customer's last words (what staff read
+#: first in the inbox); a turn with no text (a sticker, a location) previews the bot's answer.
 PREVIEW_CHARS = 200
 
 
@@ -82,7 +83,7 @@ def record_turn(
             }
         )
     ins_msg = _insert(engine, messages).on_conflict_do_nothing()
-    preview = (outbounds[-1].text if outbounds else inbound.text or inbound.payload or "")[:PREVIEW_CHARS]
+    preview = (inbound.text or (outbounds[-1].text if outbounds else inbound.payload or ""))[:PREVIEW_CHARS]
     latest = {"language": language, "mode": mode, "updated_at": now, "last_message_at": now, "last_preview": preview}
     conv = _insert(engine, conversations).values(
         id=inbound.conversation_id,

@@ -66,6 +66,7 @@ class _Auth:
     accounts: Accounts
     throttle: LoginThrottle
     csrf: CSRFProtect
+    on_sign_out: Callable[[StaffMember], None] | None = None
 
 
 def _auth() -> _Auth:
@@ -78,7 +79,8 @@ def secure_cookies(settings: Settings) -> bool:
     return settings.server.environment == "production" if flag is None else flag
 
 
-def init_auth(app: Flask, settings: Settings, redis_url: str, accounts: Accounts) -> None:
+def init_auth(app: Flask, settings: Settings, redis_url: str, accounts: Accounts,
+              on_sign_out: Callable[[StaffMember], None] | None = None) -> None:
     """Attach staff sign-in, sessions and CSRF protection to ``app``.
 
     Args:
@@ -86,6 +88,8 @@ def init_auth(app: Flask, settings: Settings, redis_url: str, accounts: Accounts
         settings: validated settings (console, server, stores sections).
         redis_url: the Redis holding the failed sign-in counters.
         accounts: the staff accounts.
+        on_sign_out: called with the staff member who signs out (e.g. to drop their presence,
+            so a customer is not told an agent is online when none is).
     """
     if not app.secret_key:
         app.secret_key = settings.server.secret_key
@@ -102,7 +106,7 @@ def init_auth(app: Flask, settings: Settings, redis_url: str, accounts: Accounts
     )
     csrf = CSRFProtect(app)
     throttle = LoginThrottle(redis_url, settings.console.login_attempts, settings.stores.key_prefix)
-    app.extensions[_EXTENSION] = _Auth(accounts=accounts, throttle=throttle, csrf=csrf)
+    app.extensions[_EXTENSION] = _Auth(accounts=accounts, throttle=throttle, csrf=csrf, on_sign_out=on_sign_out)
     app.before_request(_check_csrf)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.register_blueprint(bp)
@@ -309,5 +313,7 @@ def logout() -> Response:
     if staff is not None:
         _auth().accounts.audit(staff.actor, "staff.sign_out", staff.email,
                                {"staff_id": staff.id, "address": request.remote_addr or "unknown"})
+        if _auth().on_sign_out is not None:
+            _auth().on_sign_out(staff)
     session.clear()
     return redirect(url_for("staff_auth.login"))  # type: ignore[return-value]

@@ -6,13 +6,21 @@ import logging
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 
+from ..desk import build_desk
+from ..dialogue.domain import load_domain
+from ..handoff.presence import Presence
 from ..logging_setup import request_id_var
+from ..runtime import build_connectors_for
 from ..services import Services, build_services
 from ..settings import Settings
-from . import health
+from ..settings.dialogue import DomainSpec
+from ..staff.accounts import Accounts
+from ..staff.web_auth import init_auth
+from . import api, chat, console, health, metrics, webhooks
+from .live import init_live
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +94,39 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
             request_id_var.reset(token)
 
     app.register_blueprint(health.bp)
-    for register in _feature_blueprints():
-        register(app, services)
+    chat.register(app, services)
+    webhooks.register(app, services)
+    metrics.register(app, services)
+    _mount_staff_side(app, settings, services)
+
+    @app.get("/")
+    def _front_door():  # noqa: ANN202 - the first address the banner prints
+        return redirect(url_for("webchat.page") if "webchat" in app.blueprints else "/console/", code=302)
+
     if "webhooks" in app.blueprints:
         _mount_webhook_fast_path(app, services)
     return app
+
+
+def _staff_domain(settings: Settings) -> DomainSpec:
+    """The bot's domain for the desk (FAQ suggestions, the hand-back message); an app with no
+    dialogue configured at all (a web-only test or a channel-only deployment) gets an empty one."""
+    d = settings.dialogue
+    if d.domain_file is None and not (d.flows or d.faq or d.responses):
+        return DomainSpec()
+    return load_domain(settings)
+
+
+def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> None:
+    """Sign-in and CSRF, the agent desk, the live hub, the console and the /api/v1 API."""
+    accounts = Accounts(services.engine)
+    presence = Presence(services.redis, settings.stores.key_prefix, settings.handoff.presence_seconds)
+    init_auth(app, settings, services.redis_url, accounts, on_sign_out=lambda staff: presence.drop(staff.id))
+    desk = build_desk(settings, services.redis, services.engine, build_connectors_for(services),
+                      domain=_staff_domain(settings))
+    hub = init_live(app, services)
+    api.register(app, services, desk, accounts)
+    console.register(app, services, desk, accounts, hub, presence)
 
 
 def _mount_webhook_fast_path(app: Flask, services: Services) -> None:
@@ -112,8 +148,3 @@ def _mount_webhook_fast_path(app: Flask, services: Services) -> None:
     )
 
 
-def _feature_blueprints():  # noqa: ANN202
-    """Blueprints added by later layers; each module exposes ``register(app, services)``."""
-    from . import features
-
-    return features.REGISTRARS

@@ -4,15 +4,20 @@ The web chat is a channel like Telegram: a post is parsed by
 :class:`connectors.webchat.WebchatConnector`, deduped and appended to the inbound
 stream by the pipeline's ``Ingest``, answered 202 at once, and handled by the
 workers, which send replies through the same connector into the visitor's
-outbox; the page long-polls that outbox.
+outbox. The connector publishes each new outbox entry on the live channel; the
+page listens with Server-Sent Events, fed by the process's :class:`LiveHub`.
 
 Routes:
     ``GET  /chat``                       the page (sets the visitor cookie).
     ``POST /chat/api/messages``          ``{"text", "payload"?, "client_id"}`` -> 202.
-    ``GET  /chat/api/messages?after=C``  replies after cursor ``C``, waiting up to ~10 s.
+    ``GET  /chat/api/events``            SSE: the transcript after ``Last-Event-ID`` (or
+                                         ``?after=C``), then each new entry as it is written.
+    ``GET  /chat/api/messages?after=C``  entries after cursor ``C`` (``wait`` up to 5 s): the
+                                         fallback for browsers without EventSource.
 
 A visitor is a random id in a signed cookie (or, where the browser blocks
-cookies in an iframe, the same signed token in the ``X-Webchat-Token`` header).
+cookies in an iframe, the same signed token in the ``X-Webchat-Token`` header,
+or the ``token`` parameter of the events stream, since EventSource sends no headers).
 
 Embedding on a brand's site (served over HTTPS so the cookie can be cross-site)::
 
@@ -21,13 +26,14 @@ Embedding on a brand's site (served over HTTPS so the cookie can be cross-site):
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import secrets
-import threading
 import time
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import redis
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
@@ -35,30 +41,35 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from connectors.base import WebhookRequest
 from connectors.errors import MalformedRequest, TransientSendError
-from connectors.webchat import VISITOR_HEADER, WebchatConnector, valid_cursor, valid_visitor_id
+from connectors.webchat import VISITOR_HEADER, WebchatConnector, WebchatEntry, valid_cursor, valid_visitor_id
 
 from ..errors import StoreUnavailable
+from ..live_events import live_channel
 from ..pipeline.ingest import ingest_for
 from ..services import Services
+from .live import LiveHub, SseEvent, init_live, sse_response
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "bp", "WebchatState", "COOKIE_NAME", "TOKEN_HEADER"]
+__all__ = ["register", "bp", "WebchatState", "COOKIE_NAME", "TOKEN_HEADER", "make_signer"]
 
 COOKIE_NAME = "bb_webchat"
 TOKEN_HEADER = "X-Webchat-Token"
 _SALT = "brandbot.webchat.visitor"
 _COOKIE_MAX_AGE = 30 * 24 * 3600
-#: longest long poll, kept under gunicorn's 60 s timeout and most proxies' idle limits.
-MAX_WAIT_SECONDS = 10.0
+#: longest wait of the polling fallback (browsers without EventSource).
+MAX_WAIT_SECONDS = 5.0
 #: messages one visitor may post per minute before 429.
 RATE_PER_MINUTE = 30
-#: long polls held at once per process; beyond it a poll answers at once. A long
-#: poll holds a server thread (gunicorn gthread: 8 per worker), so this keeps
-#: threads free for webhooks and the console however many chat tabs are open.
-MAX_LONG_POLLS = 4
-#: how long the page should wait before polling again when it was not held.
+#: how long the page should wait before polling again when it has no visitor yet.
 SHORT_POLL_MS = 2500
+#: an events stream ends after this long; EventSource reconnects with Last-Event-ID.
+STREAM_SECONDS = 300.0
+#: longest pause between the stream's checks of its heartbeat and time limit.
+_IDLE_SECONDS = 5.0
+#: outbox reads of the event streams at once per process: a reconnect wave of thousands
+#: of streams (a deploy, a Redis resync) waits its turn instead of exhausting the pool.
+MAX_STREAM_READS = 32
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -106,20 +117,17 @@ class WebchatState:
     connector: WebchatConnector
     signer: URLSafeTimedSerializer
     services: Services
+    hub: LiveHub
     max_wait_seconds: float = MAX_WAIT_SECONDS
     rate_per_minute: int = RATE_PER_MINUTE
-    max_long_polls: int = MAX_LONG_POLLS
-    _long_polls: threading.BoundedSemaphore | None = field(default=None, repr=False)
+    stream_seconds: float = STREAM_SECONDS
+    heartbeat_seconds: float = 15.0
+    stream_reads: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(MAX_STREAM_READS))
 
-    def __post_init__(self) -> None:
-        self._long_polls = threading.BoundedSemaphore(self.max_long_polls)
 
-    def hold_long_poll(self) -> bool:
-        """Take a long-poll slot if one is free (release with :meth:`release_long_poll`)."""
-        return self._long_polls.acquire(blocking=False)
-
-    def release_long_poll(self) -> None:
-        self._long_polls.release()
+def make_signer(secret_key: str) -> URLSafeTimedSerializer:
+    """Signs and checks visitor tokens (the cookie's value) with ``server.secret_key``."""
+    return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
 
 def register(app: Flask, services: Services) -> None:
@@ -130,11 +138,13 @@ def register(app: Flask, services: Services) -> None:
     connectors = services.extras.get("connectors") or {}
     connector = connectors.get("webchat")
     if not isinstance(connector, WebchatConnector):
-        connector = WebchatConnector(services.redis, settings.stores.key_prefix)
+        prefix = settings.stores.key_prefix
+        connector = WebchatConnector(services.redis, prefix, live_channel=live_channel(prefix))
     app.extensions["webchat"] = WebchatState(
         connector=connector,
-        signer=URLSafeTimedSerializer(settings.server.secret_key, salt=_SALT),
+        signer=make_signer(settings.server.secret_key),
         services=services,
+        hub=init_live(app, services),
     )
     app.register_blueprint(bp)
 
@@ -146,8 +156,8 @@ def _state() -> WebchatState:
 # -- visitor identity ------------------------------------------------------
 
 
-def _visitor_from_request(state: WebchatState) -> str | None:
-    for token in (request.headers.get(TOKEN_HEADER), request.cookies.get(COOKIE_NAME)):
+def _visitor_from_request(state: WebchatState, *extra_tokens: str | None) -> str | None:
+    for token in (request.headers.get(TOKEN_HEADER), *extra_tokens, request.cookies.get(COOKIE_NAME)):
         if not token or len(token) > 200:
             continue
         try:
@@ -276,13 +286,16 @@ def _stores_down(exc: Exception):  # noqa: ANN202
 
 @bp.get("/api/messages")
 def get_messages():  # noqa: ANN201
-    """Transcript entries after ``after`` (default ``0``), waiting up to ``wait`` seconds for one."""
+    """Transcript entries after ``after`` (default ``0``), waiting up to ``wait`` seconds (max 5) for one.
+
+    The fallback of the events stream, for browsers without EventSource.
+    """
     state = _state()
     after = request.args.get("after", "0")
     if not valid_cursor(after):
         return _error(400, f"after={after[:40]!r} is not a cursor; use 0 or the 'cursor' of the last answer")
     try:
-        wait = float(request.args.get("wait", state.max_wait_seconds))
+        wait = float(request.args.get("wait", 0))
     except ValueError:
         wait = math.nan
     if not math.isfinite(wait):
@@ -291,15 +304,71 @@ def get_messages():  # noqa: ANN201
     visitor = _visitor_from_request(state)
     if visitor is None:
         return jsonify(messages=[], cursor=after, visitor=False, retry_ms=SHORT_POLL_MS)
-    held = wait > 0 and state.hold_long_poll()
-    try:
-        entries, cursor = state.connector.read(visitor, after, wait_seconds=wait if held else 0.0)
-    finally:
-        if held:
-            state.release_long_poll()
-    body: dict[str, Any] = {"messages": [e.to_dict() for e in entries], "cursor": cursor}
-    if wait > 0 and not held and not entries:
-        body["retry_ms"] = SHORT_POLL_MS  # every slot busy: come back a little later
-    response = jsonify(body)
+    entries, cursor = state.connector.read(visitor, after, wait_seconds=wait)
+    response = jsonify(messages=[e.to_dict() for e in entries], cursor=cursor)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _newer(entry_id: str, cursor: str) -> bool:
+    """Whether stream id ``entry_id`` comes after ``cursor`` (``0`` or a stream id)."""
+    def parts(value: str) -> tuple[int, int]:
+        ms, _, seq = value.partition("-")
+        return int(ms), int(seq or 0)
+
+    return valid_cursor(entry_id) and entry_id != "0" and parts(entry_id) > parts(cursor)
+
+
+def _as_event(entry: dict[str, Any]) -> SseEvent:
+    return SseEvent(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), id=str(entry["id"]))
+
+
+def _transcript_events(state: WebchatState, visitor: str, cursor: str) -> Iterator[SseEvent | None]:
+    """The backlog after ``cursor``, then each new entry of ``visitor``'s outbox (None when idle)."""
+    sub = state.hub.subscribe(lambda e: e.get("type") == "webchat" and e.get("visitor") == visitor)
+    try:
+        resync = True  # the backlog is read after subscribing, so nothing falls in between
+        while True:
+            if resync:
+                entries: list[WebchatEntry]
+                with state.stream_reads:
+                    entries, _ = state.connector.read(visitor, cursor)
+                for entry in entries:
+                    if _newer(entry.id, cursor):
+                        cursor = entry.id
+                        yield _as_event(entry.to_dict())
+                resync = False
+            event = sub.get(timeout=_IDLE_SECONDS)
+            if event is None:
+                yield None
+            elif event["type"] == "resync":
+                resync = True
+            else:
+                entry = event.get("entry")
+                if isinstance(entry, dict) and _newer(str(entry.get("id")), cursor):
+                    cursor = str(entry["id"])
+                    yield _as_event(entry)
+    except redis.RedisError as exc:
+        log.warning("web chat stream for %s ended: %s", visitor, exc)  # the page reconnects
+    finally:
+        sub.close()
+
+
+@bp.get("/api/events")
+def events():  # noqa: ANN201
+    """Server-Sent Events: the visitor's transcript after ``Last-Event-ID`` / ``after``, then live entries.
+
+    Each event is one entry (``to_dict()`` JSON) with its stream id as the event id.
+    """
+    state = _state()
+    after = request.headers.get("Last-Event-ID") or request.args.get("after", "0")
+    if not valid_cursor(after):
+        return _error(400, f"after={after[:40]!r} is not a cursor; use 0 or the id of the last event")
+    visitor = _visitor_from_request(state, request.args.get("token"))
+    if visitor is None:
+        return _error(403, "no visitor: load /chat first (it sets the cookie), or pass its token")
+    return sse_response(
+        _transcript_events(state, visitor, after),
+        heartbeat_seconds=state.heartbeat_seconds,
+        max_seconds=state.stream_seconds,
+    )

@@ -153,3 +153,46 @@ def live_chat(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  # 
             yield bot
     finally:
         services.close()
+
+
+# -- Playwright (the console's browser tests) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (``executable_path``: no browser download)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[f for f in CHROME_FLAGS if f != "--headless"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def new_page(playwright_browser: Any) -> Iterator[Callable[..., Any]]:
+    """Fresh browser contexts (own cookies) with pages; every dialog (alert) is recorded on ``page.dialogs``."""
+    contexts: list[Any] = []
+
+    def make(locale: str = "en-GB", width: int = 1280, height: int = 800) -> Any:
+        context = playwright_browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = []  # type: ignore[attr-defined]  # test bookkeeping on Playwright's page
+
+        def on_dialog(dialog: Any) -> None:
+            page.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        return page
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()

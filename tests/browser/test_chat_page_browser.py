@@ -14,6 +14,7 @@ import pytest
 
 from bots.pipeline.keys import Keys
 from connectors.base import Inbound, Outbound, QuickReply
+from bots.live_events import live_channel
 from connectors.webchat import WebchatConnector
 
 from .conftest import LiveBot
@@ -57,7 +58,8 @@ def test_the_page_sends_shows_replies_and_buttons_and_keeps_text_inert(live_chat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys as K
 
-    connector = WebchatConnector(live_chat.services.redis, live_chat.services.settings.stores.key_prefix)
+    prefix = live_chat.services.settings.stores.key_prefix
+    connector = WebchatConnector(live_chat.services.redis, prefix, live_channel=live_channel(prefix))
     queue = QueueReader(live_chat)
     browser.get(f"{live_chat.url}/chat")
     assert browser.title == "Chat with Test Air"

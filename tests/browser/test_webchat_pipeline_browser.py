@@ -15,6 +15,7 @@ import pytest
 from bots.pipeline.worker import start_embedded_workers
 from bots.services import build_services
 from connectors.base import Inbound, Outbound, QuickReply
+from bots.live_events import live_channel
 from connectors.webchat import WebchatConnector
 
 from .conftest import LiveBot, serve
@@ -44,7 +45,7 @@ def live_parrot(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  
     settings = make_settings()
     services = build_services(settings)
     app = create_app(settings, services)
-    connector = WebchatConnector(services.redis, settings.stores.key_prefix)
+    connector = WebchatConnector(services.redis, settings.stores.key_prefix, live_channel=live_channel(settings.stores.key_prefix))
     workers = start_embedded_workers(services, parrot, {"webchat": connector}, 2)
     try:
         with serve(app, services, "live-parrot") as bot:

@@ -2,9 +2,10 @@
  *
  * Everything a customer or the bot wrote is put on the page with textContent,
  * never innerHTML: it is untrusted text and must stay text.
- * Posting answers 202 at once; replies arrive through a long poll of the
- * visitor's outbox (GET ?after=<cursor>), which also replays the transcript
- * when the page is reloaded.
+ * Posting answers 202 at once; replies arrive on a Server-Sent Events stream
+ * of the visitor's outbox (GET events?after=<cursor>), which also replays the
+ * transcript when the page is reloaded. EventSource reconnects by itself with
+ * Last-Event-ID; browsers without it poll GET messages?after=<cursor> instead.
  */
 (function () {
   "use strict";
@@ -12,6 +13,7 @@
   var root = document.getElementById("chat");
   if (!root) return;
   var api = root.dataset.api;
+  var eventsUrl = root.dataset.events;
   var log = document.getElementById("chat-log");
   var hint = document.getElementById("chat-hint");
   var typing = document.getElementById("chat-typing");
@@ -20,12 +22,12 @@
   var input = document.getElementById("chat-input");
   var TOKEN_KEY = "bb_webchat_token";
   var TYPING_TIMEOUT_MS = 30000;
-  // long-poll (the server holds the request up to 10 s) while a reply is due or the
-  // conversation is lively; otherwise poll briefly every few seconds, so idle tabs
-  // do not hold server threads.
+  // polling fallback (no EventSource): wait up to 5 s on the server while a reply is
+  // due or the conversation is lively; otherwise poll every few seconds.
   var LIVELY_MS = 30000;
   var IDLE_POLL_MS = 3000;
   var HIDDEN_POLL_MS = 10000;
+  var RECONNECT_MS = 3000;
 
   var cursor = "0";
   var token = null;
@@ -116,6 +118,20 @@
     scrollDown();
   }
 
+  // stream ids "<ms>-<seq>": is a after b?
+  function newer(a, b) {
+    var x = String(a).split("-"), y = String(b).split("-");
+    var xm = Number(x[0]), ym = Number(y[0]);
+    if (xm !== ym) return xm > ym;
+    return Number(x[1] || 0) > Number(y[1] || 0);
+  }
+
+  function accept(entry) {
+    if (!entry || !entry.id || !newer(entry.id, cursor)) return;
+    cursor = entry.id;
+    render(entry);
+  }
+
   function render(entry) {
     if (entry.role === "customer") {
       if (entry.client_id && shownClientIds.has(entry.client_id)) return;
@@ -160,14 +176,13 @@
   async function poll() {
     for (;;) {
       try {
-        var wait = lively() ? 10 : 0;
+        var wait = lively() ? 5 : 0;
         var url = api + "?after=" + encodeURIComponent(cursor) + "&wait=" + wait;
         var r = await fetch(url, { headers: headers(false), credentials: "same-origin", cache: "no-store" });
         if (!r.ok) throw new Error("HTTP " + r.status);
         var d = await r.json();
         setStatus("");
-        d.messages.forEach(render);
-        cursor = d.cursor;
+        d.messages.forEach(accept);
         if (d.messages.length) continue;
         if (d.retry_ms) await pollPause(d.retry_ms);
         else if (wait === 0) await pollPause(document.hidden ? HIDDEN_POLL_MS : IDLE_POLL_MS);
@@ -176,6 +191,27 @@
         await sleep(2000);
       }
     }
+  }
+
+  function listen() {
+    var url = eventsUrl + "?after=" + encodeURIComponent(cursor);
+    if (token) url += "&token=" + encodeURIComponent(token);
+    var source = new EventSource(url);
+    source.onopen = function () { setStatus(""); };
+    source.onmessage = function (event) {
+      var entry;
+      try { entry = JSON.parse(event.data); } catch (e) { return; }
+      accept(entry);
+    };
+    source.onerror = function () {
+      setStatus(root.dataset.offline);
+      // CONNECTING: the browser retries by itself (with Last-Event-ID). CLOSED (an HTTP
+      // error answer): start a new stream from our cursor a little later.
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        setTimeout(listen, RECONNECT_MS);
+      }
+    };
   }
 
   form.addEventListener("submit", function (event) {
@@ -188,5 +224,6 @@
     input.focus();
   });
 
-  poll();
+  if (window.EventSource && eventsUrl) listen();
+  else poll();
 })();
