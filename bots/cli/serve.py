@@ -1,5 +1,12 @@
 """``brandbot serve``: the web process under gunicorn, with embedded defaults.
 
+The web workers are gunicorn ``gevent`` workers: thousands of idle Server-Sent-Event
+streams (web chat, console) cost a greenlet each, not a thread. The embedded queue
+workers (``server.embedded_workers``) must not run under gevent's monkey patching
+(python-telegram-bot's asyncio, CPU-bound NLU), so ``serve`` runs them in ONE child
+process of its own (a fresh interpreter in its own session), restarts it if it dies,
+and on exit stops it first (SIGTERM: finish the turn, ack) before the embedded Redis.
+
 With no Redis URL configured it starts an embedded Redis (data under ./var/) and
 stops it on exit; with no DATABASE_URL it uses SQLite under ./var/.
 """
@@ -7,6 +14,12 @@ stops it on exit; with no DATABASE_URL it uses SQLite under ./var/.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
 from typing import Any
 
 import click
@@ -39,43 +52,122 @@ class _Gunicorn(BaseApplication):
 
         configure_logging(self.settings.server.environment, self.settings.server.log_level)
         services = build_services(self.settings, redis_url=self.redis_url)
-        app = create_app(self.settings, services)
-        _start_background(app, services)
-        return app
+        return create_app(self.settings, services)
 
 
-def _start_background(app, services) -> None:  # noqa: ANN001
-    """Start the embedded queue workers in this web process, if configured."""
-    count = services.settings.server.embedded_workers
-    if count <= 0:
-        return
+def run_embedded_workers(settings: Settings, redis_url: str, count: int, parent_pid: int) -> None:
+    """The child process: ``count`` queue worker threads until SIGTERM (or the parent is gone)."""
     from ..runtime import start_embedded
 
-    handle = start_embedded(services, count)
-    app.extensions["brandbot_workers"] = handle
-
-
-def _stop_background(_server, worker) -> None:  # noqa: ANN001 - gunicorn hook
-    """gunicorn worker_exit hook: let the embedded queue workers finish their turn and ack."""
-    app = getattr(worker, "wsgi", None)
-    handle = getattr(app, "extensions", {}).get("brandbot_workers") if app is not None else None
-    if handle is not None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for serve; it sends SIGTERM in order
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+    configure_logging(settings.server.environment, settings.server.log_level)
+    services = build_services(settings, redis_url=redis_url)
+    try:
+        handle = start_embedded(services, count)
+        while not stopping.wait(1.0) and handle.alive:
+            if os.getppid() != parent_pid:
+                log.warning("embedded workers: brandbot serve (pid %s) is gone; stopping", parent_pid)
+                break
         handle.stop(timeout=25)
+    finally:
+        services.close()
+
+
+def _child_main() -> None:
+    """Entry of the worker child: its arguments come pickled on stdin from :class:`WorkerProcess`."""
+    settings, redis_url, count, parent_pid = pickle.load(sys.stdin.buffer)
+    run_embedded_workers(settings, redis_url, count, parent_pid)
+
+
+class WorkerProcess:
+    """Runs :func:`run_embedded_workers` in one child interpreter, restarted with backoff if it dies.
+
+    A fresh interpreter (not a fork, not multiprocessing: gunicorn forks this process and
+    reaps its children), in its own session so the terminal's Ctrl-C reaches only serve,
+    which stops the child first.
+    """
+
+    def __init__(self, settings: Settings, redis_url: str, count: int) -> None:
+        self.settings, self.redis_url, self.count = settings, redis_url, count
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def _spawn(self) -> None:
+        payload = pickle.dumps((self.settings, self.redis_url, self.count, os.getpid()))
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "from bots.cli.serve import _child_main; _child_main()"],
+                stdin=subprocess.PIPE,
+                start_new_session=True,
+            )
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(payload)
+            self._proc.stdin.close()
+        log.info("embedded queue workers: %s thread(s) in process %s", self.count, self._proc.pid)
+
+    def _wait(self, timeout: float) -> bool:
+        """True once the child has exited (gunicorn may reap it first: Popen then reads it as gone)."""
+        proc = self._proc
+        if proc is None:
+            return True
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def _supervise(self) -> None:
+        pause = 1.0
+        while not self._stopping.is_set():
+            if not self._wait(1.0) or self._stopping.is_set():
+                continue
+            log.error("embedded queue workers (process %s) exited; restarting in %.0fs", self._proc.pid if self._proc else "?", pause)
+            if self._stopping.wait(pause):
+                break
+            pause = min(pause * 2, 30.0)
+            self._spawn()
+
+    def start(self) -> "WorkerProcess":
+        self._spawn()
+        self._thread = threading.Thread(target=self._supervise, name="brandbot-workers-supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the child and wait for it (the turn in progress is finished and acked); then SIGKILL."""
+        self._stopping.set()
+        with self._lock:
+            proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        if not self._wait(timeout):
+            log.error("embedded queue workers did not stop within %.0fs; killing process %s", timeout, proc.pid)
+            proc.kill()
+            self._wait(5.0)
+        if self._thread is not None:
+            self._thread.join(2.0)
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.web_workers,
-        "worker_class": "gthread",
-        "threads": 8,
+        "worker_class": "gevent",
+        # open streams + requests in flight per worker process (each a greenlet)
+        "worker_connections": 2000,
         "timeout": 60,
         "graceful_timeout": 30,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.server.log_level.lower(),
         "proc_name": "brandbot",
-        "worker_exit": _stop_background,
     }
 
 
@@ -105,10 +197,15 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     if migrate:
         upgrade(make_engine(settings.database_url))
     redis_url, embedded = resolve_redis_url(settings)
+    workers: WorkerProcess | None = None
     try:
         print_banner(settings, redis_url, embedded is not None)
+        if settings.server.embedded_workers > 0:
+            workers = WorkerProcess(settings, redis_url, settings.server.embedded_workers).start()
         _Gunicorn(settings, redis_url, gunicorn_options(settings)).run()
     finally:
+        if workers is not None:
+            workers.stop()
         if embedded is not None:
             embedded.stop()
 
