@@ -159,7 +159,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.web_workers,
-        "worker_class": "gevent",
+        # gevent, quiet on Ctrl-C (bots/web/gevent_worker.py)
+        "worker_class": "bots.web.gevent_worker.QuietGeventWorker",
         # open streams + requests in flight per worker process (each a greenlet)
         "worker_connections": 2000,
         "timeout": 60,
@@ -175,6 +176,8 @@ def print_banner(settings: Settings, redis_url: str, embedded: bool) -> None:
     base = f"http://{settings.server.host}:{settings.server.port}"
     console.print(f"\n[bold]{settings.brand.name}[/] on brandbot is starting at [cyan]{base}[/]")
     console.print(f"  web chat (customers, no login):  {base}/chat")
+    console.print(f"  staff console (sign in):          {base}/console   (accounts: brandbot staff add EMAIL --role agent)")
+    console.print(f"  staff API (bearer tokens):        {base}/api/v1/conversations")
     console.print(f"  health / readiness:               {base}/healthz  {base}/readyz")
     console.print(f"  metrics (Prometheus):             {base}/metrics")
     console.print(f"  try: open the chat and write \"I want to change my seat on booking X7K9QZ\"")
