@@ -15,7 +15,7 @@ from typing import Any, Callable
 import redis as redis_lib
 
 from connectors._ratelimit import Rate
-from connectors.base import Connector
+from connectors.base import ChecksCredentials, Connector
 from connectors.telegram import TelegramConnector
 from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, TwilioConnector, WhatsAppConnector
 
@@ -140,5 +140,4 @@ def check_credentials(connector: Connector) -> str | None:
             return connector.check_credentials()
     except Exception as exc:  # noqa: BLE001 - reported as the check's result
         return f"{type(exc).__name__}: {exc}"
-    custom = getattr(connector, "check_credentials", None)
-    return custom() if callable(custom) else None
+    return connector.check_credentials() if isinstance(connector, ChecksCredentials) else None

@@ -7,14 +7,20 @@ else builds these objects, so every process wires them the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Mapping
 
-from connectors.base import Connector, Inbound
+from connectors.base import Closable, Connector
 
 from .live_events import live_channel
+from .pipeline.turn import Handler
 from .services import Services
 
-__all__ = ["Pipeline", "build_pipeline", "get_pipeline", "build_connectors_for", "start_embedded"]
+if TYPE_CHECKING:
+    from .dialogue.runtime import ConversationRuntime, NLUParser
+    from .pipeline.worker import EmbeddedWorkers
+
+__all__ = ["Pipeline", "build_pipeline", "get_pipeline", "build_connectors_for", "close_connectors",
+           "start_embedded"]
 
 
 @dataclass
@@ -23,22 +29,25 @@ class Pipeline:
 
     services: Services
     #: Inbound -> the dialogue's TurnResult (its ``.outbounds`` are sent, its ``.events`` counted).
-    handler: Callable[[Inbound], Any]
+    handler: Handler
     connectors: dict[str, Connector]
-    conversation: Any  # bots.dialogue.runtime.ConversationRuntime
+    conversation: ConversationRuntime
 
     def close(self) -> None:
-        for connector in self.connectors.values():
-            close = getattr(connector, "close", None)
-            if close is not None:
-                close()
+        close_connectors(self.connectors)
+
+
+def close_connectors(connectors: Mapping[str, Connector]) -> None:
+    """Release what the connectors hold (the Telegram connector's event loop, HTTP sessions)."""
+    for connector in connectors.values():
+        if isinstance(connector, Closable):
+            connector.close()
 
 
 def build_connectors_for(services: Services) -> dict[str, Connector]:
     """The enabled channels' connectors, sharing the process's Redis client (cached)."""
-    cached = services.extras.get("connectors")
-    if cached is not None:
-        return cached
+    if services.connectors is not None:
+        return services.connectors
     from .channel_registry import build_connectors
 
     connectors: dict[str, Connector] = dict(build_connectors(services.settings, services.redis))
@@ -47,11 +56,11 @@ def build_connectors_for(services: Services) -> dict[str, Connector]:
 
         prefix = services.settings.stores.key_prefix
         connectors["webchat"] = WebchatConnector(services.redis, prefix, live_channel=live_channel(prefix))
-    services.extras["connectors"] = connectors
+    services.connectors = connectors
     return connectors
 
 
-def build_pipeline(services: Services, nlu: Any = None) -> Pipeline:
+def build_pipeline(services: Services, nlu: NLUParser | None = None) -> Pipeline:
     """Compose the dialogue runtime (NLU loaded from the settings unless given) and connectors."""
     from .dialogue.runtime import build_runtime
 
@@ -62,14 +71,13 @@ def build_pipeline(services: Services, nlu: Any = None) -> Pipeline:
 
 
 def get_pipeline(services: Services) -> Pipeline:
-    """The process's pipeline, built on first use and kept in ``services.extras``."""
-    pipeline = services.extras.get("pipeline")
-    if pipeline is None:
-        pipeline = services.extras["pipeline"] = build_pipeline(services)
-    return pipeline
+    """The process's pipeline, built on first use and kept in ``services.pipeline``."""
+    if services.pipeline is None:
+        services.pipeline = build_pipeline(services)
+    return services.pipeline
 
 
-def start_embedded(services: Services, count: int):  # noqa: ANN201 - worker handle
+def start_embedded(services: Services, count: int) -> EmbeddedWorkers:
     """Start ``count`` queue worker threads inside this process (the embedded default)."""
     from .pipeline.worker import start_embedded_workers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Callable
 
 import redis
 from sqlalchemy import Engine
@@ -12,6 +12,12 @@ from sqlalchemy import Engine
 from .settings import Settings
 from .stores.redis_client import EmbeddedRedis, make_redis
 from .stores.sql import make_engine
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+    from .pipeline.ingest import Ingest
+    from .runtime import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +45,14 @@ class Services:
     engine: Engine
     redis_url: str
     embedded_redis: EmbeddedRedis | None = None
-    #: filled by later layers (NLU, connectors, pipeline) as they are built.
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: the enabled channels' connectors (``bots.runtime.build_connectors_for``), built once.
+    connectors: dict[str, Connector] | None = None
+    #: the process's one inbound Ingest (``bots.pipeline.ingest.ingest_for``), built once.
+    ingest: Ingest | None = None
+    #: the dialogue pipeline (``bots.runtime.get_pipeline``), built once.
+    pipeline: Pipeline | None = None
+    #: more ``/readyz`` checks: name -> probe returning None when fine, else the reason.
+    readiness: dict[str, Callable[[], str | None]] = field(default_factory=dict)
 
     def close(self) -> None:
         self.redis.close()

@@ -7,9 +7,10 @@ Every type here is plain data that survives a round trip through JSON
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Literal, Mapping, Protocol, runtime_checkable
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "Attachment",
@@ -20,6 +21,10 @@ __all__ = [
     "WebhookRequest",
     "ChannelRules",
     "Connector",
+    "ResolvesInbound",
+    "NotesInbound",
+    "Closable",
+    "ChecksCredentials",
 ]
 
 AttachmentKind = Literal["image", "document", "audio", "video", "location", "sticker", "contact"]
@@ -43,7 +48,7 @@ class Attachment:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Attachment":
+    def from_dict(cls, d: Mapping[str, Any]) -> Attachment:
         return cls(**d)
 
 
@@ -61,7 +66,7 @@ class Inbound:
     conversation_id: str
     message_id: str
     text: str = ""
-    timestamp: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     kind: InboundKind = "message"
     attachments: tuple[Attachment, ...] = ()
     #: payload of a pressed button (quick reply), if any.
@@ -91,7 +96,7 @@ class Inbound:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Inbound":
+    def from_dict(cls, d: Mapping[str, Any]) -> Inbound:
         data = dict(d)
         data["timestamp"] = datetime.fromisoformat(data["timestamp"])
         data["attachments"] = tuple(Attachment.from_dict(a) for a in data.get("attachments", ()))
@@ -147,7 +152,7 @@ class Outbound:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Outbound":
+    def from_dict(cls, d: Mapping[str, Any]) -> Outbound:
         data = dict(d)
         data["quick_replies"] = tuple(QuickReply(t, p) for t, p in data.get("quick_replies", ()))
         tpl = data.get("template")
@@ -190,6 +195,9 @@ class ChannelRules:
     #: quick replies are accepted but shown as numbered text options ("1. Yes") that the
     #: customer answers with the number (up to ``max_buttons``), instead of buttons.
     numbered_options: bool = False
+    #: a send may go out as several channel messages: its delivery id lists their ids,
+    #: comma-separated, and each gets its own status callbacks (Twilio).
+    status_callbacks: bool = False
 
 
 @runtime_checkable
@@ -216,3 +224,35 @@ class Connector(Protocol):
             PermanentSendError: never worth retrying (bad recipient, opted out, window closed).
         """
         ...
+
+
+# -- what a connector may do besides parse and send (checked with isinstance) ----------
+
+
+@runtime_checkable
+class ResolvesInbound(Protocol):
+    """A connector with channel state to apply before the turn, in the worker (where one
+    conversation's messages come in order): Twilio's 24-hour window, SMS keywords, numbered options."""
+
+    def resolve(self, inbound: Inbound) -> Inbound: ...
+
+
+@runtime_checkable
+class NotesInbound(Protocol):
+    """A connector that only records that the customer wrote (a reply window, a last-seen time)."""
+
+    def note_inbound(self, inbound: Inbound) -> None: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A connector holding resources (an event loop, HTTP sessions) to release at exit."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChecksCredentials(Protocol):
+    """A connector that can check its credentials against the channel's API (``brandbot doctor``)."""
+
+    def check_credentials(self) -> str | None: ...

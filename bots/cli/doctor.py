@@ -10,6 +10,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from connectors.base import Closable
+
 from ..errors import BrandbotError, ConfigError
 from ..settings import Settings
 from ..stores.redis_client import EmbeddedRedis, make_redis, ping
@@ -78,7 +80,8 @@ def _channel_checks(settings: Settings) -> list[Check]:
         try:
             problem = check_credentials(connector)
         finally:
-            getattr(connector, "close", lambda: None)()
+            if isinstance(connector, Closable):
+                connector.close()
         checks.append(
             Check(f"channel {name}", problem is None, problem or "credentials accepted", "check the channel's secrets")
         )

@@ -44,7 +44,7 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
     workers. SIGTERM or Ctrl-C finishes the turn in progress, acknowledges it and exits.
     """
     from ..pipeline.worker import EmbeddedWorkers, Worker, attach_sweeper, consumer_name
-    from ..runtime import Pipeline
+    from ..runtime import Pipeline, close_connectors
     from ..services import build_services
     from ..stores.redis_client import ping
     from ..stores.sql import check_sql, upgrade
@@ -87,9 +87,7 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
         while handle.alive:
             for t in handle.threads:
                 t.join(0.2)
-        close = getattr(pipeline, "close", None)
-        if close is not None:
-            close()
+        close_connectors(pipeline.connectors)
     finally:
         services.close()
 

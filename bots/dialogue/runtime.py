@@ -37,6 +37,7 @@ from connectors.base import Inbound, Outbound, QuickReply
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
 from ..errors import ModelNotTrained
+from ..pipeline.turn import TurnResult as PipelineTurn
 from ..handoff.hours import hours_from_settings
 from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
@@ -68,16 +69,14 @@ class NLUParser(Protocol):
     def parse(self, text: str, language_hint: str | None = None, context: ParseContext | None = None) -> NLUResult: ...
 
 
-@dataclass
-class TurnResult:
-    """What one ``handle`` call did."""
+@dataclass(kw_only=True)
+class TurnResult(PipelineTurn):
+    """What one ``handle`` call did: the pipeline's outbounds, events and replay flag, plus
+    the NLU result, the new dialogue state and the replies as the engine chose them."""
 
-    outbounds: list[Outbound]
     nlu: NLUResult | None
     state: DialogueState
-    replayed: bool = False
     replies: list[Reply] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
     #: the mode change this turn made (handed over, back to the bot...), if any.
     mode_change: ModeChange | None = None
 
@@ -150,7 +149,7 @@ class ConversationRuntime:
             StoreUnavailable: Redis or SQL failed (nothing was saved).
         """
         if inbound.kind not in DIALOGUE_KINDS:
-            return TurnResult([], None, self.store.load(inbound.conversation_id))
+            return TurnResult(outbounds=[], nlu=None, state=self.store.load(inbound.conversation_id))
         lease = self.store.acquire(inbound.conversation_id)
         saved = False
         try:
@@ -158,7 +157,8 @@ class ConversationRuntime:
             previous = state.processed_outbounds(inbound.message_id)
             if previous is not None:
                 log.info("conversation %s: message %s already handled; replaying", inbound.conversation_id, inbound.message_id)
-                return TurnResult([Outbound.from_dict(o) for o in previous], None, state, replayed=True)
+                return TurnResult(outbounds=[Outbound.from_dict(o) for o in previous], nlu=None, state=state,
+                                  replayed=True)
             now = self.clock()
             nlu = self._understand(inbound, state, now)
             ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
@@ -199,7 +199,8 @@ class ConversationRuntime:
             events += [self._live(inbound, "out", o.text, None, new, now) for o in outbounds]
             self.store.save(lease, new, events)
             saved = True
-            return TurnResult(outbounds, nlu, new, False, list(out.replies), list(out.events), change)
+            return TurnResult(outbounds=outbounds, nlu=nlu, state=new, replies=list(out.replies),
+                              events=list(out.events), mode_change=change)
         finally:
             if not saved:
                 self.store.release(lease)

@@ -69,7 +69,6 @@ class DialogueState:
     history: list[dict[str, Any]] = field(default_factory=list)
     #: recently processed inbound ids with their outbounds (dicts), for safe redelivery.
     processed: list[dict[str, Any]] = field(default_factory=list)
-    consent: dict[str, Any] | None = None
     turns: int = 0
     version: int = 0
 
@@ -152,7 +151,6 @@ def state_from_json(raw: str | bytes | None, conversation_id: str, version: int 
             memory=dict(d.get("memory") or {}),
             history=list(d.get("history") or []),
             processed=list(d.get("processed") or []),
-            consent=d.get("consent"),
             turns=int(d.get("turns", 0)),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

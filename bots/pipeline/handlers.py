@@ -23,7 +23,7 @@ import redis
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from connectors.base import Connector, Inbound, Outbound
+from connectors.base import Connector, Inbound, NotesInbound, Outbound, ResolvesInbound
 from connectors.errors import PermanentSendError, TransientSendError
 
 from ..errors import StoreUnavailable
@@ -34,27 +34,11 @@ from .delivery_parts import fit_provider_ids, record_parts
 from .dlq import DeadLetters
 from .keys import Keys
 from .retry import RetryPolicy
+from .turn import Handler, TurnResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Handler", "Deliverer", "TurnRunner", "outbounds_of", "with_keys", "resolve_inbound"]
-
-#: the dialogue seen by the pipeline: one inbound in, the replies out
-#: (a list of Outbound, or an object with ``.outbounds`` such as the dialogue's TurnResult).
-Handler = Callable[[Inbound], Any]
-
-
-def outbounds_of(result: Any) -> list[Outbound]:
-    """The replies in a handler's result (a list/tuple/None, or an object with ``.outbounds``)."""
-    if result is None:
-        return []
-    if hasattr(result, "outbounds"):
-        result = result.outbounds
-    items = list(result)
-    for item in items:
-        if not isinstance(item, Outbound):
-            raise TypeError(f"a turn handler must return Outbound objects, got {type(item).__name__}")
-    return items
+__all__ = ["Handler", "TurnResult", "Deliverer", "TurnRunner", "with_keys", "resolve_inbound"]
 
 
 def with_keys(inbound: Inbound, outbounds: Iterable[Outbound]) -> list[Outbound]:
@@ -71,23 +55,20 @@ def with_keys(inbound: Inbound, outbounds: Iterable[Outbound]) -> list[Outbound]
 
 
 def resolve_inbound(connectors: Mapping[str, Connector], inbound: Inbound) -> Inbound:
-    """The channel's bookkeeping before the turn: ``connector.resolve(inbound)`` when the
-    connector has it (Twilio: 24-hour window, SMS keywords, numbered options), else
-    ``connector.note_inbound(inbound)`` when it has that. Webhooks only parse (no channel
-    state), so this runs in the worker, where one conversation's messages come in order.
+    """The channel's bookkeeping before the turn: ``resolve`` for a connector that
+    :class:`~connectors.base.ResolvesInbound` (Twilio: 24-hour window, SMS keywords, numbered
+    options), else ``note_inbound`` for one that :class:`~connectors.base.NotesInbound`.
+    Webhooks only parse (no channel state), so this runs in the worker, where one
+    conversation's messages come in order.
 
     Raises:
         redis errors: infrastructure down; the caller must not ack.
     """
     connector = connectors.get(inbound.channel)
-    if connector is None:
-        return inbound
-    resolve = getattr(connector, "resolve", None)
-    if resolve is not None:
-        return resolve(inbound)
-    note = getattr(connector, "note_inbound", None)
-    if note is not None:
-        note(inbound)
+    if isinstance(connector, ResolvesInbound):
+        return connector.resolve(inbound)
+    if isinstance(connector, NotesInbound):
+        connector.note_inbound(inbound)
     return inbound
 
 
@@ -226,7 +207,7 @@ class Deliverer:
             log.exception("connector %s raised an unexpected error", ob.channel)
             return self._give_up(ob, "failed", exc, attempts)
         provider_id = str(provider_id)
-        parts = provider_id.split(",") if getattr(connector, "status_callbacks", False) else None
+        parts = provider_id.split(",") if connector is not None and connector.rules.status_callbacks else None
         self._record(ob, "sent", provider_id=provider_id, parts=parts)
         self._mark(ob, f"sent:{provider_id}")
         metrics.SENDS.labels(ob.channel, "sent").inc()
@@ -252,12 +233,12 @@ class Deliverer:
 
 
 
-def _count_handoffs(channel: str, result: Any) -> None:
-    """A dialogue TurnResult (not a replay) whose events include ``handoff_requested`` counts one handoff."""
-    if getattr(result, "replayed", False):
+def _count_handoffs(channel: str, result: TurnResult) -> None:
+    """A turn (not a replay) whose events include ``handoff_requested`` counts one handoff."""
+    if result.replayed:
         return
-    for event in getattr(result, "events", None) or ():
-        if isinstance(event, dict) and event.get("type") == "handoff_requested":
+    for event in result.events:
+        if event.get("type") == "handoff_requested":
             metrics.HANDOFFS.labels(channel).inc()
 
 
@@ -288,7 +269,7 @@ class TurnRunner:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 result = self.handler(inbound)
-                outbounds = with_keys(inbound, outbounds_of(result))
+                outbounds = with_keys(inbound, result.outbounds)
                 _count_handoffs(inbound.channel, result)
                 break
             except Exception as exc:

@@ -54,14 +54,13 @@ class QueueFull(StoreUnavailable):
 
 
 def ingest_for(services: Any) -> Ingest:
-    """The process's one :class:`Ingest` (built on first use, kept in ``services.extras["ingest"]``).
+    """The process's one :class:`Ingest` (built on first use, kept in ``services.ingest``).
 
     Webhooks and the web chat share it, so their concurrent enqueues share one group commit.
     """
-    ingest = services.extras.get("ingest")
-    if ingest is None:
-        ingest = services.extras["ingest"] = Ingest(services.redis, services.settings)
-    return ingest
+    if services.ingest is None:
+        services.ingest = Ingest(services.redis, services.settings)
+    return services.ingest
 
 
 def keys_for(settings: Settings) -> Keys:

@@ -54,7 +54,7 @@ class Worker:
         redis: Redis or RedisCluster client.
         engine: SQL engine (deliveries).
         settings: validated settings.
-        handler: the dialogue, ``Inbound -> list[Outbound]`` (or a result with ``.outbounds``).
+        handler: the dialogue, ``Inbound -> TurnResult`` (its ``outbounds`` are delivered).
         connectors: channel name -> Connector used to send.
         name: consumer name (default: unique per worker).
         sleep: injected for tests (send backoff and idle waits).
@@ -102,9 +102,6 @@ class Worker:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        return self._stopped.wait(timeout)
 
     # -- one round --------------------------------------------------------------
     def _prepare(self) -> None:
@@ -238,7 +235,7 @@ def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[
 
     Args:
         services: :class:`bots.services.Services` (settings, redis, engine).
-        handler: the dialogue turn, ``Inbound -> list[Outbound]``.
+        handler: the dialogue turn, ``Inbound -> TurnResult``.
         connectors: channel -> Connector.
         count: threads (``server.embedded_workers``); 0 starts none.
         sweep: each worker also runs the handoff sweeper (:func:`attach_sweeper`).

@@ -67,11 +67,6 @@ class Settings(Section):
         """The file these settings were read from."""
         return self._source
 
-    @property
-    def base_dir(self) -> Path:
-        """Folder that relative paths in the file are resolved against."""
-        return self._base_dir
-
     def path(self, relative: str) -> Path:
         """Resolve a path from the config file against its folder."""
         p = Path(relative)

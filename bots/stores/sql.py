@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -13,11 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreUnavailable
 
-__all__ = ["conflict_insert", "make_engine", "session_scope", "upgrade", "current_revision", "head_revision", "check_sql"]
+__all__ = ["conflict_insert", "make_engine", "upgrade", "current_revision", "head_revision", "check_sql"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -54,21 +51,6 @@ def conflict_insert(dialect: str, table: Table):  # noqa: ANN201 - dialect Inser
     """An INSERT with ``on_conflict_do_nothing/do_update`` for SQLite and PostgreSQL; None elsewhere."""
     make = _CONFLICT_INSERTS.get(dialect)
     return None if make is None else make(table)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -24,6 +24,9 @@ from .live import init_live
 
 log = logging.getLogger(__name__)
 
+#: the largest request body taken (channels' webhooks are a few KB; Telegram's stay under 1 MiB).
+MAX_BODY_BYTES = 1024 * 1024
+
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -60,6 +63,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.server.secret_key
+    # a larger body is refused with 413 before it is read (webhooks and chat posts are small)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["BRANDBOT_SETTINGS"] = settings
     app.session_interface = _SessionsForPeopleOnly()
     services = services or build_services(settings)
@@ -102,9 +107,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     @app.get("/")
     def _front_door():  # noqa: ANN202 - the first address the banner prints
         return redirect(url_for("webchat.page") if "webchat" in app.blueprints else "/console/", code=302)
-
-    if "webhooks" in app.blueprints:
-        _mount_webhook_fast_path(app, services)
     return app
 
 
@@ -127,24 +129,5 @@ def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> Non
     hub = init_live(app, services)
     api.register(app, services, desk, accounts)
     console.register(app, services, desk, accounts, hub, presence)
-
-
-def _mount_webhook_fast_path(app: Flask, services: Services) -> None:
-    """Serve the webhook routes (exact path + method) in front of Flask; the rest goes to Flask."""
-    from .fastpath import DEFAULT_MAX_BODY, FastWebhooks
-    from .webhooks import HANDLERS
-
-    def propagate() -> bool:
-        flag = app.config.get("PROPAGATE_EXCEPTIONS")
-        return bool(app.testing or app.debug) if flag is None else bool(flag)
-
-    app.wsgi_app = FastWebhooks(  # type: ignore[method-assign]
-        app.wsgi_app,
-        services,
-        HANDLERS,
-        request_id_for,
-        max_body=app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BODY,
-        propagate=propagate,
-    )
 
 

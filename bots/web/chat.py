@@ -135,7 +135,7 @@ def register(app: Flask, services: Services) -> None:
     settings = services.settings
     if not settings.channels.webchat.enabled:
         return
-    connectors = services.extras.get("connectors") or {}
+    connectors = services.connectors or {}
     connector = connectors.get("webchat")
     if not isinstance(connector, WebchatConnector):
         prefix = settings.stores.key_prefix

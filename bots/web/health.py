@@ -28,7 +28,7 @@ def readyz():  # noqa: ANN201
         except StoreUnavailable as exc:
             checks[name] = "unavailable"
             reasons.append(str(exc))
-    for name, probe in services.extras.get("readiness", {}).items():
+    for name, probe in services.readiness.items():
         problem = probe()
         checks[name] = "ok" if problem is None else "unavailable"
         if problem:

@@ -15,7 +15,7 @@ Nothing else happens in the request: the dialogue runs in the workers.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
 import redis
@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request
 
 from connectors.base import Connector, WebhookRequest
 from connectors.errors import ForgedRequest, MalformedRequest
+from connectors.twilio.parse import StatusUpdate, form_of, parse_status_form, verify_signature
 
 from ..errors import StoreUnavailable
 from ..pipeline.delivery_parts import apply_status
@@ -33,7 +34,7 @@ from ..services import Services
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "bp", "EMPTY_TWIML", "to_webhook_request", "HANDLERS", "handle_telegram", "handle_twilio", "handle_twilio_status"]
+__all__ = ["register", "bp", "EMPTY_TWIML", "to_webhook_request", "handle_telegram", "handle_twilio", "handle_twilio_status"]
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -76,15 +77,9 @@ def to_webhook_request(public_url: str = "", req: Request | None = None) -> Webh
 
 def _connector(services: Services, channel_names: tuple[str, ...]) -> Connector | None:
     """The first enabled connector of ``channel_names`` (the process's connectors are built once, then cached)."""
-    connectors = services.extras.get("connectors")
-    if connectors is None:
-        try:
-            from ..runtime import build_connectors_for
+    from ..runtime import build_connectors_for
 
-            connectors = build_connectors_for(services)
-        except ImportError as exc:
-            log.error("no channel connectors can be built (%s); every webhook answers 404", exc)
-            connectors = {}
+    connectors = build_connectors_for(services)
     return next((connectors[c] for c in channel_names if c in connectors), None)
 
 
@@ -138,17 +133,23 @@ def handle_twilio(services: Services, req: Request) -> Response:
     )
 
 
+@runtime_checkable
+class ParsesTwilioStatus(Protocol):
+    """A Twilio connector that parses status callbacks itself (and records opt-outs and closed
+    windows on the way); any other gets the plain signature check and form parse."""
+
+    def parse_status(self, request: WebhookRequest) -> StatusUpdate: ...
+
+
 def handle_twilio_status(services: Services, req: Request) -> Response:
     """``POST /webhooks/twilio/status``: verify, record the delivery status -> empty TwiML."""
-    from connectors.twilio.parse import form_of, parse_status_form, verify_signature
-
     tw = services.settings.channels.twilio
     if not tw.enabled:
         return _plain(404, "channel twilio is not enabled (channels.twilio.enabled)")
     wreq = to_webhook_request(twilio_public_url(services), req)
     connector = _connector(services, TWILIO_CHANNELS)
     try:
-        if connector is not None and hasattr(connector, "parse_status"):
+        if isinstance(connector, ParsesTwilioStatus):
             status = connector.parse_status(wreq)  # also records opt-outs (21610) and closed windows
         else:
             form = form_of(wreq)
@@ -163,7 +164,7 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
     except MalformedRequest as exc:
         log.warning("malformed Twilio status callback: %s", exc)
         return _plain(400, "malformed request")
-    code = getattr(status, "error_code", None)
+    code = status.error_code
     try:
         key = apply_status(services.engine, status.message_sid, status.status, str(code) if code else None)
     except SQLAlchemyError as exc:
@@ -173,15 +174,6 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
         log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet: kept)",
                  status.status, status.message_sid)
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
-
-
-#: the machine-to-machine routes, (method, path) -> handler(services, request); served by
-#: :mod:`bots.web.fastpath` in front of Flask, and by the blueprint below (same handlers).
-HANDLERS: dict[tuple[str, str], Callable[[Services, Request], Response]] = {
-    ("POST", "/webhooks/telegram"): handle_telegram,
-    ("POST", "/webhooks/twilio"): handle_twilio,
-    ("POST", "/webhooks/twilio/status"): handle_twilio_status,
-}
 
 
 @bp.post("/telegram")
@@ -224,4 +216,4 @@ def _queue_probe(services: Services) -> Callable[[], str | None]:
 def register(app: Flask, services: Services) -> None:
     """Mount the webhooks and add the queue's readiness probe."""
     app.register_blueprint(bp)
-    services.extras.setdefault("readiness", {})["inbound_queue"] = _queue_probe(services)
+    services.readiness["inbound_queue"] = _queue_probe(services)

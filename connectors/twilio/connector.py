@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import redis
-import requests
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -42,7 +42,9 @@ WHATSAPP_UNDELIVERABLE = 63014
 RETRYABLE_CODES = {20429, 20500, 20503, 30001}
 
 
-def make_twilio_client(account_sid: str, auth_token: str, api_base_url: str = TWILIO_API, timeout: float = 10.0) -> Client:
+def make_twilio_client(
+    account_sid: str, auth_token: str, api_base_url: str = TWILIO_API, timeout: float = 10.0
+) -> Client:
     """A twilio REST client whose calls go to ``api_base_url``."""
     if not account_sid or not auth_token:
         raise ValueError("Twilio account_sid and auth_token must be set (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")
@@ -72,9 +74,8 @@ class TwilioConnector:
     """
 
     channel = "twilio"
-    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False)
     #: Twilio posts status callbacks per MessageSid: the pipeline records each part of a send.
-    status_callbacks = True
+    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, status_callbacks=True)
 
     def __init__(
         self,
@@ -126,8 +127,12 @@ class TwilioConnector:
         """
         form = form_of(request)
         verify_signature(request, self._auth_token, self._public_url, form)
-        inbound = parse_message_form(form, datetime.fromtimestamp(self.state.clock(), timezone.utc))
-        if inbound.channel == "sms" and not inbound.attachments and classify_keyword(inbound.text, self._keywords) == "opt_out":
+        inbound = parse_message_form(form, datetime.fromtimestamp(self.state.clock(), UTC))
+        if (
+            inbound.channel == "sms"
+            and not inbound.attachments
+            and classify_keyword(inbound.text, self._keywords) == "opt_out"
+        ):
             self._opt_out(inbound)
             return [replace(inbound, kind="event", event="opt_out")]
         return [inbound]
@@ -156,12 +161,17 @@ class TwilioConnector:
             if note_at is not None:
                 self.state.note_inbound(conv, note_at)
             return inbound
-        keyword = classify_keyword(inbound.text, self._keywords) if inbound.channel == "sms" and not inbound.attachments else None
+        keyword = (
+            classify_keyword(inbound.text, self._keywords)
+            if inbound.channel == "sms" and not inbound.attachments
+            else None
+        )
         if keyword == "opt_out":
             self._opt_out(inbound)
             return replace(inbound, kind="event", event=keyword)
-        record, options = self.state.lookup(conv, note_at=note_at, opt_out=keyword == "opt_in",
-                                            options=bool(inbound.text))
+        record, options = self.state.lookup(
+            conv, note_at=note_at, opt_out=keyword == "opt_in", options=bool(inbound.text)
+        )
         if keyword == "opt_in":
             keyword = self._opt_in(inbound, record, at)
         if keyword is not None:
@@ -172,12 +182,16 @@ class TwilioConnector:
         return inbound
 
     def _opt_out(self, inbound: Inbound) -> None:
-        self.state.opt_out(inbound.conversation_id, f"keyword {inbound.text.strip()!r}",
-                           at=inbound.timestamp.timestamp(), by=inbound.message_id)
+        self.state.opt_out(
+            inbound.conversation_id,
+            f"keyword {inbound.text.strip()!r}",
+            at=inbound.timestamp.timestamp(),
+            by=inbound.message_id,
+        )
         log.info("sms %s opted out (%r)", inbound.conversation_id, inbound.text.strip())
 
-    def _opt_in(self, inbound: Inbound, record: dict | None, at: float) -> str | None:
-        """"opt_in" when ``inbound`` lifts (or, handled again, lifted) an opt-out, else None:
+    def _opt_in(self, inbound: Inbound, record: dict[str, Any] | None, at: float) -> Literal["opt_in"] | None:
+        """ "opt_in" when ``inbound`` lifts (or, handled again, lifted) an opt-out, else None:
         "YES" from a subscribed number is an answer, not an opt-in."""
         conv = inbound.conversation_id
         if record is None:
@@ -186,7 +200,12 @@ class TwilioConnector:
             return "opt_in" if record["opted_in_by"] == inbound.message_id else None
         if float(record.get("at", 0)) > at:
             # a later STOP was recorded already (by the webhook): it wins; this START changes nothing
-            log.info("sms %s: %r predates the opt-out recorded at %s; stays opted out", conv, inbound.text.strip(), record.get("at"))
+            log.info(
+                "sms %s: %r predates the opt-out recorded at %s; stays opted out",
+                conv,
+                inbound.text.strip(),
+                record.get("at"),
+            )
             return "opt_in"
         self.state.opt_in(conv, by=inbound.message_id, at=at)
         log.info("sms %s opted back in (%r)", conv, inbound.text.strip())
@@ -208,7 +227,9 @@ class TwilioConnector:
         elif update.error_code == str(WINDOW_CLOSED_CODE):
             self.state.close_window(conv)
         if update.failed:
-            log.warning("twilio message %s to %s %s (error %s)", update.message_sid, conv, update.status, update.error_code)
+            log.warning(
+                "twilio message %s to %s %s (error %s)", update.message_sid, conv, update.status, update.error_code
+            )
         return update
 
     def note_inbound(self, inbound: Inbound) -> None:
@@ -240,14 +261,18 @@ class TwilioConnector:
         conv = f"{self.channel}:{number}"
         sent_before = self._sent.load(conv, message.idempotency_key)
         if sent_before.done is not None:
-            log.info("%s: %s already sent as %s; not sending twice", self.channel, message.idempotency_key, sent_before.done)
+            log.info(
+                "%s: %s already sent as %s; not sending twice", self.channel, message.idempotency_key, sent_before.done
+            )
             return sent_before.done
         template = self._before_send(conv, message)
         if template is not None:
-            parts: list[dict[str, Any]] = [{
-                "content_sid": template.content_sid,
-                "content_variables": json.dumps(dict(template.variables)),
-            }]
+            parts: list[dict[str, Any]] = [
+                {
+                    "content_sid": template.content_sid,
+                    "content_variables": json.dumps(dict(template.variables)),
+                }
+            ]
         else:
             text = render_numbered(message.text, message.quick_replies)
             chunks = split_text(text, self._max_len) if text.strip() else []
@@ -280,16 +305,24 @@ class TwilioConnector:
         if self._status_callback:
             kwargs["status_callback"] = self._status_callback
         try:
-            return self._client.messages.create(**kwargs).sid
+            sid = self._client.messages.create(**kwargs).sid
         except TwilioException as exc:
             raise self._translate(conv, exc) from exc
-        except requests.RequestException as exc:
+        except OSError as exc:  # what twilio's HTTP client raises when unreachable (requests' errors are OSErrors)
             raise TransientSendError(f"{self.channel}: Twilio unreachable ({type(exc).__name__}: {exc})") from exc
+        if sid is None:  # not seen: Twilio answers 201 with the message's SID (twilio types it optional)
+            raise PermanentSendError(f"{self.channel} to {conv}: Twilio accepted the message but returned no SID")
+        return sid
 
     def _translate(self, conv: str, exc: TwilioException) -> Exception:
         code = getattr(exc, "code", None)
         status = getattr(exc, "status", None) or 0
-        text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", None) or type(exc).__name__
+        text = (
+            getattr(exc, "msg", None)
+            or getattr(exc, "detail", None)
+            or getattr(exc, "title", None)
+            or type(exc).__name__
+        )
         label = f"{self.channel} to {conv}: Twilio error {code} (HTTP {status}): {text}"
         if code == OPT_OUT_CODE:
             self.state.opt_out(conv, f"twilio error {OPT_OUT_CODE}")
@@ -312,10 +345,13 @@ class TwilioConnector:
         try:
             account = self._client.api.v2010.accounts(self._account_sid).fetch()
         except TwilioException as exc:
-            return f"Twilio refused the credentials for {self._account_sid}: {getattr(exc, 'msg', exc)} (code {getattr(exc, 'code', '?')})"
-        except requests.RequestException as exc:
+            return (
+                f"Twilio refused the credentials for {self._account_sid}: {getattr(exc, 'msg', exc)} "
+                f"(code {getattr(exc, 'code', '?')})"
+            )
+        except OSError as exc:  # connection refused, timeout, TLS (requests' errors are OSErrors)
             return f"Twilio unreachable: {exc}"
-        if account.status != "active":
+        if str(account.status) != "active":  # twilio annotates its Status class; the value is the API's string
             return f"Twilio account {self._account_sid} is {account.status!r}, not active"
         return None
 
@@ -332,8 +368,14 @@ class WhatsAppConnector(TwilioConnector):
     """
 
     channel = "whatsapp"
-    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9,
-                         reply_window_seconds=24 * 3600, numbered_options=True)
+    rules = ChannelRules(
+        max_text_length=MAX_BODY,
+        supports_buttons=False,
+        max_buttons=9,
+        status_callbacks=True,
+        reply_window_seconds=24 * 3600,
+        numbered_options=True,
+    )
 
     def __init__(self, *args: Any, templates: Mapping[str, TemplateSpec] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -368,7 +410,9 @@ class SmsConnector(TwilioConnector):
     """SMS through Twilio: opted-out numbers get nothing, replies split and numbered."""
 
     channel = "sms"
-    rules = ChannelRules(max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9, numbered_options=True)
+    rules = ChannelRules(
+        max_text_length=MAX_BODY, supports_buttons=False, max_buttons=9, status_callbacks=True, numbered_options=True
+    )
 
     def is_opted_out(self, recipient: str) -> bool:
         """Whether the number opted out (sends to it are refused)."""
@@ -378,7 +422,8 @@ class SmsConnector(TwilioConnector):
         opted = self.state.opted_out(conversation)
         if opted is not None:
             raise PermanentSendError(
-                f"sms to {conversation}: the number opted out ({opted['reason']}); nothing is sent until it texts START",
+                f"sms to {conversation}: the number opted out ({opted['reason']}); "
+                "nothing is sent until it texts START",
                 code="opted_out",
             )
         return message.template

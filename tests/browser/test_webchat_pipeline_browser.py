@@ -1,6 +1,6 @@
 """The web chat as a real channel: browser -> /chat API -> Ingest -> embedded workers -> connector -> browser.
 
-The dialogue here is a small deterministic handler (``Inbound -> list[Outbound]``)
+The dialogue here is a small deterministic handler (``Inbound -> TurnResult``)
 so this test shows the channel path on its own; the airline bot's French seat
 change through the same path is in test_webchat_browser.py.
 """
@@ -17,16 +17,17 @@ from bots.services import build_services
 from connectors.base import Inbound, Outbound, QuickReply
 from bots.live_events import live_channel
 from connectors.webchat import WebchatConnector
+from bots.pipeline.turn import TurnResult
 
 from .conftest import LiveBot, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def parrot(inbound: Inbound) -> list[Outbound]:
+def parrot(inbound: Inbound) -> TurnResult:
     """Answers every message once, with a button, keyed so a redone turn never shows twice."""
     said = inbound.payload or inbound.text
-    return [
+    return TurnResult([
         Outbound(
             channel=inbound.channel,
             recipient=inbound.sender_id,
@@ -35,7 +36,7 @@ def parrot(inbound: Inbound) -> list[Outbound]:
             idempotency_key=f"{inbound.message_id}:0",
             conversation_id=inbound.conversation_id,
         )
-    ]
+    ])
 
 
 @pytest.fixture

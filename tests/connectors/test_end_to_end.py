@@ -62,7 +62,7 @@ def live(redis_url, redis_client, demo_nlu_dir: Path, tmp_path: Path, fake_teleg
         yield app.test_client()
     finally:
         workers.stop(timeout=10)
-        services.extras["pipeline"].close()
+        services.pipeline.close()
         services.close()
 
 

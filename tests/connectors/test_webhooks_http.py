@@ -32,7 +32,7 @@ def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegr
     }})
     services = Services(settings, redis_client, sql_engine, redis_url)
     yield create_app(settings, services), services
-    for connector in services.extras.get("connectors", {}).values():
+    for connector in (services.connectors or {}).values():
         getattr(connector, "close", lambda: None)()
 
 
@@ -89,11 +89,11 @@ def test_sms_stop_over_http_is_recorded_and_enqueued_as_an_event(app_services):
     assert post_twilio(client, load_fixture("twilio_sms_stop")).status_code == 200
     [queued] = backlog(services)
     assert (queued["kind"], queued["event"]) == ("event", "opt_out")
-    assert services.extras["connectors"]["sms"].is_opted_out("+31612345678")
+    assert services.connectors["sms"].is_opted_out("+31612345678")
 
 
 def test_status_callback_route_uses_the_connector(app_services):
     app, services = app_services
     r = post_twilio(app.test_client(), load_fixture("twilio_status_sms_undelivered_21610"), path="/webhooks/twilio/status")
     assert r.status_code == 200
-    assert services.extras["connectors"]["sms"].is_opted_out("+31612345678")
+    assert services.connectors["sms"].is_opted_out("+31612345678")

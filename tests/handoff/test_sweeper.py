@@ -18,7 +18,8 @@ from bots.pipeline.handlers import Deliverer
 from bots.pipeline.ingest import keys_for
 from bots.pipeline.worker import Worker, attach_sweeper
 from bots.stores.models import audit_log, conversations, deliveries, messages
-from connectors.base import Outbound
+from connectors.base import ChannelRules, Outbound
+from bots.pipeline.turn import TurnResult
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ class Recorder:
     """A channel that records what it is asked to send."""
 
     channel = "test"
-    rules: Any = None
+    rules = ChannelRules(max_text_length=4096, supports_buttons=False)
 
     def __init__(self) -> None:
         self.sent: list[Outbound] = []
@@ -146,7 +147,7 @@ def test_the_queue_worker_runs_the_sweeper(settings, redis_client, sql_engine) -
     clock = Clock(T0)
     _wait(settings, redis_client, sql_engine, clock, "test:w")
     channel = Recorder()
-    worker = Worker(redis_client, sql_engine, settings, lambda inbound: [], {"test": channel}, sleep=lambda s: None)
+    worker = Worker(redis_client, sql_engine, settings, lambda inbound: TurnResult([]), {"test": channel}, sleep=lambda s: None)
     attach_sweeper(worker, settings, redis_client, sql_engine, clock=clock)
     clock.at = T0 + timedelta(hours=1)
     worker.run_once()

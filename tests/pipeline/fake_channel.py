@@ -18,6 +18,7 @@ import httpx
 
 from connectors.base import ChannelRules, Inbound, Outbound, WebhookRequest
 from connectors.errors import MalformedRequest, PermanentSendError, TransientSendError
+from bots.pipeline.turn import TurnResult
 
 
 class FakeChannelServer:
@@ -135,6 +136,6 @@ class FakeConnector:
         return r.json()["id"]
 
 
-def echo_handler(inbound: Inbound) -> list[Outbound]:
+def echo_handler(inbound: Inbound) -> TurnResult:
     """The smallest real turn: one reply echoing the text."""
-    return [Outbound(channel=inbound.channel, recipient=inbound.sender_id, text=f"echo: {inbound.text}")]
+    return TurnResult([Outbound(channel=inbound.channel, recipient=inbound.sender_id, text=f"echo: {inbound.text}")])

@@ -42,7 +42,7 @@ def world(make_settings, redis_client, sql_engine, redis_url):  # noqa: ANN001, 
     app = create_app(settings, services)
     worker = Worker(redis_client, sql_engine, settings, echo_handler, build_connectors_for(services))
     yield app.test_client(), services, worker, twilio, telegram
-    for connector in services.extras.get("connectors", {}).values():
+    for connector in (services.connectors or {}).values():
         getattr(connector, "close", lambda: None)()  # stop the Telegram connector's event-loop thread
     twilio.stop()
     telegram.stop()

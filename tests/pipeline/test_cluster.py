@@ -37,13 +37,10 @@ def test_webhooks_workers_and_dialogue_state_on_a_three_node_cluster(make_settin
         })
         rc = cluster.client()
         services = Services(settings, rc, sql_engine, f"redis://127.0.0.1:{cluster.ports[0]}/0")
-        services.extras["connectors"] = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
+        services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
         d = settings.dialogue
         runtime = ConversationRuntime(settings=settings, redis=rc, engine=sql_engine, nlu=RulesNLU(),
                                       actions=load_actions(d.actions_module, settings, d.actions_options, d.action_timeout_seconds))
-
-        def handler(inbound):  # noqa: ANN001, ANN202
-            return list(runtime.handle(inbound).outbounds)
 
         app = create_app(settings, services)
         web = app.test_client()
@@ -60,7 +57,7 @@ def test_webhooks_workers_and_dialogue_state_on_a_three_node_cluster(make_settin
         keys = keys_for(settings)
         nodes_used = {rc.get_node_from_key(s).port for s in keys.all_streams()}
         assert len(nodes_used) >= 2, "shard streams spread over the cluster's nodes"
-        handle = start_embedded_workers(services, handler, {"whatsapp": FakeConnector(fake.url, "whatsapp")}, 3)
+        handle = start_embedded_workers(services, runtime.handle, {"whatsapp": FakeConnector(fake.url, "whatsapp")}, 3)
         expected = {f"whatsapp:SM{c}x{s}" for c in range(convs) for s in range(per)}
         wait_for(lambda: {k.rsplit(":", 1)[0] for k in fake.keys()} >= expected, 60, "every message answered")
         time.sleep(0.5)

@@ -17,6 +17,7 @@ from bots.stores.models import deliveries, delivery_parts
 from bots.stores.sql import current_revision, head_revision, make_engine, upgrade
 from bots.web.app import create_app
 from connectors.base import Inbound, Outbound
+from bots.pipeline.turn import TurnResult
 from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, FakeTwilioAPI
 
 from .test_channels_e2e import PUBLIC, drain, post_whatsapp
@@ -72,8 +73,8 @@ def test_long_provider_id_lists_fit_the_deliveries_column() -> None:
 
 
 # -- end to end: real twilio client, fake Twilio API ------------------------------------
-def long_reply(inbound: Inbound) -> list[Outbound]:
-    return [Outbound(channel=inbound.channel, recipient=inbound.sender_id, text=SENTENCE * 50)]  # ~3,800 chars: 3 parts
+def long_reply(inbound: Inbound) -> TurnResult:
+    return TurnResult([Outbound(channel=inbound.channel, recipient=inbound.sender_id, text=SENTENCE * 50)])  # ~3,800 chars: 3 parts
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

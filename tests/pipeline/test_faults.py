@@ -137,7 +137,7 @@ def test_redis_restart_under_load_loses_nothing(make_settings, sql_engine, tmp_p
     })
     client = make_redis(rds.url, socket_timeout=1, socket_connect_timeout=0.5)
     services = Services(settings, client, sql_engine, rds.url)
-    services.extras["connectors"] = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
+    services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
     app = create_app(settings, services)
     handle = start_embedded_workers(services, echo_handler, {"whatsapp": FakeConnector(fake.url, "whatsapp")}, 2)
     n = 300

@@ -14,6 +14,7 @@ from bots.services import Services
 from bots.web.app import create_app
 from connectors.base import Inbound, Outbound, QuickReply
 from connectors.errors import PermanentSendError
+from bots.pipeline.turn import TurnResult
 from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, FakeTwilioAPI
 
 from .test_channels_e2e import PUBLIC, drain
@@ -24,14 +25,14 @@ SMS_NUMBER = "+31655555555"
 WA_NUMBER = "whatsapp:+31666666666"
 
 
-def turn(inbound: Inbound) -> list[Outbound]:
+def turn(inbound: Inbound) -> TurnResult:
     """Like the dialogue: no turn on channel events; "seat" offers options; an answer is echoed."""
     if inbound.kind == "event":
-        return []
+        return TurnResult([])
     if inbound.text == "seat":
-        return [Outbound(inbound.channel, inbound.sender_id, "Window or aisle?",
-                         quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle")))]
-    return [Outbound(inbound.channel, inbound.sender_id, f"{inbound.kind}: {inbound.payload or inbound.text}")]
+        return TurnResult([Outbound(inbound.channel, inbound.sender_id, "Window or aisle?",
+                                    quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle")))])
+    return TurnResult([Outbound(inbound.channel, inbound.sender_id, f"{inbound.kind}: {inbound.payload or inbound.text}")])
 
 
 @pytest.fixture

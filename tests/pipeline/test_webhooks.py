@@ -26,7 +26,7 @@ PUBLIC = "https://bot.example.com"
 
 
 class TwilioLike:
-    """A minimal Twilio inbound parser built from connectors.twilio.parse (the real connector may not be wired yet)."""
+    """A minimal Twilio inbound parser built from connectors.twilio.parse (no Redis state, no sends)."""
 
     rules = ChannelRules(max_text_length=1600, supports_buttons=False)
 
@@ -62,7 +62,7 @@ def twilio_settings(make_settings):  # noqa: ANN001, ANN201
 @pytest.fixture
 def app_and_services(twilio_settings, redis_client, sql_engine, redis_url):  # noqa: ANN001, ANN201
     services = Services(twilio_settings, redis_client, sql_engine, redis_url)
-    services.extras["connectors"] = {"whatsapp": TwilioLike("whatsapp", PUBLIC), "sms": TwilioLike("sms", PUBLIC)}
+    services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC), "sms": TwilioLike("sms", PUBLIC)}
     return create_app(twilio_settings, services), services
 
 
@@ -110,7 +110,7 @@ def test_disabled_channel_is_404(app_and_services) -> None:
 def test_redis_down_gives_503_on_webhooks_and_readyz_says_why(twilio_settings, sql_engine) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     services = Services(twilio_settings, dead, sql_engine, "redis://127.0.0.1:1/0")
-    services.extras["connectors"] = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
+    services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
     client = create_app(twilio_settings, services).test_client()
     r = post_twilio(client, twilio_form())
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
@@ -129,7 +129,7 @@ def test_full_queue_gives_503_and_readyz_names_it(make_settings, redis_client, s
         "pipeline": {"shards": 1, "stream_maxlen": 100},
     })
     services = Services(settings, redis_client, sql_engine, redis_url)
-    services.extras["connectors"] = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
+    services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
     client = create_app(settings, services).test_client()
     codes = [post_twilio(client, twilio_form(sid=f"SM{i}")).status_code for i in range(101)]
     assert codes[:100] == [200] * 100 and codes[100] == 503
@@ -164,23 +164,7 @@ def test_metrics_endpoint_reports_inbound_and_queue(app_and_services) -> None:
         assert name in text
 
 
-# --- the webhook fast path (bots/web/fastpath.py): served in front of Flask, same contract ---
-
-
-def test_webhook_routes_are_served_by_the_fast_path_and_other_routes_by_flask(app_and_services) -> None:
-    app, services = app_and_services
-    seen: list[str] = []
-    app.before_request(lambda: seen.append(__import__("flask").request.path))  # runs only for requests Flask serves
-    client = app.test_client()
-    r = post_twilio(client, twilio_form("SMfast"))
-    assert (r.status_code, r.get_data(as_text=True), r.mimetype) == (200, "<Response/>", "text/xml")
-    assert len(r.headers["X-Request-ID"]) == 32 and backlog(services) == 1
-    assert seen == []
-    assert client.get("/healthz").status_code == 200 and seen == ["/healthz"]
-    assert client.get("/healthz").headers["X-Request-ID"]
-
-
-def test_fast_path_keeps_a_safe_caller_request_id_and_logs_under_it(app_and_services, caplog) -> None:
+def test_a_webhook_keeps_a_safe_caller_request_id_and_logs_under_it(app_and_services, caplog) -> None:
     import logging
 
     from bots.logging_setup import request_id_var
@@ -232,7 +216,7 @@ def test_unexpected_error_in_a_webhook_is_logged_and_answered_500(app_and_servic
         def parse(self, request: WebhookRequest) -> list[Inbound]:
             raise RuntimeError("connector bug")
 
-    services.extras["connectors"] = {"whatsapp": Broken("whatsapp", PUBLIC)}
+    services.connectors = {"whatsapp": Broken("whatsapp", PUBLIC)}
     app.testing = True
     with pytest.raises(RuntimeError, match="connector bug"):  # testing: raised, as Flask does
         app.test_client().post("/webhooks/twilio", data="a=b", content_type="application/x-www-form-urlencoded")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bots.pipeline import DeadLetters, GROUP, Ingest, Worker, keys_for, start_embedded_workers
 from bots.stores.models import deliveries
 from connectors.base import Inbound, Outbound
+from bots.pipeline.turn import TurnResult
 
 from .fake_channel import FakeChannelServer, FakeConnector, echo_handler
 
@@ -54,7 +55,7 @@ def test_entry_is_acked_only_after_the_reply_is_recorded(services, fake_channel,
     stream = keys.stream(keys.shard_of("fake:c1"))
     seen: dict[str, object] = {}
 
-    def handler(inbound: Inbound) -> list[Outbound]:
+    def handler(inbound: Inbound) -> TurnResult:
         # mid-turn: the entry is read but still pending and still in the stream
         seen["pending"] = services.redis.xpending(stream, GROUP)["pending"]
         seen["len"] = services.redis.xlen(stream)
@@ -87,8 +88,8 @@ def test_store_error_mid_turn_leaves_message_pending_and_redo_sends_once(service
                 raise redis.ConnectionError("simulated Redis outage mid-turn")
             return fake_connector.send(message)
 
-    def handler(inbound: Inbound) -> list[Outbound]:
-        return [Outbound("fake", inbound.sender_id, "a"), Outbound("fake", inbound.sender_id, "b")]
+    def handler(inbound: Inbound) -> TurnResult:
+        return TurnResult([Outbound("fake", inbound.sender_id, "a"), Outbound("fake", inbound.sender_id, "b")])
 
     Ingest(services.redis, services.settings).accept([msg(1)])
     w = make_worker(services, DiesOnSecondReply(), handler)
@@ -111,7 +112,7 @@ def test_order_per_conversation_with_three_workers(services, fake_channel, fake_
     lock = threading.Lock()
     rnd = random.Random(3)
 
-    def handler(inbound: Inbound) -> list[Outbound]:
+    def handler(inbound: Inbound) -> TurnResult:
         with lock:
             if inbound.conversation_id in active:
                 overlaps.append(inbound.conversation_id)
@@ -228,7 +229,7 @@ def test_channel_failing_20_percent_still_gives_exactly_one_reply_each(pipeline_
 
 
 def test_handler_bug_dead_letters_the_turn_and_moves_on(services, fake_channel, fake_connector) -> None:
-    def handler(inbound: Inbound) -> list[Outbound]:
+    def handler(inbound: Inbound) -> TurnResult:
         if inbound.text == "boom":
             raise RuntimeError("dialogue bug")
         return echo_handler(inbound)
@@ -250,7 +251,7 @@ def test_handler_bug_dead_letters_the_turn_and_moves_on(services, fake_channel, 
 def test_stop_finishes_the_current_turn_acks_and_exits(services, fake_channel, fake_connector) -> None:
     started, release = threading.Event(), threading.Event()
 
-    def handler(inbound: Inbound) -> list[Outbound]:
+    def handler(inbound: Inbound) -> TurnResult:
         started.set()
         release.wait(5)
         return echo_handler(inbound)
@@ -271,18 +272,10 @@ def test_stop_finishes_the_current_turn_acks_and_exits(services, fake_channel, f
 
 
 def test_turn_results_with_a_handoff_event_are_counted(services, fake_channel, fake_connector) -> None:
-    from dataclasses import dataclass, field
-
     from bots.pipeline import metrics
 
-    @dataclass
-    class Result:  # the shape of bots.dialogue.runtime.TurnResult the pipeline reads
-        outbounds: list
-        events: list = field(default_factory=list)
-        replayed: bool = False
-
-    def handler(inbound: Inbound) -> Result:
-        return Result(echo_handler(inbound), [{"type": "handoff_requested"}])
+    def handler(inbound: Inbound) -> TurnResult:
+        return TurnResult(echo_handler(inbound).outbounds, [{"type": "handoff_requested"}])
 
     before = metrics.HANDOFFS.labels("fake")._value.get()
     Ingest(services.redis, services.settings).accept([msg(1)])
