@@ -75,30 +75,27 @@ def hours_from_settings(settings: Any) -> BusinessHours:
     return BusinessHours(h.business_hours, h.timezone or settings.brand.timezone)
 
 
+#: how each language says when staff are back ({hm}: the time, {day}: a weekday, {date}: day and month).
+_BACK_PHRASES: dict[str, dict[str, str]] = {
+    "en": {"soon": "soon", "today": "today at {hm}", "tomorrow": "tomorrow at {hm}",
+           "weekday": "on {day} at {hm}", "date": "on {date} at {hm}", "hm": "{h:02d}:{m:02d}"},
+    "fr": {"soon": "bientôt", "today": "aujourd'hui à {hm}", "tomorrow": "demain à {hm}",
+           "weekday": "{day} à {hm}", "date": "le {date} à {hm}", "hm": "{h}h{m:02d}"},
+}
+
+
 def describe_back(back: datetime | None, now: datetime | None, language: str) -> str:
     """When staff are back, in words: "today at 14:00", "tomorrow at 08:00", "on Monday at
     09:00", "on 3 March at 08:00" (fr: "aujourd'hui à 14h00", "demain à 8h00", "lundi à 9h00",
     "le 3 mars à 8h00"); ``back`` None (open, but nobody signed in): "soon" / "bientôt".
     Languages other than fr are worded in English."""
-    fr = language == "fr"
+    lang = language if language in _BACK_PHRASES else "en"
+    words = _BACK_PHRASES[lang]
     if back is None:
-        return "bientôt" if fr else "soon"
+        return words["soon"]
     local_now = (now or back).astimezone(back.tzinfo)
     days = (back.date() - local_now.date()).days
-    if fr:
-        hm = f"{back.hour}h{back.minute:02d}"
-        if days <= 0:
-            return f"aujourd'hui à {hm}"
-        if days == 1:
-            return f"demain à {hm}"
-        if days < 7:
-            return f"{_WEEKDAYS['fr'][back.weekday()]} à {hm}"
-        return f"le {back.day} {_MONTHS['fr'][back.month - 1]} à {hm}"
-    hm = f"{back.hour:02d}:{back.minute:02d}"
-    if days <= 0:
-        return f"today at {hm}"
-    if days == 1:
-        return f"tomorrow at {hm}"
-    if days < 7:
-        return f"on {_WEEKDAYS['en'][back.weekday()]} at {hm}"
-    return f"on {back.day} {_MONTHS['en'][back.month - 1]} at {hm}"
+    kind = "today" if days <= 0 else "tomorrow" if days == 1 else "weekday" if days < 7 else "date"
+    return words[kind].format(hm=words["hm"].format(h=back.hour, m=back.minute),
+                              day=_WEEKDAYS[lang][back.weekday()],
+                              date=f"{back.day} {_MONTHS[lang][back.month - 1]}")

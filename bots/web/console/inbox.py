@@ -92,24 +92,24 @@ def _load(query: InboxQuery) -> tuple[list[Any], dict[str, int], bool]:
 @require_roles(*ROLES_DESK)
 def inbox():  # noqa: ANN201
     """The inbox page."""
-    channels, languages = _choices()
-    query = inbox_query(request.args, channels, languages)
-    rows, counts, more = _load(query)
-    return render_template(
-        "console/inbox.html", query=query, rows=rows, counts=counts, more=more, tabs=TABS,
-        channels=channels, languages=languages,
-    )
+    return _render("console/inbox.html")
 
 
 @bp.get("/inbox/rows")
 @require_roles(*ROLES_DESK)
 def inbox_rows():  # noqa: ANN201
-    """The inbox table body with the tab counts, for the page's live refresh."""
+    """The inbox table body with the tab counts, for the page's live refresh (inside a
+    ``<table>``: an HTML parser drops a ``<tbody>`` that stands alone)."""
+    return _render("console/_rows_page.html")
+
+
+def _render(template: str) -> str:
+    """``template`` with the inbox of this request's query string."""
     channels, languages = _choices()
     query = inbox_query(request.args, channels, languages)
     rows, counts, more = _load(query)
-    # inside a <table>: an HTML parser drops a <tbody> that stands alone (the page swaps it in)
-    return render_template("console/_rows_page.html", query=query, rows=rows, counts=counts, more=more, tabs=TABS)
+    return render_template(template, query=query, rows=rows, counts=counts, more=more, tabs=TABS,
+                           channels=channels, languages=languages)
 
 
 @bp.get("/")
