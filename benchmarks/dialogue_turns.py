@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/dialogue_turns.py                # ~1000 turns, fixed NLU results
     .venv/bin/python benchmarks/dialogue_turns.py --trained-nlu  # the real NLU too (trains to a temp dir)
-    .venv/bin/python benchmarks/dialogue_turns.py --json         # one JSON object (for CI trends)
+    .venv/bin/python benchmarks/dialogue_turns.py --json         # also print the JSON on stdout (for CI trends)
+
+Writes benchmarks/results/dialogue_turns.json (``--out FILE`` elsewhere).
 
 Redis: $REDIS_URL if set, else an embedded redis-server on a free TCP port.
 SQL: a temp SQLite file (the transcript is written on every turn, as in production).
@@ -32,18 +34,16 @@ from typing import Any
 import redis
 from redis.connection import Connection
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bots.dialogue.engine import Engine  # noqa: E402
-from bots.dialogue.runtime import ConversationRuntime, build_runtime  # noqa: E402
-from bots.dialogue.state import DialogueState  # noqa: E402
-from bots.services import Services  # noqa: E402
-from bots.settings import load_settings  # noqa: E402
-from bots.stores.redis_client import EmbeddedRedis, free_port  # noqa: E402
-from bots.stores.sql import make_engine  # noqa: E402
-from connectors.base import Inbound  # noqa: E402
-from nlu.result import Entity, IntentScore, NLUResult  # noqa: E402
+from bots.dialogue.engine import Engine
+from bots.dialogue.runtime import ConversationRuntime, build_runtime
+from bots.dialogue.state import DialogueState
+from bots.services import Services
+from bots.settings import load_settings
+from bots.stores.sql import make_engine
+from common import ROOT, default_out, write_result
+from connectors.base import Inbound
+from nlu.result import Entity, IntentScore, NLUResult
+from tests.support import start_embedded_redis
 
 
 class CountingConnection(Connection):
@@ -89,12 +89,28 @@ def script(i: int) -> list[NLUResult]:
 
 def build(tmp: Path, redis_url: str, nlu: Any) -> tuple[ConversationRuntime, redis.Redis]:
     cfg = tmp / "config.yaml"
-    cfg.write_text(json.dumps({
-        "brand": {"name": "Bench Air", "timezone": "Europe/Paris", "languages": ["en", "fr"], "default_language": "en"},
-        "stores": {"redis_url": redis_url, "database_url": f"sqlite:///{tmp / 'bench.db'}", "key_prefix": "bench"},
-        "dialogue": {"domain_file": str(ROOT / "bots/airline/domain.yml"),
-                     "actions_options": {"database": str(tmp / "airline.db")}},
-    }), encoding="utf-8")
+    cfg.write_text(
+        json.dumps(
+            {
+                "brand": {
+                    "name": "Bench Air",
+                    "timezone": "Europe/Paris",
+                    "languages": ["en", "fr"],
+                    "default_language": "en",
+                },
+                "stores": {
+                    "redis_url": redis_url,
+                    "database_url": f"sqlite:///{tmp / 'bench.db'}",
+                    "key_prefix": "bench",
+                },
+                "dialogue": {
+                    "domain_file": str(ROOT / "bots/airline/domain.yml"),
+                    "actions_options": {"database": str(tmp / "airline.db")},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     settings = load_settings(cfg, env={})
     pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
@@ -124,8 +140,9 @@ def bench_engine(rt: ConversationRuntime, conversations: int) -> float:
     return rate
 
 
-def bench_runtime(rt: ConversationRuntime, client: redis.Redis, nlu: Any, conversations: int, threads: int,
-                  fixed: bool) -> dict[str, Any]:
+def bench_runtime(
+    rt: ConversationRuntime, client: redis.Redis, nlu: Any, conversations: int, threads: int, fixed: bool
+) -> dict[str, Any]:
     per_conv = [script(i) for i in range(conversations)]
     if fixed:
         for conv in per_conv:
@@ -173,6 +190,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4, help="worker threads for the parallel run")
     ap.add_argument("--trained-nlu", action="store_true", help="also measure with the real NLU (trains first)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--out", type=Path, default=default_out("dialogue_turns"), help="write the results as JSON here")
     args = ap.parse_args()
 
     embedded = None
@@ -180,7 +198,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bb-bench-") as tmpdir:
         tmp = Path(tmpdir)
         if not url:
-            embedded = EmbeddedRedis(tmp / "redis", port=free_port(), persist=False).start()
+            embedded = start_embedded_redis(tmp)
             url = embedded.url
         try:
             nlu = FixedNLU()
@@ -188,7 +206,9 @@ def main() -> int:
             report: dict[str, Any] = {"redis": "embedded" if embedded else "REDIS_URL", "sql": "sqlite (temp file)"}
             report["engine_only_turns_per_second"] = round(bench_engine(rt, args.conversations), 1)
             report["runtime_1_thread"] = bench_runtime(rt, client, nlu, args.conversations, 1, True)
-            report[f"runtime_{args.threads}_threads"] = bench_runtime(rt, client, nlu, args.conversations, args.threads, True)
+            report[f"runtime_{args.threads}_threads"] = bench_runtime(
+                rt, client, nlu, args.conversations, args.threads, True
+            )
             if args.trained_nlu:
                 import nlu as nlu_pkg
 
@@ -197,7 +217,8 @@ def main() -> int:
                 real = nlu_pkg.NLU.load(model, ["en", "fr"], "en")
                 rt2, client2 = build(tmp, url, real)
                 report["runtime_with_trained_nlu_1_thread"] = bench_runtime(
-                    rt2, client2, real, max(20, args.conversations // 4), 1, False)
+                    rt2, client2, real, max(20, args.conversations // 4), 1, False
+                )
         finally:
             if embedded:
                 embedded.stop()
@@ -206,6 +227,14 @@ def main() -> int:
     else:
         for k, v in report.items():
             print(f"{k:40s} {v}")
+    write_result(
+        args.out,
+        report,
+        conversations=args.conversations,
+        threads=args.threads,
+        trained_nlu=args.trained_nlu,
+        turns_per_conversation=5,
+    )
     return 0
 
 

@@ -1,6 +1,6 @@
 """Live streams: 1,000 open SSE streams on one web process, and what they cost the webhook path.
 
-    .venv/bin/python benchmarks/live_streams.py --out /tmp/live.json
+    .venv/bin/python benchmarks/live_streams.py      # -> benchmarks/results/live_streams.json (--out FILE)
     .venv/bin/python benchmarks/live_streams.py --streams 1000 --requests 4000 --events-per-second 100
 
 One ``brandbot serve`` (gunicorn, ONE gevent worker, no embedded workers, Twilio on with a
@@ -22,12 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import resource
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
@@ -35,9 +32,9 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from pipeline_common import Server, free_port, load, signed_requests, start_redis, temp_folder, write_config  # noqa: E402
+from common import default_out, write_result
+from pipeline_common import app_server, load, signed_requests, write_config
+from tests.support import free_port, start_embedded_redis, temp_folder
 
 
 def raise_nofile(wanted: int) -> tuple[int, int]:
@@ -68,8 +65,10 @@ class Streams:
             self.errors.append(f"connect: {exc}")
             return
         writer.write(
-            (f"GET /chat/api/events?after=0&token={token} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-             "Accept: text/event-stream\r\n\r\n").encode()
+            (
+                f"GET /chat/api/events?after=0&token={token} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                "Accept: text/event-stream\r\n\r\n"
+            ).encode()
         )
         await writer.drain()
         status = await reader.readline()
@@ -136,7 +135,7 @@ def publish(connector: Any, visitors: list[str], rate: float, stop: threading.Ev
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -146,14 +145,14 @@ def main() -> None:
     ap.add_argument("--events-per-second", type=float, default=100.0)
     ap.add_argument("--loaders", type=int, default=1)
     ap.add_argument("--connections", type=int, default=8, help="keep-alive webhook connections per loader")
-    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument("--out", type=Path, default=default_out("live_streams"), help="write the results as JSON here")
     args = ap.parse_args()
     if args.streams > 5000 or args.requests > 100_000:
         ap.error("bounded local load: at most 5000 streams and 100000 requests")
 
     nofile = raise_nofile(args.streams * 2 + 1024)
-    folder = temp_folder()
-    redis_server = start_redis(folder)
+    folder = temp_folder("bb-bench-")
+    redis_server = start_embedded_redis(folder)
     port = free_port()
     config = write_config(folder, redis_server.url, 1, port)
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -174,9 +173,11 @@ def main() -> None:
     tokens = [signer.dumps(v) for v in visitors]
     result: dict[str, Any] = {}
     try:
-        with Server("brandbot", config, port):
+        with app_server("brandbot", config, port):
             load(port, signed_requests(port, 200, run="warm"), 1, 2)
-            seconds, codes_without, _ = load(port, signed_requests(port, args.requests, run="without"), args.loaders, args.connections)
+            seconds, codes_without, _ = load(
+                port, signed_requests(port, args.requests, run="without"), args.loaders, args.connections
+            )
             rate_without = args.requests / seconds
 
             streams = Streams(port, tokens)
@@ -187,7 +188,9 @@ def main() -> None:
             stop = threading.Event()
             publisher = threading.Thread(target=publish, args=(connector, visitors, args.events_per_second, stop, sent))
             publisher.start()
-            seconds, codes_with, _ = load(port, signed_requests(port, args.requests, run="with"), args.loaders, args.connections)
+            seconds, codes_with, _ = load(
+                port, signed_requests(port, args.requests, run="with"), args.loaders, args.connections
+            )
             rate_with = args.requests / seconds
             stop.set()
             publisher.join()
@@ -216,8 +219,6 @@ def main() -> None:
         "answers_without": codes_without,
         "answers_with": codes_with,
         "conditions": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
             "nofile": nofile,
             "web": "brandbot serve: gunicorn 1 gevent worker, worker_connections 2000, embedded_workers 0",
             "requests": args.requests,
@@ -226,8 +227,7 @@ def main() -> None:
         },
     }
     print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

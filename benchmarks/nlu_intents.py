@@ -1,7 +1,7 @@
 """Intent benchmark: CLINC150 (train -> val) and BANKING77 (seeded 80/20 split).
 
     python benchmarks/nlu_intents.py --clinc /work/shared/datasets/clinc150 \
-        --banking /work/shared/datasets/banking77 [--out var/bench/nlu_intents.json] [--seed 42]
+        --banking /work/shared/datasets/banking77 [--out benchmarks/results/nlu_intents.json] [--seed 42]
 
 Trains with the default settings any brand gets (nlu.intent_model.IntentConfig())
 and prints in-scope accuracy, out-of-scope recall/precision, macro F1, train time
@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from nlu.data import load_jsonl  # noqa: E402
-from nlu.evaluation import evaluate_intent_files, intent_metrics  # noqa: E402
-from nlu.intent_model import IntentModel, stratified_split  # noqa: E402
+from common import default_out, write_result
+from nlu.data import load_jsonl
+from nlu.evaluation import evaluate_intent_files, intent_metrics
+from nlu.intent_model import IntentModel, stratified_split
 
 
 def run(name: str, train: Path, test: Path, seed: int) -> dict:
@@ -45,7 +42,7 @@ def main() -> None:
     ap.add_argument("--clinc", type=Path, help="folder with train.jsonl and val.jsonl")
     ap.add_argument("--banking", type=Path, help="folder with train.jsonl (split 80/20 with --seed)")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--out", type=Path, default=Path("var/bench/nlu_intents.json"))
+    ap.add_argument("--out", type=Path, default=default_out("nlu_intents"))
     args = ap.parse_args()
     results = []
     if args.clinc:
@@ -57,13 +54,24 @@ def main() -> None:
             paths = []
             for part, idx in (("train", tr), ("test", te)):
                 p = Path(tmp) / f"{part}.jsonl"
-                p.write_text("".join(json.dumps({"text": ex[i].text, "intent": ex[i].label}) + "\n" for i in idx),
-                             encoding="utf-8")
+                p.write_text(
+                    "".join(json.dumps({"text": ex[i].text, "intent": ex[i].label}) + "\n" for i in idx),
+                    encoding="utf-8",
+                )
                 paths.append(p)
             results.append(run(f"BANKING77 (seed {args.seed} 80/20)", paths[0], paths[1], args.seed))
     table = Table(title="intent classification, default settings")
-    for col in ("data set", "in-scope acc.", "oos recall", "oos precision", "accuracy", "macro F1",
-                "no-threshold in-scope / oos", "train s", "msgs/s"):
+    for col in (
+        "data set",
+        "in-scope acc.",
+        "oos recall",
+        "oos precision",
+        "accuracy",
+        "macro F1",
+        "no-threshold in-scope / oos",
+        "train s",
+        "msgs/s",
+    ):
         table.add_column(col)
 
     def pct(v: float | None) -> str:
@@ -71,16 +79,26 @@ def main() -> None:
 
     for m in results:
         nt = m["no_threshold"]
-        table.add_row(m["dataset"], pct(m["in_scope_accuracy"]), pct(m["out_of_scope_recall"]),
-                      pct(m["out_of_scope_precision"]), pct(m["accuracy"]), pct(m["macro_f1"]),
-                      f"{pct(nt['in_scope_accuracy'])} / {pct(nt['out_of_scope_recall'])}",
-                      f"{m['train_seconds']:.1f}", f"{m['messages_per_second']:.0f}")
+        table.add_row(
+            m["dataset"],
+            pct(m["in_scope_accuracy"]),
+            pct(m["out_of_scope_recall"]),
+            pct(m["out_of_scope_precision"]),
+            pct(m["accuracy"]),
+            pct(m["macro_f1"]),
+            f"{pct(nt['in_scope_accuracy'])} / {pct(nt['out_of_scope_recall'])}",
+            f"{m['train_seconds']:.1f}",
+            f"{m['messages_per_second']:.0f}",
+        )
     Console(width=160).print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     slim = [{k: v for k, v in m.items() if k not in ("per_intent",)} for m in results]
-    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": slim},
-                                   indent=2), encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_result(
+        args.out,
+        {"results": slim},
+        seed=args.seed,
+        clinc=str(args.clinc) if args.clinc else None,
+        banking=str(args.banking) if args.banking else None,
+    )
 
 
 if __name__ == "__main__":

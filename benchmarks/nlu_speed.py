@@ -1,7 +1,7 @@
 """Parse speed, one message at a time on one core, beside the bare intent classifier.
 
     python benchmarks/nlu_speed.py --data bots/airline/nlu [--clinc /work/shared/datasets/clinc150] \
-        [--messages 3000] [--out var/bench/nlu_speed.json]
+        [--messages 3000] [--out benchmarks/results/nlu_speed.json]
 
 Trains the demo airline NLU (en, fr) into a temp folder, then times, in the same run:
 - ``NLU.parse`` (language + intent + entities + sentiment) over a mix of messages
@@ -15,26 +15,23 @@ Dates are resolved against a fixed clock; caches are warmed by one pass first.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-import nlu  # noqa: E402
-from nlu.components import INTENTS  # noqa: E402
-from nlu.data import load_examples, load_jsonl  # noqa: E402
-from nlu.intent_model import IntentModel  # noqa: E402
+import nlu
+from common import default_out, write_result
+from nlu.components import INTENTS
+from nlu.data import load_examples, load_jsonl
+from nlu.intent_model import IntentModel
 
 
-def rate(fn, texts) -> float:  # noqa: ANN001
+def rate(fn, texts) -> float:
     for t in texts:  # warm caches
         fn(t)
     best = 0.0
@@ -51,7 +48,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("bots/airline/nlu"))
     ap.add_argument("--clinc", type=Path)
     ap.add_argument("--messages", type=int, default=3000)
-    ap.add_argument("--out", type=Path, default=Path("var/bench/nlu_speed.json"))
+    ap.add_argument("--out", type=Path, default=default_out("nlu_speed"))
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -59,31 +56,43 @@ def main() -> None:
     if args.clinc:
         texts = [e.text for e in load_jsonl(args.clinc / "val.jsonl", "intent")][: args.messages] + texts
     texts = (texts * (args.messages // max(1, len(texts)) + 1))[: args.messages]
-    ctx = nlu.ParseContext(datetime(2026, 11, 28, 10, tzinfo=timezone.utc), "Europe/Paris", "en")
+    ctx = nlu.ParseContext(datetime(2026, 11, 28, 10, tzinfo=UTC), "Europe/Paris", "en")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         nlu.train(args.data, tmp, ["en", "fr"])
         engine = nlu.NLU.load(tmp, ["en", "fr"], "en")
         intents = engine.pipelines["en"].get_pipe(INTENTS).model
-        rows.append({"model": "demo airline (en+fr)", "parse_per_second": rate(lambda t: engine.parse(t, context=ctx), texts),
-                     "intent_per_second": rate(intents.predict, texts)})
+        rows.append(
+            {
+                "model": "demo airline (en+fr)",
+                "parse_per_second": rate(lambda t: engine.parse(t, context=ctx), texts),
+                "intent_per_second": rate(intents.predict, texts),
+            }
+        )
         if args.clinc:
             tr = load_jsonl(args.clinc / "train.jsonl", "intent")
             big = IntentModel.fit([e.text for e in tr], [e.label for e in tr])
             engine.pipelines["en"].get_pipe(INTENTS).model = big
-            rows.append({"model": "English intents = CLINC150 (151 classes)",
-                         "parse_per_second": rate(lambda t: engine.parse(t, context=ctx), texts),
-                         "intent_per_second": rate(big.predict, texts)})
+            rows.append(
+                {
+                    "model": "English intents = CLINC150 (151 classes)",
+                    "parse_per_second": rate(lambda t: engine.parse(t, context=ctx), texts),
+                    "intent_per_second": rate(big.predict, texts),
+                }
+            )
     table = Table(title=f"messages per second, one at a time, one core ({len(texts)} messages)")
     for col in ("model", "full parse", "bare intent classifier"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["model"], f"{r['parse_per_second']:.0f}", f"{r['intent_per_second']:.0f}")
     Console(width=160).print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                    "messages": len(texts), "results": rows}, indent=2), encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_result(
+        args.out,
+        {"messages": len(texts), "results": rows},
+        one_core=True,
+        data_dir=str(args.data),
+        clinc=str(args.clinc) if args.clinc else None,
+    )
 
 
 if __name__ == "__main__":

@@ -1,52 +1,62 @@
-"""Shared by the pipeline benchmarks: a Redis, configs, the app under gunicorn, a signed-webhook loader.
+"""What the pipeline benchmarks share beyond tests.support: a bench config, the no-op app, a signed-webhook loader.
 
 Not a benchmark itself. The app runs under ``brandbot serve`` itself (gunicorn,
 ``bots.cli.serve.gunicorn_options``: gthread workers, 8 threads); the no-op baseline
 and the "pure parse" variant are served by this file with the same options.
+Ports, temp folders, the embedded Redis, server processes and webhook signing come
+from :mod:`tests.support`.
 """
 
 from __future__ import annotations
 
 import http.client
 import multiprocessing as mp
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT
+from tests.support import BRANDBOT, ServerProcess, signed_twilio_form
 
 TOKEN = "bench-auth-token"
 SID = "ACbench"
 TO = "whatsapp:+3120000000"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(folder: Path, redis_url: str, web_workers: int, port: int, fake_url: str = "http://127.0.0.1:9",
-                 database_url: str = "") -> Path:
+def write_config(
+    folder: Path,
+    redis_url: str,
+    web_workers: int,
+    port: int,
+    fake_url: str = "http://127.0.0.1:9",
+    database_url: str = "",
+) -> Path:
     cfg = {
         "brand": {"name": "Bench Air", "languages": ["en"], "default_language": "en"},
-        "server": {"host": "127.0.0.1", "port": port, "web_workers": web_workers, "embedded_workers": 0,
-                   "log_level": "WARNING", "environment": "production",
-                   "secret_key": "benchmark-only-secret-key"},
+        "server": {
+            "host": "127.0.0.1",
+            "port": port,
+            "web_workers": web_workers,
+            "embedded_workers": 0,
+            "log_level": "WARNING",
+            "environment": "production",
+            "secret_key": "benchmark-only-secret-key",
+        },
         "stores": {"redis_url": redis_url, "database_url": database_url or f"sqlite:///{folder / 'bench.db'}"},
-        "channels": {"webchat": {"enabled": False},
-                     "twilio": {"enabled": True, "account_sid": SID, "auth_token": TOKEN, "whatsapp_from": TO,
-                                "sms_from": "+3120000000", "api_base_url": fake_url}},
+        "channels": {
+            "webchat": {"enabled": False},
+            "twilio": {
+                "enabled": True,
+                "account_sid": SID,
+                "auth_token": TOKEN,
+                "whatsapp_from": TO,
+                "sms_from": "+3120000000",
+                "api_base_url": fake_url,
+            },
+        },
         "pipeline": {"shards": 16, "claim_idle_ms": 5000, "lease_ms": 2000, "idle_poll_ms": 5},
     }
     path = folder / "config.yaml"
@@ -55,7 +65,7 @@ def write_config(folder: Path, redis_url: str, web_workers: int, port: int, fake
 
 
 # -- the servers (run as `python benchmarks/pipeline_common.py serve brandbot|noop CONFIG`) -------------
-def _noop_app():  # noqa: ANN202
+def _noop_app():
     from flask import Flask, Response
 
     app = Flask("noop")
@@ -75,7 +85,7 @@ class PureTwilioParse:
     def __init__(self, channel: str, token: str) -> None:
         self.channel, self.token = channel, token
 
-    def parse(self, request):  # noqa: ANN001, ANN201
+    def parse(self, request):
         from connectors.twilio.parse import form_of, parse_message_form, verify_signature
 
         form = form_of(request)
@@ -83,27 +93,14 @@ class PureTwilioParse:
         return [parse_message_form(form)]
 
 
-def _brandbot_app(settings, connector: str = "twilio"):  # noqa: ANN001, ANN202
+def _brandbot_app(settings, connector: str = "twilio"):
     from bots.services import build_services
     from bots.web import create_app
 
     services = build_services(settings)
     if connector == "pure":
         tw = settings.channels.twilio
-        services.extras["connectors"] = {c: PureTwilioParse(c, tw.auth_token) for c in ("whatsapp", "sms")}
-        return create_app(settings, services)
-    try:
-        from bots.channel_registry import build_connectors  # noqa: F401 - the real composition when present
-    except ImportError:
-        # the registry is not merged yet: build the Twilio connectors as it would
-        from connectors.twilio import SmsConnector, WhatsAppConnector
-
-        tw = settings.channels.twilio
-        args = dict(api_base_url=tw.api_base_url, public_url=tw.public_url)
-        services.extras["connectors"] = {
-            "whatsapp": WhatsAppConnector(tw.account_sid, tw.auth_token, tw.whatsapp_from, services.redis, settings.stores.key_prefix, **args),
-            "sms": SmsConnector(tw.account_sid, tw.auth_token, tw.sms_from, services.redis, settings.stores.key_prefix, **args),
-        }
+        services.connectors = {c: PureTwilioParse(c, tw.auth_token) for c in ("whatsapp", "sms")}
     return create_app(settings, services)
 
 
@@ -122,64 +119,48 @@ def serve(kind: str, config: str, connector: str = "twilio") -> None:
             for k, v in options.items():
                 self.cfg.set(k, v)
 
-        def load(self):  # noqa: ANN202
-            return _noop_app() if kind == "noop" else _brandbot_app(settings, "pure" if connector == "pure" else "twilio")
+        def load(self):
+            return (
+                _noop_app() if kind == "noop" else _brandbot_app(settings, "pure" if connector == "pure" else "twilio")
+            )
 
     App().run()
 
 
-class Server:
-    """``kind`` (brandbot | noop) under gunicorn on ``port``, as a child process.
+def app_server(
+    kind: str, config: Path, port: int, connector: str = "twilio", root: Path | None = None
+) -> ServerProcess:
+    """``kind`` (brandbot | noop) under gunicorn on ``port``, as a child process (a context manager).
 
     ``root``: the source tree to run (default this checkout); another tree (an export of an
     older commit) compares two versions in the same run.
     """
-
-    def __init__(self, kind: str, config: Path, port: int, connector: str = "twilio", root: Path | None = None) -> None:
-        self.kind, self.config, self.port, self.connector = kind, config, port, connector
-        self.root = root or ROOT
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> "Server":
-        env = dict(os.environ, PYTHONPATH=str(self.root))
-        if self.kind == "brandbot" and self.connector == "twilio":
-            # the real thing: `brandbot serve` (its gunicorn, its composition root)
-            cmd = [sys.executable, "-c", "from bots.cli import main; main()", "--config", str(self.config), "serve"]
-        else:
-            cmd = [sys.executable, str(self.root / "benchmarks" / "pipeline_common.py"), "serve", self.kind, str(self.config), self.connector]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=self.root, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    time.sleep(0.5)  # let every gunicorn worker boot
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{self.kind} server did not listen on {self.port}")
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    root = root or ROOT
+    if kind == "brandbot" and connector == "twilio":
+        # the real thing: `brandbot serve` (its gunicorn, its composition root)
+        argv = [*BRANDBOT, "--config", str(config), "serve"]
+    else:
+        argv = [sys.executable, str(root / "benchmarks" / "pipeline_common.py"), "serve", kind, str(config), connector]
+    # settle: /readyz answers from the first gunicorn worker; let the others boot too
+    return ServerProcess(argv, port, ready_path=None if kind == "noop" else "/readyz", root=root, settle=0.5)
 
 
 # -- signed webhook requests and the loader ------------------------------------------------------
 def signed_requests(port: int, n: int, run: str, senders: int = 50) -> list[tuple[str, bytes, dict[str, str]]]:
     """``n`` distinct signed Twilio WhatsApp webhooks (path, body, headers), prepared before timing."""
-    from twilio.request_validator import RequestValidator
-
-    validator = RequestValidator(TOKEN)
     url = f"http://127.0.0.1:{port}/webhooks/twilio"
     out = []
     for i in range(n):
-        form = {"MessageSid": f"SM{run}x{i}", "AccountSid": SID, "From": f"whatsapp:+31600{i % senders:06d}",
-                "To": TO, "Body": f"hello {i}", "NumMedia": "0"}
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": validator.compute_signature(url, form)}
-        out.append(("/webhooks/twilio", urlencode(form).encode(), headers))
+        form = {
+            "MessageSid": f"SM{run}x{i}",
+            "AccountSid": SID,
+            "From": f"whatsapp:+31600{i % senders:06d}",
+            "To": TO,
+            "Body": f"hello {i}",
+            "NumMedia": "0",
+        }
+        body, headers = signed_twilio_form(TOKEN, url, form)
+        out.append(("/webhooks/twilio", body, headers))
     return out
 
 
@@ -224,7 +205,9 @@ def _load_slice(port: int, reqs: list, threads: int, rate: float, start_at: floa
     q.put((codes, sent_at))
 
 
-def load(port: int, reqs: list, loaders: int, threads: int, rate: float = 0.0) -> tuple[float, dict[int, int], dict[int, float]]:
+def load(
+    port: int, reqs: list, loaders: int, threads: int, rate: float = 0.0
+) -> tuple[float, dict[int, int], dict[int, float]]:
     """Send ``reqs`` (indexed) from ``loaders`` processes x ``threads`` keep-alive connections.
 
     ``rate`` > 0 paces the whole load open-loop at that many requests/s.
@@ -233,7 +216,10 @@ def load(port: int, reqs: list, loaders: int, threads: int, rate: float = 0.0) -
     indexed = list(enumerate(reqs))
     q: Any = mp.Queue()
     start_at = time.time() + 0.5
-    procs = [mp.Process(target=_load_slice, args=(port, indexed[i::loaders], threads, rate, start_at, q)) for i in range(loaders)]
+    procs = [
+        mp.Process(target=_load_slice, args=(port, indexed[i::loaders], threads, rate, start_at, q))
+        for i in range(loaders)
+    ]
     for p in procs:
         p.start()
     codes: dict[int, int] = {}
@@ -246,16 +232,6 @@ def load(port: int, reqs: list, loaders: int, threads: int, rate: float = 0.0) -
     for p in procs:
         p.join()
     return time.time() - start_at, codes, sent_at
-
-
-def start_redis(folder: Path):  # noqa: ANN201
-    from bots.stores.redis_client import EmbeddedRedis
-
-    return EmbeddedRedis(folder / "redis", port=free_port(), persist=False).start()
-
-
-def temp_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="bb-bench-"))
 
 
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "serve":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from connectors.base import Inbound, Outbound
+from bots.pipeline.turn import TurnResult
 
 from .fake_channel import FakeConnector, echo_handler
 
@@ -45,7 +46,7 @@ def build(services: Any) -> FakePipeline:
     delay = float(os.environ.get("FAKE_TURN_DELAY", "0"))
     channels = os.environ.get("FAKE_CHANNELS", "fake").split(",")
 
-    def handler(inbound: Inbound) -> list[Outbound]:
+    def handler(inbound: Inbound) -> TurnResult:
         if delay:
             time.sleep(delay)
         return echo_handler(inbound)

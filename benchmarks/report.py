@@ -1,0 +1,261 @@
+"""Rewrite the tables of benchmarks/README.md from the JSON the benchmarks wrote.
+
+    .venv/bin/python benchmarks/report.py           # rewrite the tables in place
+    .venv/bin/python benchmarks/report.py --check   # exit 1 if the README is not up to date
+
+A table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; it is made from
+``benchmarks/results/NAME.json`` (what ``benchmarks/NAME.py`` writes by default), followed by
+the run's conditions. A table whose JSON does not exist yet keeps its text, under a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+RESULTS = HERE / "results"
+MARKED = re.compile(r"(?P<open><!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
+NO_JSON = "*(No `benchmarks/results/{name}.json` yet: this table was copied by hand from an earlier run.)*\n"
+
+
+def _n(v: float | None, digits: int = 0) -> str:
+    """1234.5 -> '1,234' (digits=0) or '1,234.5'; None -> ''."""
+    return "" if v is None else f"{v:,.{digits}f}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def nlu_intents(d: dict[str, Any]) -> str:
+    rows = []
+    for m in d["results"]:
+        name = m["dataset"]
+        sizes = f" (train {m['train_examples']:,} / test {m['examples']:,})" if "train_examples" in m else ""
+        rows.append(
+            [
+                f"{name}{sizes}",
+                f"**{_pct(m['in_scope_accuracy'])}**",
+                _pct(m.get("out_of_scope_recall")),
+                _pct(m.get("out_of_scope_precision")),
+                _pct(m["accuracy"]),
+                _pct(m["macro_f1"]),
+                f"{m['train_seconds']:.1f} s",
+                _n(m["messages_per_second"]),
+            ]
+        )
+        nt = m.get("no_threshold")
+        if nt and m.get("out_of_scope_recall") is not None:
+            rows.append(
+                [
+                    "same model, no threshold",
+                    _pct(nt["in_scope_accuracy"]),
+                    _pct(nt["out_of_scope_recall"]),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    return _table(
+        [
+            "data set",
+            "in-scope acc.",
+            "oos recall",
+            "oos precision",
+            "accuracy",
+            "macro F1",
+            "train",
+            "classifier msgs/s",
+        ],
+        rows,
+    )
+
+
+def nlu_speed(d: dict[str, Any]) -> str:
+    rows = [
+        [r["model"], f"{_n(r['parse_per_second'])} msgs/s", f"{_n(r['intent_per_second'])} msgs/s"]
+        for r in d["results"]
+    ]
+    return (
+        _table(["model", "full `NLU.parse` (language + intent + entities + sentiment)", "bare intent classifier"], rows)
+        + f"\n({d['messages']:,} messages, one at a time, pinned to one core, best of 3 passes.)\n"
+    )
+
+
+def nlu_sentiment(d: dict[str, Any]) -> str:
+    rows = []
+    for name, m in d["results"].items():
+        f = m["f1"]
+        rows.append(
+            [
+                name,
+                _n(m["examples"]),
+                _pct(m["accuracy"]),
+                _pct(m["macro_f1"]),
+                f"{_pct(f['negative'])} / {_pct(f['neutral'])} / {_pct(f['positive'])}",
+                _pct(m["always_negative_accuracy"]),
+            ]
+        )
+    return _table(["data", "n", "accuracy", "macro F1", "F1 neg / neu / pos", "always-negative accuracy"], rows)
+
+
+def dialogue_turns(d: dict[str, Any]) -> str:
+    rows = [["engine decision logic only (pure)", _n(d["engine_only_turns_per_second"]), "0", "", ""]]
+    labels = {
+        "runtime_1_thread": "full turn, 1 thread (keyword NLU)",
+        "runtime_with_trained_nlu_1_thread": "full turn with the trained NLU, 1 thread",
+    }
+    for key, r in d.items():
+        if not key.startswith("runtime_"):
+            continue
+        label = labels.get(key, f"full turn, {r['threads']} threads")
+        rows.append(
+            [
+                label,
+                _n(r["turns_per_second"]),
+                f"{r['redis_round_trips_per_turn']:g}",
+                f"{r['p50_ms']:.1f} ms",
+                f"{r['p95_ms']:.1f} ms",
+            ]
+        )
+    order = {"engine": 0, "full turn, 1": 1, "full turn with": 3}
+    rows.sort(key=lambda r: next((v for k, v in order.items() if r[0].startswith(k)), 2))
+    return (
+        _table(["run", "turns/s", "Redis round trips per turn", "p50", "p95"], rows)
+        + f"\n(Redis: {d.get('redis', '?')}; SQL: {d.get('sql', '?')}.)\n"
+    )
+
+
+def pipeline_ingest(d: dict[str, Any]) -> str:
+    apps = list(d["best_rps"])
+    rounds = sorted({r["round"] for r in d["rounds"]})
+    rows = []
+    for app in apps:
+        per = [_n(next((r["rps"] for r in d["rounds"] if r["app"] == app and r["round"] == n), None)) for n in rounds]
+        ratio = d["ratio_to_noop"].get(app)
+        rows.append([f"`{app}`", *per, f"**{_n(d['best_rps'][app])}**", "" if ratio is None else f"{ratio:.2f}"])
+    return _table(["app", *[f"round {n + 1} req/s" for n in rounds], "best req/s", "ratio to no-op (best)"], rows)
+
+
+def pipeline_e2e(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            str(r["workers"]),
+            _n(r["drain_replies_per_second"]),
+            _n(r["paced_p50_ms"], 1),
+            _n(r["paced_p99_ms"], 1),
+            f"{r['replies']:,}/{r['inbound']:,}",
+            str(r["duplicates"]),
+        ]
+        for r in d["runs"]
+    ]
+    c = d["conditions"]
+    return (
+        _table(["workers", "drain replies/s", "paced p50 ms", "paced p99 ms", "replies/inbound", "duplicates"], rows)
+        + f"\n(Deliveries in {d['sql']}; turn delay {c.get('turn_delay', 0)} s; burst {c.get('burst')}, "
+        f"paced {c.get('paced')} at {c.get('rate')}/s.)\n"
+    )
+
+
+def live_streams(d: dict[str, Any]) -> str:
+    c, lat = d["conditions"], d["latency_ms"]
+    received = d["events_received"]
+    row = [
+        f"{d['streams_requested']:,} streams, {c.get('requests', '?'):,} webhooks x 2, "
+        f"{c.get('webhook_connections')} webhook connections, {c.get('events_per_second')} events/s",
+        f"{d['streams_connected']:,} / {len(d['stream_errors'])}",
+        f"{d['events_published']:,} / {received:,}",
+        f"{_n(lat['p50'], 1)} / {_n(lat['p99'])} / {_n(lat['max'])} ms",
+        f"{_n(d['ingest_rps_without_streams'])} / {_n(d['ingest_rps_with_streams'])} /s",
+        f"{d['ingest_ratio']:.2f}",
+    ]
+    return _table(
+        [
+            "run",
+            "streams open / errors",
+            "events published / received",
+            "publish -> received p50 / p99 / max",
+            "ingest without / with streams",
+            "ratio",
+        ],
+        [row],
+    )
+
+
+RENDER: dict[str, Callable[[dict[str, Any]], str]] = {
+    f.__name__: f
+    for f in (nlu_intents, nlu_speed, nlu_sentiment, dialogue_turns, pipeline_ingest, pipeline_e2e, live_streams)
+}
+
+
+def conditions_line(name: str, d: dict[str, Any]) -> str:
+    c = d.get("conditions", {})
+    when = str(c.get("when", "?")).replace("T", " ").rstrip("Z")[:16]
+    load = c.get("load_average_at_end")
+    argv = " ".join(c.get("argv") or [])
+    bits = [f"{when} UTC", f"{c.get('cpus', '?')} CPUs"]
+    if load:
+        bits.append(f"load average {load[0]} / {load[1]} / {load[2]} at the end")
+    if c.get("cpu_probe_us"):
+        bits.append(f"`sum(range(10000))` in {c['cpu_probe_us']} us")
+    bits.append(f"Python {c.get('python', '?')}")
+    cmd = f"`python benchmarks/{name}.py{' ' + argv if argv else ''}`"
+    return f"*Generated by `benchmarks/report.py` from `benchmarks/results/{name}.json` ({cmd}; {', '.join(bits)}).*\n"
+
+
+def render(text: str) -> tuple[str, list[str]]:
+    """The README with every marked table rewritten; and one line per table saying what happened."""
+    said: list[str] = []
+
+    def one(m: re.Match[str]) -> str:
+        name, body = m["name"], m["body"]
+        path = RESULTS / f"{name}.json"
+        if name not in RENDER:
+            raise SystemExit(f"README.md: no renderer for <!-- table:{name} --> (known: {', '.join(RENDER)})")
+        if not path.exists():
+            note = NO_JSON.format(name=name)
+            said.append(f"{name}: no {path.relative_to(HERE.parent)}, kept the text")
+            return m["open"] + (body if body.startswith(note) else note + "\n" + body) + m["close"]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        said.append(f"{name}: from {path.relative_to(HERE.parent)}")
+        return m["open"] + RENDER[name](data) + "\n" + conditions_line(name, data) + m["close"]
+
+    return MARKED.sub(one, text), said
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="change nothing; exit 1 when the README is out of date")
+    args = ap.parse_args()
+    before = README.read_text(encoding="utf-8")
+    after, said = render(before)
+    for line in said:
+        print(line)
+    if args.check:
+        if after != before:
+            print("benchmarks/README.md is out of date: run python benchmarks/report.py", file=sys.stderr)
+            return 1
+        return 0
+    if after != before:
+        README.write_text(after, encoding="utf-8")
+        print(f"rewrote {README.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
