@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK   := requirements/lock.txt
 EXTRAS := dev,embedded
 
-.PHONY: run test install lock train migrate doctor worker bench clean help
+.PHONY: run test lint install lock train migrate doctor worker bench clean help
 
 help:
 	@echo "make run    - install, migrate, train the NLU if needed, start on http://127.0.0.1:8000"
@@ -49,7 +49,11 @@ worker: install
 doctor: install
 	$(BIN)/brandbot doctor
 
-test: install
+# ruff (lint, format) and mypy, configured in pyproject.toml; `make test` runs it first
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+test: install lint
 	bash .ci/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

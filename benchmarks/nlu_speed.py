@@ -20,13 +20,14 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 import nlu
 from common import default_out, write_result
-from nlu.components import INTENTS
+from nlu.components import INTENTS, IntentComponent
 from nlu.data import load_examples, load_jsonl
 from nlu.intent_model import IntentModel
 
@@ -57,11 +58,14 @@ def main() -> None:
         texts = [e.text for e in load_jsonl(args.clinc / "val.jsonl", "intent")][: args.messages] + texts
     texts = (texts * (args.messages // max(1, len(texts)) + 1))[: args.messages]
     ctx = nlu.ParseContext(datetime(2026, 11, 28, 10, tzinfo=UTC), "Europe/Paris", "en")
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         nlu.train(args.data, tmp, ["en", "fr"])
         engine = nlu.NLU.load(tmp, ["en", "fr"], "en")
-        intents = engine.pipelines["en"].get_pipe(INTENTS).model
+        component = engine.pipelines["en"].get_pipe(INTENTS)
+        assert isinstance(component, IntentComponent)
+        intents = component.model
+        assert intents is not None, "a trained pipeline has its intent model"
         rows.append(
             {
                 "model": "demo airline (en+fr)",
@@ -72,7 +76,7 @@ def main() -> None:
         if args.clinc:
             tr = load_jsonl(args.clinc / "train.jsonl", "intent")
             big = IntentModel.fit([e.text for e in tr], [e.label for e in tr])
-            engine.pipelines["en"].get_pipe(INTENTS).model = big
+            component.model = big
             rows.append(
                 {
                     "model": "English intents = CLINC150 (151 classes)",

@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 from common import ROOT
+from connectors.base import ChannelRules, Inbound, Outbound, WebhookRequest
+from connectors.errors import PermanentSendError
 from tests.support import BRANDBOT, ServerProcess, signed_twilio_form
 
 TOKEN = "bench-auth-token"
@@ -80,17 +82,20 @@ def _noop_app():
 class PureTwilioParse:
     """Signature check + pure parse, no channel state in Redis: isolates the pipeline's own cost."""
 
-    rules = None
+    rules = ChannelRules(max_text_length=1600, supports_buttons=False)  # unused: the ingest benchmark sends nothing
 
     def __init__(self, channel: str, token: str) -> None:
         self.channel, self.token = channel, token
 
-    def parse(self, request):
+    def parse(self, request: WebhookRequest) -> list[Inbound]:
         from connectors.twilio.parse import form_of, parse_message_form, verify_signature
 
         form = form_of(request)
         verify_signature(request, self.token, "", form)
         return [parse_message_form(form)]
+
+    def send(self, message: Outbound) -> str:
+        raise PermanentSendError(f"{self.channel}: the ingest benchmark's connector only parses")
 
 
 def _brandbot_app(settings, connector: str = "twilio"):

@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from common import default_out, write_result
@@ -153,7 +154,7 @@ def main() -> None:
                     args.burst,
                     args.loaders,
                     args.connections,
-                    lambda k=k: start_workers(config, fake.url, k, args.sqlite_sync, args.turn_delay),
+                    partial(start_workers, config, fake.url, k, args.sqlite_sync, args.turn_delay),
                 )
                 try:
                     p = paced(port, fake, f"p{k}", args.paced, args.rate, args.loaders, args.connections)

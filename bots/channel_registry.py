@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import redis as redis_lib
 
@@ -66,23 +67,35 @@ def _twilio_kwargs(settings: Settings, clock: Callable[[], float]) -> dict[str, 
     )
 
 
-def build_whatsapp(settings: Settings, redis: redis_lib.Redis, clock: Callable[[], float] = time.time) -> WhatsAppConnector:
+def build_whatsapp(
+    settings: Settings, redis: redis_lib.Redis, clock: Callable[[], float] = time.time
+) -> WhatsAppConnector:
     tw = settings.channels.twilio
     try:
         templates = {kind: TemplateSpec(t.content_sid, list(t.variables)) for kind, t in tw.whatsapp.templates.items()}
     except ValueError as exc:
         raise ConfigError([f"channels.twilio.whatsapp.templates: {exc}"], settings.source) from exc
     return WhatsAppConnector(
-        tw.account_sid, tw.auth_token, tw.whatsapp_from, redis, settings.stores.key_prefix,
-        templates=templates, **_twilio_kwargs(settings, clock),
+        tw.account_sid,
+        tw.auth_token,
+        tw.whatsapp_from,
+        redis,
+        settings.stores.key_prefix,
+        templates=templates,
+        **_twilio_kwargs(settings, clock),
     )
 
 
 def build_sms(settings: Settings, redis: redis_lib.Redis, clock: Callable[[], float] = time.time) -> SmsConnector:
     tw = settings.channels.twilio
     return SmsConnector(
-        tw.account_sid, tw.auth_token, tw.sms_from, redis, settings.stores.key_prefix,
-        max_text_length=tw.sms.max_text_length, **_twilio_kwargs(settings, clock),
+        tw.account_sid,
+        tw.auth_token,
+        tw.sms_from,
+        redis,
+        settings.stores.key_prefix,
+        max_text_length=tw.sms.max_text_length,
+        **_twilio_kwargs(settings, clock),
     )
 
 
@@ -112,7 +125,10 @@ def build_connectors(
     if channels.twilio.enabled:
         if not channels.twilio.whatsapp_from and not channels.twilio.sms_from:
             raise ConfigError(
-                ["channels.twilio: enabled but neither whatsapp_from nor sms_from is set (export TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM)"],
+                [
+                    "channels.twilio: enabled but neither whatsapp_from nor sms_from is set "
+                    "(export TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM)"
+                ],
                 settings.source,
             )
         if channels.twilio.whatsapp_from:
@@ -134,7 +150,10 @@ def check_credentials(connector: Connector) -> str | None:
         if isinstance(connector, TelegramConnector):
             me = connector.get_me()
             if not connector.webhook_secret:
-                return f"token works (@{me.get('username')}) but TELEGRAM_WEBHOOK_SECRET is empty: every webhook is refused (run `brandbot telegram set-webhook URL`)"
+                return (
+                    f"token works (@{me.get('username')}) but TELEGRAM_WEBHOOK_SECRET is empty: "
+                    "every webhook is refused (run `brandbot telegram set-webhook URL`)"
+                )
             return None
         if isinstance(connector, TwilioConnector):
             return connector.check_credentials()

@@ -25,9 +25,13 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _Handler(logging.StreamHandler):
+    """The handler configure_logging installs, so that a second call replaces it."""
+
+
 def configure_logging(environment: str = "development", level: str = "INFO", stream=None) -> None:
     """Configure the root logger once for the process (idempotent)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _Handler(stream or sys.stderr)
     handler.addFilter(_ContextFilter())
     if environment == "production":
         handler.setFormatter(
@@ -45,9 +49,8 @@ def configure_logging(environment: str = "development", level: str = "INFO", str
         )
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, "_brandbot", False):
+        if isinstance(h, _Handler):
             root.removeHandler(h)
-    handler._brandbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "urllib3", "twilio.http_client", "telegram.ext"):

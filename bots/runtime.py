@@ -6,8 +6,9 @@ else builds these objects, so every process wires them the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from connectors.base import Closable, Connector
 
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
     from .dialogue.runtime import ConversationRuntime, NLUParser
     from .pipeline.worker import EmbeddedWorkers
 
-__all__ = ["Pipeline", "build_pipeline", "get_pipeline", "build_connectors_for", "close_connectors",
-           "start_embedded"]
+__all__ = ["Pipeline", "build_pipeline", "get_pipeline", "build_connectors_for", "close_connectors", "start_embedded"]
 
 
 @dataclass

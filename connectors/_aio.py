@@ -13,7 +13,8 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 

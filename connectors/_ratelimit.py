@@ -9,10 +9,11 @@ does not spend its per-chat slot. When a slot frees up soon it waits; when not, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import redis
 

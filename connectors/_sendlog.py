@@ -8,12 +8,17 @@ retry after a failure in part 3 does not resend parts 1 and 2.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import redis
 
 __all__ = ["SendLog", "Sent"]
+
+
+def _str(value: bytes | str) -> str:
+    """A Redis reply as text (the clients here answer bytes; redis-py types both)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class SendLog:
         if not idem:
             return Sent()
         raw = self._r.hgetall(self._key(conversation, idem))
-        return Sent({k.decode(): v.decode() for k, v in raw.items()})
+        return Sent({_str(k): _str(v) for k, v in raw.items()})
 
     def _put(self, conversation: str, idem: str | None, name: str, delivery_id: str) -> None:
         if not idem:

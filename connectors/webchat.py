@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
@@ -202,7 +203,7 @@ class WebchatConnector:
                 conversation_id=self.conversation_id(visitor),
                 message_id=f"{visitor}:{client_id}",
                 text=text,
-                timestamp=datetime.fromtimestamp(self.clock(), timezone.utc),
+                timestamp=datetime.fromtimestamp(self.clock(), UTC),
                 kind="message",
                 payload=payload,
                 raw={"client_id": client_id},
@@ -224,7 +225,14 @@ class WebchatConnector:
     def _add(self, visitor: str, fields: Mapping[str, str], idempotency_key: str | None) -> str:
         keys = [self.outbox_key(visitor), self._sent_key(visitor)]
         head, tail = self._event_parts(visitor, fields)
-        args: list[Any] = [self.outbox_maxlen, self.ttl_seconds, idempotency_key or "", self.live_channel or "", head, tail]
+        args: list[Any] = [
+            self.outbox_maxlen,
+            self.ttl_seconds,
+            idempotency_key or "",
+            self.live_channel or "",
+            head,
+            tail,
+        ]
         for k, v in fields.items():
             args += [k, v]
         try:
@@ -270,7 +278,9 @@ class WebchatConnector:
         fields = {"role": "customer", "text": inbound.text, "cid": client_id, "ts": f"{self.clock():.3f}"}
         return self._add(inbound.sender_id, fields, f"in:{inbound.message_id}")
 
-    def read(self, visitor: str, after: str = "0", wait_seconds: float = 0.0, limit: int = 100) -> tuple[list[WebchatEntry], str]:
+    def read(
+        self, visitor: str, after: str = "0", wait_seconds: float = 0.0, limit: int = 100
+    ) -> tuple[list[WebchatEntry], str]:
         """Entries of ``visitor``'s transcript after cursor ``after``.
 
         Args:
@@ -297,6 +307,7 @@ class WebchatConnector:
             block = min(left_ms, _BLOCK_CHUNK_MS) if left_ms > 0 else None
             got = self.redis.xread({key: start}, count=limit, block=block)
             if got:
+                assert isinstance(got, list)  # the RESP2 reply our clients speak: [[key, [(id, fields), ...]]]
                 entries = [self._entry(i, f) for i, f in got[0][1]]
                 return entries, entries[-1].id
             if block is None or time.monotonic() >= deadline:
@@ -307,8 +318,11 @@ class WebchatConnector:
         return int(self.redis.delete(self.outbox_key(visitor), self._sent_key(visitor)))
 
     @staticmethod
-    def _entry(raw_id: bytes | str, fields: Mapping[bytes, bytes]) -> WebchatEntry:
-        f = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
+    def _entry(raw_id: bytes | str, fields: Mapping[bytes, bytes] | Mapping[str, str]) -> WebchatEntry:
+        f = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in fields.items()
+        }
         qr = tuple((str(t), str(p)) for t, p in json.loads(f.get("qr") or "[]"))
         return WebchatEntry(
             id=raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id),

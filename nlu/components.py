@@ -16,8 +16,9 @@ Read: ``doc._.parse_context`` (nlu.result.ParseContext or None) for dates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -27,16 +28,21 @@ from .intent_model import IntentConfig, IntentModel
 from .result import OUT_OF_SCOPE
 from .sentiment_model import SentimentConfig, SentimentModel
 
-__all__ = ["doc_text", "IntentComponent", "EntityComponent", "SentimentComponent",
-           "INTENTS", "ENTITIES", "SENTIMENT"]
+__all__ = ["doc_text", "IntentComponent", "EntityComponent", "SentimentComponent", "INTENTS", "ENTITIES", "SENTIMENT"]
 
 INTENTS = "brandbot_intents"
 ENTITIES = "brandbot_entities"
 SENTIMENT = "brandbot_sentiment"
 
-for _name, _default in (("intent", None), ("intent_confidence", 0.0), ("intent_ranking", None),
-                        ("entities", None), ("sentiment_score", 0.0), ("sentiment_label", "neutral"),
-                        ("parse_context", None)):
+for _name, _default in (
+    ("intent", None),
+    ("intent_confidence", 0.0),
+    ("intent_ranking", None),
+    ("entities", None),
+    ("sentiment_score", 0.0),
+    ("sentiment_label", "neutral"),
+    ("parse_context", None),
+):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=_default)
 
@@ -85,7 +91,7 @@ class IntentComponent:
             for doc in docs:
                 yield self(doc)
             return
-        for doc, pred in zip(docs, self.model.predict_many([doc_text(d) for d in docs])):
+        for doc, pred in zip(docs, self.model.predict_many([doc_text(d) for d in docs]), strict=True):
             yield self._set(doc, pred)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -94,7 +100,7 @@ class IntentComponent:
         if self.model is not None:
             self.model.to_disk(path)
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "IntentComponent":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> IntentComponent:
         path = Path(path)
         if (path / "intent.json").is_file():
             self.model = IntentModel.from_disk(path)
@@ -104,11 +110,15 @@ class IntentComponent:
 class EntityComponent:
     """Structured entities with normalised values (see nlu.entities)."""
 
-    def __init__(self, nlp: Language, name: str, date_order: str, phone_country_code: str,
-                 extra_airports: dict[str, list[str]]) -> None:
+    def __init__(
+        self, nlp: Language, name: str, date_order: str, phone_country_code: str, extra_airports: dict[str, list[str]]
+    ) -> None:
         self.name = name
-        self.extractor = EntityExtractor(nlp.lang, date_order=date_order, phone_country_code=phone_country_code,
-                                         extra_airports=extra_airports)
+        if nlp.lang is None:  # spaCy types it optional; our pipelines are all spacy.blank(lang)
+            raise ValueError(f"the {name!r} component needs a pipeline made for one language (spacy.blank(lang))")
+        self.extractor = EntityExtractor(
+            nlp.lang, date_order=date_order, phone_country_code=phone_country_code, extra_airports=extra_airports
+        )
 
     def __call__(self, doc: Doc) -> Doc:
         ctx = doc._.parse_context
@@ -125,7 +135,7 @@ class EntityComponent:
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "EntityComponent":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> EntityComponent:
         return self
 
 
@@ -147,14 +157,14 @@ class SentimentComponent:
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
         docs = list(docs)
-        for doc, (score, label) in zip(docs, self.model.predict_many([doc_text(d) for d in docs])):
+        for doc, (score, label) in zip(docs, self.model.predict_many([doc_text(d) for d in docs]), strict=True):
             doc._.sentiment_score, doc._.sentiment_label = score, label
             yield doc
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         self.model.to_disk(Path(path))
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "SentimentComponent":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> SentimentComponent:
         path = Path(path)
         if (path / "sentiment.json").is_file():
             self.model = SentimentModel.from_disk(path)
@@ -164,19 +174,42 @@ class SentimentComponent:
 @Language.factory(
     INTENTS,
     default_config={
-        "C": 1.0, "word_ngrams": 2, "char_ngrams": [2, 5], "min_df": 0, "holdout_fraction": 0.2,
-        "max_in_scope_rejection": 0.005, "oos_threshold": "auto", "ranking_size": 10,
+        "C": 1.0,
+        "word_ngrams": 2,
+        "char_ngrams": [2, 5],
+        "min_df": 0,
+        "holdout_fraction": 0.2,
+        "max_in_scope_rejection": 0.005,
+        "oos_threshold": "auto",
+        "ranking_size": 10,
         "oos_class_weight": 1.0,
     },
     assigns=["doc._.intent", "doc._.intent_confidence", "doc._.intent_ranking"],
 )
-def make_intents(nlp: Language, name: str, C: float, word_ngrams: int, char_ngrams: list[int], min_df: int,
-                 holdout_fraction: float, max_in_scope_rejection: float, oos_threshold: Any,
-                 ranking_size: int, oos_class_weight: float) -> IntentComponent:
-    cfg = IntentConfig(C=C, word_ngrams=word_ngrams, char_ngrams=(char_ngrams[0], char_ngrams[1]), min_df=min_df,
-                       holdout_fraction=holdout_fraction, max_in_scope_rejection=max_in_scope_rejection,
-                       oos_threshold=oos_threshold, ranking_size=ranking_size,
-                       oos_class_weight=oos_class_weight)
+def make_intents(
+    nlp: Language,
+    name: str,
+    C: float,
+    word_ngrams: int,
+    char_ngrams: list[int],
+    min_df: int,
+    holdout_fraction: float,
+    max_in_scope_rejection: float,
+    oos_threshold: Any,
+    ranking_size: int,
+    oos_class_weight: float,
+) -> IntentComponent:
+    cfg = IntentConfig(
+        C=C,
+        word_ngrams=word_ngrams,
+        char_ngrams=(char_ngrams[0], char_ngrams[1]),
+        min_df=min_df,
+        holdout_fraction=holdout_fraction,
+        max_in_scope_rejection=max_in_scope_rejection,
+        oos_threshold=oos_threshold,
+        ranking_size=ranking_size,
+        oos_class_weight=oos_class_weight,
+    )
     return IntentComponent(nlp, name, cfg)
 
 
@@ -186,8 +219,9 @@ def make_intents(nlp: Language, name: str, C: float, word_ngrams: int, char_ngra
     assigns=["doc._.entities"],
     requires=["doc._.parse_context"],
 )
-def make_entities(nlp: Language, name: str, date_order: str, phone_country_code: str,
-                  extra_airports: dict[str, list[str]]) -> EntityComponent:
+def make_entities(
+    nlp: Language, name: str, date_order: str, phone_country_code: str, extra_airports: dict[str, list[str]]
+) -> EntityComponent:
     if date_order not in ("DMY", "MDY", "YMD"):
         raise ValueError(f"date_order {date_order!r} is not one of DMY, MDY, YMD")
     return EntityComponent(nlp, name, date_order, phone_country_code, extra_airports)
@@ -198,7 +232,9 @@ def make_entities(nlp: Language, name: str, date_order: str, phone_country_code:
     default_config={"C": 4.0, "char_ngrams": [2, 4], "neutral_margin": 0.0},
     assigns=["doc._.sentiment_score", "doc._.sentiment_label"],
 )
-def make_sentiment(nlp: Language, name: str, C: float, char_ngrams: list[int],
-                   neutral_margin: float) -> SentimentComponent:
-    return SentimentComponent(nlp, name, SentimentConfig(C=C, char_ngrams=(char_ngrams[0], char_ngrams[1]),
-                                                         neutral_margin=neutral_margin))
+def make_sentiment(
+    nlp: Language, name: str, C: float, char_ngrams: list[int], neutral_margin: float
+) -> SentimentComponent:
+    return SentimentComponent(
+        nlp, name, SentimentConfig(C=C, char_ngrams=(char_ngrams[0], char_ngrams[1]), neutral_margin=neutral_margin)
+    )

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -59,8 +59,8 @@ def intent_data_path(data_dir: str | Path, language: str) -> Path:
         if p.is_file():
             return p
     raise BadTrainingData(
-        str(base), f"no intent data for language {language!r}: expected one of "
-        + ", ".join(f"{language}{s}" for s in _SUFFIXES)
+        str(base),
+        f"no intent data for language {language!r}: expected one of " + ", ".join(f"{language}{s}" for s in _SUFFIXES),
     )
 
 
@@ -81,12 +81,12 @@ def load_jsonl(path: str | Path, label_key: str, valid: Iterable[str] | None = N
             except json.JSONDecodeError as exc:
                 raise BadTrainingData(str(p), f"line {n} is not valid JSON ({exc.msg})") from exc
             if not isinstance(obj, dict):
-                raise BadTrainingData(str(p), f"line {n} must be an object with \"text\" and \"{label_key}\"")
+                raise BadTrainingData(str(p), f'line {n} must be an object with "text" and "{label_key}"')
             text, label = obj.get("text"), obj.get(label_key)
             if not isinstance(text, str) or not text.strip():
-                raise BadTrainingData(str(p), f"line {n}: \"text\" must be a non-empty string, got {text!r}")
+                raise BadTrainingData(str(p), f'line {n}: "text" must be a non-empty string, got {text!r}')
             if not isinstance(label, str) or not label:
-                raise BadTrainingData(str(p), f"line {n}: \"{label_key}\" must be a non-empty string, got {label!r}")
+                raise BadTrainingData(str(p), f'line {n}: "{label_key}" must be a non-empty string, got {label!r}')
             if allowed is not None and label not in allowed:
                 raise BadTrainingData(
                     str(p), f"line {n}: {label_key} {label!r} is not one of {', '.join(sorted(allowed))}"
@@ -121,8 +121,9 @@ def read_intent_file(path: str | Path, language: str | None = None) -> list[Exam
             for k, item in enumerate(items):
                 if isinstance(item, bool) or item is None:
                     raise BadTrainingData(
-                        str(p), f"intent {name!r}, example #{k + 1} was read as {item!r}: YAML turns unquoted "
-                        "yes/no/on/off/null into booleans or null, so quote it (\"yes\")"
+                        str(p),
+                        f"intent {name!r}, example #{k + 1} was read as {item!r}: YAML turns unquoted "
+                        'yes/no/on/off/null into booleans or null, so quote it ("yes")',
                     )
                 if not isinstance(item, (str, int, float)) or not str(item).strip():
                     raise BadTrainingData(

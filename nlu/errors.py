@@ -19,8 +19,7 @@ class NotTrained(NLUError):
         self.language = language
         self.model_dir = model_dir
         super().__init__(
-            f"NLU model for language {language!r} is not trained ({reason} in {model_dir}): "
-            "run `brandbot nlu train`"
+            f"NLU model for language {language!r} is not trained ({reason} in {model_dir}): run `brandbot nlu train`"
         )
 
 

@@ -12,20 +12,27 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
-from .data import Example, SENTIMENT_LABELS, load_jsonl, read_sentiment_file
+from .data import SENTIMENT_LABELS, Example, load_jsonl, read_sentiment_file
 from .intent_model import IntentConfig, IntentModel
 from .result import OUT_OF_SCOPE
 from .sentiment_model import SentimentModel
 
-__all__ = ["intent_metrics", "sentiment_metrics", "evaluate_intent_files", "cross_validate",
-           "cross_validate_sentiment", "evaluate_sentiment_files"]
+__all__ = [
+    "intent_metrics",
+    "sentiment_metrics",
+    "evaluate_intent_files",
+    "cross_validate",
+    "cross_validate_sentiment",
+    "evaluate_sentiment_files",
+]
 
 Note = Callable[[str, int, int], None]
 
@@ -35,8 +42,10 @@ def _per_label(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[st
     if not y_true:
         return {lab: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0} for lab in labels}
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(labels), zero_division=0)
-    return {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-            for i, lab in enumerate(labels)}
+    return {
+        lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        for i, lab in enumerate(labels)
+    }
 
 
 def _macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
@@ -59,14 +68,15 @@ def intent_metrics(y_true: Sequence[str], y_pred: Sequence[str], top_confusions:
     oos_idx = [i for i, t in enumerate(y_true) if t == OUT_OF_SCOPE]
     pred_oos = [i for i, p in enumerate(y_pred) if p == OUT_OF_SCOPE]
     true_labels = [lab for lab in labels if per[lab]["support"] > 0]
-    conf = Counter((t, p) for t, p in zip(y_true, y_pred) if t != p)
+    conf = Counter((t, p) for t, p in zip(y_true, y_pred, strict=True) if t != p)
     return {
         "examples": n,
         "accuracy": _accuracy(y_true, y_pred),
         "in_scope_accuracy": sum(y_true[i] == y_pred[i] for i in in_idx) / len(in_idx) if in_idx else 0.0,
         "out_of_scope_recall": sum(y_pred[i] == OUT_OF_SCOPE for i in oos_idx) / len(oos_idx) if oos_idx else None,
-        "out_of_scope_precision": (sum(y_true[i] == OUT_OF_SCOPE for i in pred_oos) / len(pred_oos)
-                                   if pred_oos else None),
+        "out_of_scope_precision": (
+            sum(y_true[i] == OUT_OF_SCOPE for i in pred_oos) / len(pred_oos) if pred_oos else None
+        ),
         "macro_f1": _macro_f1(y_true, y_pred, true_labels),
         "per_intent": per,
         "confused": [{"true": t, "predicted": p, "count": c} for (t, p), c in conf.most_common(top_confusions)],
@@ -98,8 +108,14 @@ def _rate(model: IntentModel, texts: Sequence[str], limit: int = 3000) -> float:
     return len(sample) / dt if dt > 0 else 0.0
 
 
-def evaluate_intent_files(train_path: str | Path, test_path: str | Path, *, seed: int = 42,
-                          config: IntentConfig | None = None, note: Note | None = None) -> dict[str, Any]:
+def evaluate_intent_files(
+    train_path: str | Path,
+    test_path: str | Path,
+    *,
+    seed: int = 42,
+    config: IntentConfig | None = None,
+    note: Note | None = None,
+) -> dict[str, Any]:
     """Train with the default settings on TRAIN (JSONL) and report on TEST (JSONL).
 
     ``messages_per_second`` is the trained intent classifier's rate, one message at a time.
@@ -116,9 +132,15 @@ def evaluate_intent_files(train_path: str | Path, test_path: str | Path, *, seed
     texts = [e.text for e in test]
     y_pred = [p[0] for p in model.predict_many(texts)]
     metrics = intent_metrics([e.label for e in test], y_pred)
-    metrics.update({"train_seconds": round(train_seconds, 3), "messages_per_second": round(_rate(model, texts), 1),
-                    "train_examples": len(train), "oos_threshold": model.threshold,
-                    "temperature": model.linear.temperature})
+    metrics.update(
+        {
+            "train_seconds": round(train_seconds, 3),
+            "messages_per_second": round(_rate(model, texts), 1),
+            "train_examples": len(train),
+            "oos_threshold": model.threshold,
+            "temperature": model.linear.temperature,
+        }
+    )
     say("done", 3, 3)
     return metrics
 
@@ -135,8 +157,14 @@ def _stratified_folds(labels: Sequence[str], folds: int, seed: int) -> list[tupl
         return [(tr.tolist(), te.tolist()) for tr, te in splitter.split(np.zeros((len(labels), 1)), list(labels))]
 
 
-def cross_validate(examples: Sequence[Example], *, folds: int = 5, seed: int = 42,
-                   config: IntentConfig | None = None, note: Note | None = None) -> dict[str, Any]:
+def cross_validate(
+    examples: Sequence[Example],
+    *,
+    folds: int = 5,
+    seed: int = 42,
+    config: IntentConfig | None = None,
+    note: Note | None = None,
+) -> dict[str, Any]:
     """Stratified k-fold cross-validation on the bot's own examples (predictions pooled)."""
     say = note or (lambda *_a: None)
     t0 = time.perf_counter()
@@ -156,8 +184,9 @@ def cross_validate(examples: Sequence[Example], *, folds: int = 5, seed: int = 4
     return metrics
 
 
-def evaluate_sentiment_files(test_path: str | Path, *, model: SentimentModel | None = None,
-                             train_path: str | Path | None = None, seed: int = 42) -> dict[str, Any]:
+def evaluate_sentiment_files(
+    test_path: str | Path, *, model: SentimentModel | None = None, train_path: str | Path | None = None, seed: int = 42
+) -> dict[str, Any]:
     """Sentiment metrics on TEST for ``model``, or for a model trained on TRAIN."""
     test = read_sentiment_file(test_path)
     train_seconds = None

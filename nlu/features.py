@@ -12,7 +12,9 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -66,7 +68,10 @@ class Vectorizer:
         token_hook: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
         self.word_ngrams = word_ngrams
-        self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
+        self.char_ngrams: tuple[int, int] | None = None
+        if char_ngrams:  # a [min, max] list read back from a saved config is accepted too
+            lo, hi = char_ngrams
+            self.char_ngrams = (lo, hi)
         self.min_df = min_df
         self.char_weight = char_weight
         self.token_hook = token_hook
@@ -87,14 +92,15 @@ class Vectorizer:
     def _word_ngrams(self, words: list[str]) -> list[str]:
         feats = list(words)
         if self.word_ngrams >= 2 and len(words) > 1:
-            feats += [a + " " + b for a, b in zip(words, words[1:])]
+            feats += [a + " " + b for a, b in pairwise(words)]
         return feats
 
-    def _char_ngrams_of(self, w: str) -> list[str]:
+    @staticmethod
+    def _char_ngrams_of(w: str, sizes: tuple[int, int]) -> list[str]:
         if w.startswith("NEG_"):
             w = w[4:]
         w = w[:12]
-        lo, hi = self.char_ngrams  # type: ignore[misc]
+        lo, hi = sizes
         p = " " + w + " "
         n_p = len(p)
         return [p[i : i + n] for n in range(lo, min(hi, n_p) + 1) for i in range(n_p - n + 1)]
@@ -103,13 +109,14 @@ class Vectorizer:
         """Word features and char features of one text (strings, with repeats)."""
         words = self.words(text)
         chars: list[str] = []
-        if self.char_ngrams:
+        sizes = self.char_ngrams
+        if sizes:
             for w in words:
-                chars += self._char_ngrams_of(w)
+                chars += self._char_ngrams_of(w, sizes)
         return self._word_ngrams(words), chars
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, texts: Sequence[str]) -> "Vectorizer":
+    def fit(self, texts: Sequence[str]) -> Vectorizer:
         df_w: Counter[str] = Counter()
         df_c: Counter[str] = Counter()
         for t in texts:
@@ -138,7 +145,8 @@ class Vectorizer:
         get = self._vw.get
         w_idx = [i for i in map(get, self._word_ngrams(words)) if i is not None]
         idx_w, val_w = self._block(w_idx, idf)
-        if not self.char_ngrams:
+        sizes = self.char_ngrams
+        if not sizes:
             return idx_w, val_w
         cache = self._char_cache
         c_idx: list[int] = []
@@ -146,7 +154,7 @@ class Vectorizer:
             ids = cache.get(w)
             if ids is None:
                 vget = self._vc.get
-                ids = [i for i in map(vget, self._char_ngrams_of(w)) if i is not None]
+                ids = [i for i in map(vget, self._char_ngrams_of(w, sizes)) if i is not None]
                 if len(cache) > 200_000:
                     cache.clear()
                 cache[w] = ids

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,10 +49,14 @@ class IntentConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "C": self.C, "word_ngrams": self.word_ngrams, "char_ngrams": list(self.char_ngrams),
-            "min_df": self.min_df, "holdout_fraction": self.holdout_fraction,
+            "C": self.C,
+            "word_ngrams": self.word_ngrams,
+            "char_ngrams": list(self.char_ngrams),
+            "min_df": self.min_df,
+            "holdout_fraction": self.holdout_fraction,
             "max_in_scope_rejection": self.max_in_scope_rejection,
-            "oos_threshold": self.oos_threshold, "ranking_size": self.ranking_size,
+            "oos_threshold": self.oos_threshold,
+            "ranking_size": self.ranking_size,
             "oos_class_weight": self.oos_class_weight,
         }
 
@@ -91,8 +96,9 @@ def _fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
 class IntentModel:
     """A trained intent classifier; ``predict`` gives (intent, confidence, ranking)."""
 
-    def __init__(self, linear: LinearTextModel, threshold: float, config: IntentConfig,
-                 info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, linear: LinearTextModel, threshold: float, config: IntentConfig, info: dict[str, Any] | None = None
+    ) -> None:
         self.linear = linear
         self.threshold = float(threshold)
         self.config = config
@@ -101,12 +107,13 @@ class IntentModel:
 
     # -- training -----------------------------------------------------------------------
     @staticmethod
-    def _fit_linear(texts: Sequence[str], labels: Sequence[str], cfg: IntentConfig, seed: int,
-                    temperature: float = 1.0) -> LinearTextModel:
+    def _fit_linear(
+        texts: Sequence[str], labels: Sequence[str], cfg: IntentConfig, seed: int, temperature: float = 1.0
+    ) -> LinearTextModel:
         from sklearn.svm import LinearSVC
 
         min_df = cfg.min_df or (2 if len(texts) >= 5000 else 1)
-        vec = Vectorizer(word_ngrams=cfg.word_ngrams, char_ngrams=tuple(cfg.char_ngrams), min_df=min_df)
+        vec = Vectorizer(word_ngrams=cfg.word_ngrams, char_ngrams=cfg.char_ngrams, min_df=min_df)
         vec.fit(texts)
         X = vec.transform(texts)
         weights = {OUT_OF_SCOPE: cfg.oos_class_weight} if OUT_OF_SCOPE in set(labels) else None
@@ -115,8 +122,14 @@ class IntentModel:
         return LinearTextModel.from_sklearn(vec, svm, temperature)
 
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: Sequence[str], config: IntentConfig | None = None,
-            seed: int = 42, progress: Callable[[str], None] | None = None) -> "IntentModel":
+    def fit(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        config: IntentConfig | None = None,
+        seed: int = 42,
+        progress: Callable[[str], None] | None = None,
+    ) -> IntentModel:
         """Train on ``texts``/``labels``; calibrate and pick the threshold on a held-out split."""
         cfg = config or IntentConfig()
         note = progress or (lambda _msg: None)
@@ -178,11 +191,13 @@ class IntentModel:
     # -- serialisation ------------------------------------------------------------------
     def to_disk(self, path: Path) -> None:
         self.linear.to_disk(path)
-        (path / "intent.json").write_text(json.dumps(
-            {"threshold": self.threshold, "config": self.config.as_dict(), "info": self.info}), encoding="utf-8")
+        (path / "intent.json").write_text(
+            json.dumps({"threshold": self.threshold, "config": self.config.as_dict(), "info": self.info}),
+            encoding="utf-8",
+        )
 
     @classmethod
-    def from_disk(cls, path: Path) -> "IntentModel":
+    def from_disk(cls, path: Path) -> IntentModel:
         meta = json.loads((path / "intent.json").read_text(encoding="utf-8"))
         c = meta["config"]
         cfg = IntentConfig(**{**c, "char_ngrams": tuple(c["char_ngrams"])})

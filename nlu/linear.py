@@ -8,8 +8,9 @@ machinery runs per message. Training goes through scikit-learn.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,14 +23,21 @@ def softmax(z: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = z * temperature
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    p: np.ndarray = e / e.sum(axis=-1, keepdims=True)  # numpy types arithmetic on an untyped-dtype array as Any
+    return p
 
 
 class LinearTextModel:
     """Vectorizer + linear scores + softmax with a fitted temperature."""
 
-    def __init__(self, vectorizer: Vectorizer, classes: Sequence[str], weights: np.ndarray,
-                 bias: np.ndarray, temperature: float = 1.0) -> None:
+    def __init__(
+        self,
+        vectorizer: Vectorizer,
+        classes: Sequence[str],
+        weights: np.ndarray,
+        bias: np.ndarray,
+        temperature: float = 1.0,
+    ) -> None:
         self.vectorizer = vectorizer
         self.classes = list(classes)
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
@@ -37,7 +45,7 @@ class LinearTextModel:
         self.temperature = float(temperature)
 
     @classmethod
-    def from_sklearn(cls, vectorizer: Vectorizer, estimator: Any, temperature: float = 1.0) -> "LinearTextModel":
+    def from_sklearn(cls, vectorizer: Vectorizer, estimator: Any, temperature: float = 1.0) -> LinearTextModel:
         coef = np.asarray(estimator.coef_, dtype=np.float32)
         bias = np.asarray(estimator.intercept_, dtype=np.float32)
         if coef.shape[0] == 1:  # binary: sklearn keeps one row for the positive class
@@ -64,22 +72,32 @@ class LinearTextModel:
     def to_disk(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         state = self.vectorizer.state()
-        (path / "model.json").write_text(json.dumps({
-            "classes": self.classes,
-            "temperature": self.temperature,
-            "vectorizer": self.vectorizer.config(),
-            "keys": state["keys"],
-        }, ensure_ascii=False), encoding="utf-8")
+        (path / "model.json").write_text(
+            json.dumps(
+                {
+                    "classes": self.classes,
+                    "temperature": self.temperature,
+                    "vectorizer": self.vectorizer.config(),
+                    "keys": state["keys"],
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         np.save(path / "weights.npy", self.weights)
         np.save(path / "bias.npy", self.bias)
         np.save(path / "idf.npy", state["idf"])
 
     @classmethod
-    def from_disk(cls, path: Path, token_hook: Any = None) -> "LinearTextModel":
+    def from_disk(cls, path: Path, token_hook: Any = None) -> LinearTextModel:
         meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
         vcfg = meta["vectorizer"]
-        vec = Vectorizer(word_ngrams=vcfg["word_ngrams"],
-                         char_ngrams=tuple(vcfg["char_ngrams"]) if vcfg["char_ngrams"] else None,
-                         min_df=vcfg["min_df"], char_weight=vcfg["char_weight"], token_hook=token_hook)
+        vec = Vectorizer(
+            word_ngrams=vcfg["word_ngrams"],
+            char_ngrams=tuple(vcfg["char_ngrams"]) if vcfg["char_ngrams"] else None,
+            min_df=vcfg["min_df"],
+            char_weight=vcfg["char_weight"],
+            token_hook=token_hook,
+        )
         vec.load_state(meta["keys"], np.load(path / "idf.npy"))
         return cls(vec, meta["classes"], np.load(path / "weights.npy"), np.load(path / "bias.npy"), meta["temperature"])

@@ -7,7 +7,7 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
-from . import components  # noqa: F401  (registers the factories)
+from . import components  # noqa: F401 - imported for its effect: registers the factories
 from .components import ENTITIES, INTENTS, SENTIMENT
 
 __all__ = ["LANGUAGE_DEFAULTS", "build_pipeline", "component_configs"]

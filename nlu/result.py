@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 __all__ = ["Entity", "IntentScore", "Sentiment", "NLUResult", "ParseContext", "OUT_OF_SCOPE"]
@@ -52,7 +52,7 @@ class Sentiment:
 class ParseContext:
     """What the NLU needs to know about the conversation: its clock and time zone."""
 
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     timezone: str = "UTC"
     #: the conversation's current language, for stickiness on short messages.
     language: str | None = None

@@ -8,15 +8,15 @@ one instance. Deterministic for the same model and input.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from . import components  # noqa: F401  (registers the factories before spacy.load)
+from . import components  # noqa: F401 - imported for its effect: registers the factories before spacy.load
 from .errors import NotTrained, UnknownLanguage
 from .langid import LanguageIdentifier
 from .result import OUT_OF_SCOPE, Entity, IntentScore, NLUResult, ParseContext, Sentiment
@@ -33,8 +33,9 @@ class NLU:
     #: ("merci" in an English conversation is ``thanks``; the language stays English).
     CROSS_LANGUAGE_CONFIDENCE = 0.8
 
-    def __init__(self, pipelines: dict[str, Language], default_language: str, *,
-                 switch_confidence: float = 0.8) -> None:
+    def __init__(
+        self, pipelines: dict[str, Language], default_language: str, *, switch_confidence: float = 0.8
+    ) -> None:
         if default_language not in pipelines:
             raise UnknownLanguage(default_language, sorted(pipelines))
         self.pipelines = pipelines
@@ -44,8 +45,9 @@ class NLU:
         self._steps = {lang: [proc for _name, proc in nlp.pipeline] for lang, nlp in pipelines.items()}
 
     @classmethod
-    def load(cls, model_dir: str | Path, languages: Sequence[str], default_language: str, *,
-             switch_confidence: float = 0.8) -> "NLU":
+    def load(
+        cls, model_dir: str | Path, languages: Sequence[str], default_language: str, *, switch_confidence: float = 0.8
+    ) -> NLU:
         """Load the trained pipelines of ``languages`` from ``model_dir``.
 
         Raises:
@@ -78,8 +80,7 @@ class NLU:
                     extractor.extract("12/03 10:00 tomorrow demain morgen mañana")
 
     # ------------------------------------------------------------------------------
-    def detect_language(self, text: str, language_hint: str | None = None,
-                        context: ParseContext | None = None) -> str:
+    def detect_language(self, text: str, language_hint: str | None = None, context: ParseContext | None = None) -> str:
         """The language ``parse`` would use for ``text``."""
         return self._language(text, language_hint, context)[0]
 
@@ -131,8 +132,9 @@ class NLU:
                 return replace(alt, language=lang)
         return result
 
-    def parse_batch(self, texts: Sequence[str], language_hint: str | None = None,
-                    context: ParseContext | None = None) -> list[NLUResult]:
+    def parse_batch(
+        self, texts: Sequence[str], language_hint: str | None = None, context: ParseContext | None = None
+    ) -> list[NLUResult]:
         """``parse`` for many messages of the same context, batched per language (same results)."""
         ctx = context or ParseContext()
         decided = [self._language(t, language_hint, ctx) for t in texts]
@@ -143,7 +145,7 @@ class NLU:
             docs = [self._make_doc(texts[i], lang, ctx) for i in idx]
             for proc in self._steps[lang]:
                 docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(d) for d in docs]
-            for i, d in zip(idx, docs):
+            for i, d in zip(idx, docs, strict=True):
                 out[i] = self._cross_language(texts[i], lang, decided[i][1], self._result(d, lang, texts[i]), ctx)
         return [r for r in out if r is not None]
 
@@ -154,7 +156,11 @@ class NLU:
         ranking = tuple(IntentScore(n, c) for n, c in (ext.intent_ranking or ()))
         entities: tuple[Entity, ...] = tuple(ext.entities or ())
         return NLUResult(
-            text=text, language=lang, intent=intent, confidence=float(ext.intent_confidence),
-            ranking=ranking, entities=entities,
+            text=text,
+            language=lang,
+            intent=intent,
+            confidence=float(ext.intent_confidence),
+            ranking=ranking,
+            entities=entities,
             sentiment=Sentiment(float(ext.sentiment_score), ext.sentiment_label),
         )

@@ -29,10 +29,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
@@ -63,8 +64,8 @@ NEGATORS = frozenset(
 )
 CUE_WORDS = frozenset("xemopos xemoneg xexcl xqq xdots xcaps xelong".split())
 _APOSTROPHES = frozenset("'\u2019`")
-_SCOPE_END = frozenset(list(".,;:!?()[]\"") + ["but", "mais", "-", "\u2026"])
-_PUNCT = frozenset(".,;:!?()[]\"")
+_SCOPE_END = frozenset([*'.,;:!?()[]"', "but", "mais", "-", "\u2026"])
+_PUNCT = frozenset('.,;:!?()[]"')
 POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👌🙏❤💙💚💜🧡💛🎉✨⭐🌟🤩🥳💯✅☺😇🤗🙌💪🥂😋🤝")
 NEGATIVE_EMOJI = frozenset("😠😡🤬😤😞😟😢😭😩😫😒🙄😔😕☹🙁👎💩😖😣😓🤮🤢😱😨😰💔❌🤦😑😐🙃😬😪🤯😵🥵🥶⏳")
 
@@ -91,7 +92,7 @@ class SentimentKnowledge:
     features: str
 
     @classmethod
-    def from_files(cls, lexicon: Path = LEXICON_FILE, phrases: Path = PHRASES_FILE) -> "SentimentKnowledge":
+    def from_files(cls, lexicon: Path = LEXICON_FILE, phrases: Path = PHRASES_FILE) -> SentimentKnowledge:
         """Read ``lexicon`` (word TAB polarity) and ``phrases`` (YAML).
 
         Raises:
@@ -154,15 +155,18 @@ def sarcasm_cues(words: list[str]) -> list[str]:
     for i, w in enumerate(words):
         if w in k.phrase_starts:
             for ph in k.phrases:
-                if ph[0] == w and tuple(words[i:i + len(ph)]) == ph:
+                if ph[0] == w and tuple(words[i : i + len(ph)]) == ph:
                     return ["SARC"]
     praise = [i for i, w in enumerate(words) if w in k.praise]
     if not praise:
         return []
     # praise followed by punctuation (great... / awesome. / bravo 👏) then a failure
     for i in praise:
-        if (i + 1 < n and (words[i + 1] in _PUNCT or not words[i + 1].isascii())
-                and any(w in k.failure_after for w in words[i + 2:])):
+        if (
+            i + 1 < n
+            and (words[i + 1] in _PUNCT or not words[i + 1].isascii())
+            and any(w in k.failure_after for w in words[i + 2 :])
+        ):
             return ["SARC", "SARCP"]
     return ["SARC"] if any(w in k.failure for w in words) else []
 
@@ -238,8 +242,16 @@ def prepare(text: str) -> str:
         text = _MENTION.sub(" xmention ", text)
     if "#" in text:
         text = _HASHTAG.sub(_hashtag, text)
-    if ":" in text or ";" in text or "=" in text or "<" in text or "^" in text or "-" in text or "xD" in text \
-            or "XD" in text:
+    if (
+        ":" in text
+        or ";" in text
+        or "=" in text
+        or "<" in text
+        or "^" in text
+        or "-" in text
+        or "xD" in text
+        or "XD" in text
+    ):
         if _EMOTICON_POS.search(text):
             cues.append("xemopos")
         if _EMOTICON_NEG.search(text):
@@ -281,13 +293,14 @@ class SentimentModel:
             self._neg = cls.index("negative") if "negative" in cls else -1
 
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: Sequence[str], config: SentimentConfig | None = None,
-            seed: int = 42) -> "SentimentModel":
+    def fit(
+        cls, texts: Sequence[str], labels: Sequence[str], config: SentimentConfig | None = None, seed: int = 42
+    ) -> SentimentModel:
         from sklearn.linear_model import LogisticRegression
 
         cfg = config or SentimentConfig()
         knowledge()  # read the lexicon and sarcasm cues now: a bad data file fails the build, not a message
-        vec = Vectorizer(word_ngrams=2, char_ngrams=tuple(cfg.char_ngrams), min_df=1, token_hook=sentiment_tokens)
+        vec = Vectorizer(word_ngrams=2, char_ngrams=cfg.char_ngrams, min_df=1, token_hook=sentiment_tokens)
         prepared = [prepare(t) for t in texts]
         vec.fit(prepared)
         X = vec.transform(prepared)
@@ -296,47 +309,55 @@ class SentimentModel:
         return cls(LinearTextModel.from_sklearn(vec, lr, 1.0), cfg)
 
     @classmethod
-    def empty(cls) -> "SentimentModel":
+    def empty(cls) -> SentimentModel:
         """A model with no data: always neutral (for a language without sentiment data)."""
         return cls(None, SentimentConfig())
 
-    def _decide(self, p: np.ndarray) -> tuple[float, str]:
+    def _decide(self, linear: LinearTextModel, p: np.ndarray) -> tuple[float, str]:
         pos = float(p[self._pos]) if self._pos >= 0 else 0.0
         neg = float(p[self._neg]) if self._neg >= 0 else 0.0
         score = max(-1.0, min(1.0, pos - neg))
-        label = self.linear.classes[int(p.argmax())]  # type: ignore[union-attr]
+        label = linear.classes[int(p.argmax())]
         if self.config.neutral_margin and abs(score) < self.config.neutral_margin:
             label = "neutral"
         return round(score, 4), label
 
     def predict(self, text: str) -> tuple[float, str]:
-        if self.linear is None:
+        linear = self.linear
+        if linear is None:
             return 0.0, "neutral"
-        return self._decide(self.linear.proba(prepare(text)))
+        return self._decide(linear, linear.proba(prepare(text)))
 
     def predict_many(self, texts: Sequence[str]) -> list[tuple[float, str]]:
-        if self.linear is None:
+        linear = self.linear
+        if linear is None:
             return [(0.0, "neutral") for _ in texts]
         if not texts:
             return []
-        return [self._decide(p) for p in self.linear.proba_many([prepare(t) for t in texts])]
+        return [self._decide(linear, p) for p in linear.proba_many([prepare(t) for t in texts])]
 
     def to_disk(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        (path / "sentiment.json").write_text(json.dumps(
-            {"config": self.config.as_dict(), "trained": self.linear is not None, "features": features_version()}),
-            encoding="utf-8")
+        (path / "sentiment.json").write_text(
+            json.dumps(
+                {"config": self.config.as_dict(), "trained": self.linear is not None, "features": features_version()}
+            ),
+            encoding="utf-8",
+        )
         if self.linear is not None:
             self.linear.to_disk(path)
 
     @classmethod
-    def from_disk(cls, path: Path) -> "SentimentModel":
+    def from_disk(cls, path: Path) -> SentimentModel:
         meta = json.loads((path / "sentiment.json").read_text(encoding="utf-8"))
         saved = meta.get("features", 1)  # before the data files: an int (1 when absent)
         if meta.get("trained") and saved != features_version():
             saved_name = f"v{saved}" if isinstance(saved, int) else str(saved)
-            raise NotTrained(path.parent.name, str(path), f"sentiment model saved with features "
-                             f"{saved_name!r}, this code reads {features_version()!r}")
+            raise NotTrained(
+                path.parent.name,
+                str(path),
+                f"sentiment model saved with features {saved_name!r}, this code reads {features_version()!r}",
+            )
         c = meta["config"]
         cfg = SentimentConfig(C=c["C"], char_ngrams=tuple(c["char_ngrams"]), neutral_margin=c["neutral_margin"])
         if not meta["trained"]:

@@ -12,22 +12,35 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, TypeVar
 
-from .components import INTENTS, SENTIMENT
+from spacy.language import Language
+
+from .components import INTENTS, SENTIMENT, IntentComponent, SentimentComponent
 from .data import intent_data_path, load_examples, load_sentiment, sentiment_data_paths
 from .errors import BadTrainingData
 from .pipeline import build_pipeline, component_configs
 from .sentiment_model import features_version as sentiment_features_version
 
-__all__ = ["CODE_VERSION", "TrainReport", "LanguageReport", "train", "needs_training", "fingerprint",
-           "ProgressFn"]
+__all__ = ["CODE_VERSION", "TrainReport", "LanguageReport", "train", "needs_training", "fingerprint", "ProgressFn"]
 
 #: bump when a change in the code changes what training produces.
 CODE_VERSION = "nlu-3"  # nlu-3: scikit-learn's stratified held-out split (nlu-2: tweet-style sentiment)
 FINGERPRINT_FILE = "fingerprint.json"
+
+_Pipe = TypeVar("_Pipe")
+
+
+def _pipe(nlp: Language, name: str, kind: type[_Pipe]) -> _Pipe:
+    """The component ``name`` of ``nlp`` as its class (spaCy's ``get_pipe`` types it as a plain callable)."""
+    pipe = nlp.get_pipe(name)
+    if not isinstance(pipe, kind):
+        raise TypeError(f"pipeline component {name!r} is a {type(pipe).__name__}, expected a {kind.__name__}")
+    return pipe
+
 
 #: progress(language, step description, steps done, steps total)
 ProgressFn = Callable[[str, str, int, int], None]
@@ -60,13 +73,14 @@ class TrainReport:
         return [r.language for r in self.languages if not r.trained]
 
 
-def _file_digest(h: "hashlib._Hash", path: Path) -> None:
+def _file_digest(h: hashlib._Hash, path: Path) -> None:
     h.update(path.name.encode())
     h.update(path.read_bytes())
 
 
-def fingerprint(data_dir: str | Path, language: str, *, seed: int = 42,
-                overrides: dict[str, dict[str, Any]] | None = None) -> str:
+def fingerprint(
+    data_dir: str | Path, language: str, *, seed: int = 42, overrides: dict[str, dict[str, Any]] | None = None
+) -> str:
     """Hash of everything that decides what training ``language`` produces."""
     h = hashlib.sha256()
     # the sentiment features (lexicon and sarcasm files: versions + content hash) too: a saved model
@@ -92,8 +106,9 @@ def _stored_fingerprint(model_dir: Path, language: str) -> str | None:
     return _stored(model_dir, language).get("fingerprint")
 
 
-def needs_training(data_dir: str | Path, model_dir: str | Path, languages: Sequence[str], *,
-                   seed: int | None = None) -> bool:
+def needs_training(
+    data_dir: str | Path, model_dir: str | Path, languages: Sequence[str], *, seed: int | None = None
+) -> bool:
     """True when a language has no trained pipeline or its data/settings/code changed.
 
     ``seed``: the training seed to compare with; None = the seed the model was trained with.
@@ -107,9 +122,16 @@ def needs_training(data_dir: str | Path, model_dir: str | Path, languages: Seque
     return False
 
 
-def train(data_dir: str | Path, model_dir: str | Path, languages: Sequence[str], *, seed: int = 42,
-          progress: ProgressFn | None = None, force: bool = False,
-          overrides: dict[str, dict[str, Any]] | None = None) -> TrainReport:
+def train(
+    data_dir: str | Path,
+    model_dir: str | Path,
+    languages: Sequence[str],
+    *,
+    seed: int = 42,
+    progress: ProgressFn | None = None,
+    force: bool = False,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> TrainReport:
     """Train (or skip, when unchanged) one pipeline per language.
 
     Args:
@@ -145,23 +167,28 @@ def train(data_dir: str | Path, model_dir: str | Path, languages: Sequence[str],
         sentiment = load_sentiment(data_dir, lang)
         nlp = build_pipeline(lang, overrides)
         note(lang, "training intents", 2, _STEPS)
-        intents = nlp.get_pipe(INTENTS)
+        intents = _pipe(nlp, INTENTS, IntentComponent)
         intents.fit([e.text for e in examples], [e.label for e in examples], seed=seed)
         note(lang, "training sentiment", 3, _STEPS)
         if sentiment:
             labels = {e.label for e in sentiment}
             if len(labels) < 2:
-                raise BadTrainingData(", ".join(map(str, sentiment_data_paths(data_dir, lang))),
-                                      f"sentiment data needs at least two labels, found only {sorted(labels)}")
-            nlp.get_pipe(SENTIMENT).fit([e.text for e in sentiment], [e.label for e in sentiment], seed=seed)
+                raise BadTrainingData(
+                    ", ".join(map(str, sentiment_data_paths(data_dir, lang))),
+                    f"sentiment data needs at least two labels, found only {sorted(labels)}",
+                )
+            _pipe(nlp, SENTIMENT, SentimentComponent).fit(
+                [e.text for e in sentiment], [e.label for e in sentiment], seed=seed
+            )
         note(lang, "saving", 4, _STEPS)
         tmp = model_dir / f".{lang}.tmp"
         model_dir.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
             shutil.rmtree(tmp)
         nlp.to_disk(tmp)
-        (tmp / FINGERPRINT_FILE).write_text(json.dumps({"fingerprint": fp, "code_version": CODE_VERSION,
-                                                        "seed": seed}), encoding="utf-8")
+        (tmp / FINGERPRINT_FILE).write_text(
+            json.dumps({"fingerprint": fp, "code_version": CODE_VERSION, "seed": seed}), encoding="utf-8"
+        )
         if out.exists():
             old = model_dir / f".{lang}.old"
             if old.exists():
@@ -173,11 +200,18 @@ def train(data_dir: str | Path, model_dir: str | Path, languages: Sequence[str],
             tmp.rename(out)
         model = intents.model
         reason = "forced" if force else ("no trained pipeline" if stored is None else "data, settings or code changed")
-        reports.append(LanguageReport(
-            lang, True, reason, str(out), round(time.perf_counter() - t0, 3), len(examples),
-            int(model.info.get("intents", 0)) if model else 0, len(sentiment),
-            float(model.threshold) if model else 0.0,
-        ))
+        reports.append(
+            LanguageReport(
+                lang,
+                True,
+                reason,
+                str(out),
+                round(time.perf_counter() - t0, 3),
+                len(examples),
+                int(model.info.get("intents", 0)) if model else 0,
+                len(sentiment),
+                float(model.threshold) if model else 0.0,
+            )
+        )
         note(lang, "done", _STEPS, _STEPS)
     return TrainReport(tuple(reports))
-

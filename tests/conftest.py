@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -78,7 +79,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def sql_engine(sqlite_url: str):  # noqa: ANN201
+def sql_engine(sqlite_url: str):
     """A migrated SQLite database in a temp folder."""
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -95,12 +96,12 @@ def pg_url() -> str:
             pytest.fail("CI=true but DATABASE_URL_PG is not set; .ci/run must provide PostgreSQL")
         pytest.skip("DATABASE_URL_PG not set (.ci/run sets it to the PostgreSQL on 127.0.0.1)")
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
 @pytest.fixture
-def pg_engine(pg_url: str):  # noqa: ANN201
+def pg_engine(pg_url: str):
     """A fresh PostgreSQL database of its own, migrated, dropped afterwards."""
     import uuid
 
@@ -172,4 +173,3 @@ def demo_nlu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model_dir = tmp_path_factory.mktemp("nlu-model")
     train(base.path(base.nlu.data_dir), model_dir, list(base.brand.languages), seed=base.nlu.seed)
     return model_dir
-

@@ -36,10 +36,34 @@ STATUS = {
 }
 GATE_UNKNOWN = {"en": "not yet announced", "fr": "pas encore annoncée"}
 MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"],
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre"],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "fr": [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
 }
 
 
@@ -92,7 +116,9 @@ def _with_booking(fn: Callable[[ActionContext, Booking], ActionResult]) -> Calla
         ref = str(ctx.slots.get("booking_ref", "")).upper()
         booking = ctx.api.find_booking(ref)
         if booking is None:
-            return ActionResult(ok=False, response="booking_not_found", values={"booking_ref": ref}, reask="booking_ref")
+            return ActionResult(
+                ok=False, response="booking_not_found", values={"booking_ref": ref}, reask="booking_ref"
+            )
         return fn(ctx, booking)
 
     return run
@@ -108,7 +134,9 @@ def booking_status(ctx: ActionContext, booking: Booking) -> ActionResult:
 @_with_booking
 def travel_details(ctx: ActionContext, booking: Booking) -> ActionResult:
     """The itinerary; a delayed or cancelled flight says so (and a cancelled one offers a person)."""
-    key = {"on_time": None, "delayed": "travel_details_delayed", "cancelled": "travel_details_cancelled"}[booking.flight.status]
+    key = {"on_time": None, "delayed": "travel_details_delayed", "cancelled": "travel_details_cancelled"}[
+        booking.flight.status
+    ]
     return ActionResult(response=key, values=_booking_values(booking, ctx.language), remember=_remember(booking))
 
 
@@ -120,7 +148,9 @@ def flight_status(ctx: ActionContext) -> ActionResult:
         booking = ctx.api.find_booking(number)  # a booking reference given for "my flight"
         flight = booking.flight if booking is not None else None
     if flight is None:
-        return ActionResult(ok=False, response="flight_not_found", values={"flight_number": number}, reask="flight_number")
+        return ActionResult(
+            ok=False, response="flight_not_found", values={"flight_number": number}, reask="flight_number"
+        )
     key = {"on_time": "flight_on_time", "delayed": "flight_delayed", "cancelled": "flight_cancelled"}[flight.status]
     return ActionResult(response=key, values=_flight_values(flight, ctx.language))
 
@@ -152,7 +182,9 @@ def change_seat(ctx: ActionContext) -> ActionResult:
     except (SeatTaken, SeatInvalid):
         return ActionResult(ok=False, response="seat_taken", values={"seat": seat}, reask="seat")
     values = _booking_values(booking, ctx.language)
-    return ActionResult(values={**values, "seat": booking.seat}, events=[{"type": "seat_changed", "seat": booking.seat}])
+    return ActionResult(
+        values={**values, "seat": booking.seat}, events=[{"type": "seat_changed", "seat": booking.seat}]
+    )
 
 
 @action("check_cancellable")
@@ -170,5 +202,7 @@ def check_cancellable(ctx: ActionContext, booking: Booking) -> ActionResult:
 @action("cancel_booking")
 def cancel_booking(ctx: ActionContext) -> ActionResult:
     booking = ctx.api.request_cancellation(str(ctx.slots["booking_ref"]))
-    return ActionResult(values=_booking_values(booking, ctx.language),
-                        events=[{"type": "cancellation_requested", "booking_ref": booking.ref}])
+    return ActionResult(
+        values=_booking_values(booking, ctx.language),
+        events=[{"type": "cancellation_requested", "booking_ref": booking.ref}],
+    )

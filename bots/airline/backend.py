@@ -24,15 +24,24 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 __all__ = [
-    "Flight", "Booking", "AirlineBackend", "SQLiteAirline",
-    "BackendUnavailable", "SeatTaken", "SeatInvalid", "ROWS", "SEAT_LETTERS", "OUTAGE_REF",
+    "Flight",
+    "Booking",
+    "AirlineBackend",
+    "SQLiteAirline",
+    "BackendUnavailable",
+    "SeatTaken",
+    "SeatInvalid",
+    "ROWS",
+    "SEAT_LETTERS",
+    "OUTAGE_REF",
 ]
 
 ROWS = 30
@@ -146,7 +155,9 @@ class SQLiteAirline:
 
     @staticmethod
     def _seed(db: sqlite3.Connection, today: date) -> None:
-        d = lambda n: (today + timedelta(days=n)).isoformat()  # noqa: E731
+        def d(n: int) -> str:
+            return (today + timedelta(days=n)).isoformat()
+
         flights = [
             ("NM1234", d(3), "CDG", "AMS", "14:30", "15:45", "on_time", 0, "F32"),
             ("NM1235", d(10), "AMS", "CDG", "18:10", "19:25", "on_time", 0, "D4"),
@@ -171,8 +182,17 @@ class SQLiteAirline:
     # ---- reads -----------------------------------------------------------
     @staticmethod
     def _flight(row: sqlite3.Row) -> Flight:
-        return Flight(row["number"], date.fromisoformat(row["day"]), row["origin"], row["destination"],
-                      row["departure"], row["arrival"], row["status"], row["delay_minutes"], row["gate"])
+        return Flight(
+            row["number"],
+            date.fromisoformat(row["day"]),
+            row["origin"],
+            row["destination"],
+            row["departure"],
+            row["arrival"],
+            row["status"],
+            row["delay_minutes"],
+            row["gate"],
+        )
 
     def find_booking(self, ref: str) -> Booking | None:
         ref = ref.strip().upper()
@@ -192,7 +212,9 @@ class SQLiteAirline:
         number = number.replace(" ", "").upper()
         with self._db() as db:
             if on is not None:
-                row = db.execute("SELECT * FROM flights WHERE number = ? AND day = ?", (number, on.isoformat())).fetchone()
+                row = db.execute(
+                    "SELECT * FROM flights WHERE number = ? AND day = ?", (number, on.isoformat())
+                ).fetchone()
             else:
                 row = db.execute(
                     "SELECT * FROM flights WHERE number = ? ORDER BY day >= date('now') DESC, "
@@ -236,7 +258,9 @@ class SQLiteAirline:
 
     def request_cancellation(self, ref: str) -> Booking:
         with self._db() as db:
-            n = db.execute("UPDATE bookings SET status = 'cancellation_requested' WHERE ref = ?", (ref.upper(),)).rowcount
+            n = db.execute(
+                "UPDATE bookings SET status = 'cancellation_requested' WHERE ref = ?", (ref.upper(),)
+            ).rowcount
         if n == 0:
             raise LookupError(f"no booking {ref!r}")
         booking = self.find_booking(ref)

@@ -27,7 +27,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from . import db, doctor, dlq, nlu_cmd, serve, shell_cmd, staff, telegram_cmd, worker
+    from . import db, dlq, doctor, nlu_cmd, serve, shell_cmd, staff, telegram_cmd, worker
 
     for module in (serve, worker, doctor, db, nlu_cmd, shell_cmd, telegram_cmd, dlq, staff):
         for command in module.COMMANDS:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -13,7 +14,8 @@ from rich.markup import escape
 from ..errors import BrandbotError
 from ..settings import Settings, load_settings
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 console = Console(stderr=True)
 
 
@@ -32,15 +34,15 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 
 
-def friendly_errors(fn: F) -> F:
+def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Show a brandbot error as one readable screen and exit 2, without a traceback."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except BrandbotError as exc:
             console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

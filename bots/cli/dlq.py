@@ -8,7 +8,7 @@ from rich.table import Table
 from ._state import CliState, console, friendly_errors, pass_state
 
 
-def _open(state: CliState):  # noqa: ANN202
+def _open(state: CliState):
     from ..pipeline import DeadLetters, keys_for
     from ..services import build_services
 

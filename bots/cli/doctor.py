@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import click
 from rich.markup import escape
@@ -74,7 +74,7 @@ def _channel_checks(settings: Settings) -> list[Check]:
     try:
         client = make_redis(settings.stores.redis_url) if settings.stores.redis_url else None
         connectors = build_connectors(settings, client)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - doctor reports anything it meets as the check's result
         return [Check("channels", False, f"{exc.__class__.__name__}: {exc}", "fix the channels: section")]
     for name, connector in connectors.items():
         try:

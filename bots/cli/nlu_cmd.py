@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import BrandbotError
@@ -31,8 +32,14 @@ def _nlu_errors() -> Iterator[None]:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.fields[label]}"), BarColumn(), TextColumn("{task.description}"),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("[bold]{task.fields[label]}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _pct(v: Any) -> str:
@@ -67,8 +74,15 @@ def train_cmd(state: Any, force: bool) -> None:
         table.add_column(col)
     for r in report.languages:
         if r.trained:
-            table.add_row(r.language, f"trained ({r.reason})", str(r.examples), str(r.intents),
-                          str(r.sentiment_examples), f"{r.oos_threshold:.3f}", f"{r.seconds:.1f}")
+            table.add_row(
+                r.language,
+                f"trained ({r.reason})",
+                str(r.examples),
+                str(r.intents),
+                str(r.sentiment_examples),
+                f"{r.oos_threshold:.3f}",
+                f"{r.seconds:.1f}",
+            )
         else:
             table.add_row(r.language, f"skipped: {r.reason}", "", "", "", "", "")
     console.print(table)
@@ -80,8 +94,14 @@ def _intent_tables(title: str, m: dict[str, Any]) -> None:
     summary = Table(title=title)
     for col in ("accuracy", "in-scope acc.", "oos recall", "oos precision", "macro F1", "examples"):
         summary.add_column(col)
-    summary.add_row(_pct(m["accuracy"]), _pct(m["in_scope_accuracy"]), _pct(m["out_of_scope_recall"]),
-                    _pct(m["out_of_scope_precision"]), _pct(m["macro_f1"]), str(m["examples"]))
+    summary.add_row(
+        _pct(m["accuracy"]),
+        _pct(m["in_scope_accuracy"]),
+        _pct(m["out_of_scope_recall"]),
+        _pct(m["out_of_scope_precision"]),
+        _pct(m["macro_f1"]),
+        str(m["examples"]),
+    )
     console.print(summary)
     per = Table(title="per intent")
     for col in ("intent", "precision", "recall", "F1", "support"):
@@ -98,8 +118,15 @@ def _intent_tables(title: str, m: dict[str, Any]) -> None:
         console.print(conf)
 
 
-_JSON_KEYS = ("accuracy", "in_scope_accuracy", "out_of_scope_recall", "out_of_scope_precision", "macro_f1",
-              "train_seconds", "messages_per_second")
+_JSON_KEYS = (
+    "accuracy",
+    "in_scope_accuracy",
+    "out_of_scope_recall",
+    "out_of_scope_precision",
+    "macro_f1",
+    "train_seconds",
+    "messages_per_second",
+)
 
 
 @nlu_group.command("evaluate")
@@ -110,8 +137,9 @@ _JSON_KEYS = ("accuracy", "in_scope_accuracy", "out_of_scope_recall", "out_of_sc
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @pass_state
 @friendly_errors
-def evaluate_cmd(state: Any, train_path: str | None, test_path: str | None, language: str | None,
-                 folds: int, as_json: bool) -> None:
+def evaluate_cmd(
+    state: Any, train_path: str | None, test_path: str | None, language: str | None, folds: int, as_json: bool
+) -> None:
     """Cross-validate on the bot's data, or train on --train and report on --test."""
     from nlu.data import load_examples
     from nlu.evaluation import cross_validate, evaluate_intent_files
@@ -124,8 +152,12 @@ def evaluate_cmd(state: Any, train_path: str | None, test_path: str | None, lang
         if train_path and test_path:
             lang = language or s.brand.default_language
             task = bar.add_task("starting", total=3, label=lang)
-            m = evaluate_intent_files(train_path, test_path, seed=s.nlu.seed,
-                                      note=lambda d, i, n: bar.update(task, description=d, completed=i, total=n))
+            m = evaluate_intent_files(
+                train_path,
+                test_path,
+                seed=s.nlu.seed,
+                note=lambda d, i, n: bar.update(task, description=d, completed=i, total=n),
+            )
             m["language"] = lang
             results[lang] = m
         else:
@@ -133,8 +165,11 @@ def evaluate_cmd(state: Any, train_path: str | None, test_path: str | None, lang
             for lang in langs:
                 task = bar.add_task("starting", total=folds, label=lang)
                 ex = load_examples(s.path(s.nlu.data_dir), lang)
-                m = cross_validate(ex, folds=folds, seed=s.nlu.seed,
-                                   note=lambda d, i, n, t=task: bar.update(t, description=d, completed=i, total=n))
+
+                def note(d: str, i: int, n: int, t: TaskID = task) -> None:
+                    bar.update(t, description=d, completed=i, total=n)
+
+                m = cross_validate(ex, folds=folds, seed=s.nlu.seed, note=note)
                 m["language"] = lang
                 results[lang] = m
     if as_json:
@@ -145,21 +180,33 @@ def evaluate_cmd(state: Any, train_path: str | None, test_path: str | None, lang
         kind = "external files" if train_path else f"{m['folds']}-fold cross-validation"
         _intent_tables(f"intents ({lang}), {kind}", m)
         if m.get("messages_per_second"):
-            console.print(f"trained in {m['train_seconds']:.1f}s; {m['messages_per_second']:.0f} messages/s "
-                          "(intent classifier, one at a time)")
+            console.print(
+                f"trained in {m['train_seconds']:.1f}s; {m['messages_per_second']:.0f} messages/s "
+                "(intent classifier, one at a time)"
+            )
 
 
 @nlu_group.command("evaluate-sentiment")
-@click.option("--test", "test_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL lines {\"text\": ..., \"sentiment\": \"negative|neutral|positive\"}.")
-@click.option("--train", "train_path", type=click.Path(exists=True, dir_okay=False),
-              help="Train a model on this file instead of using the shipped one.")
+@click.option(
+    "--test",
+    "test_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help='JSONL lines {"text": ..., "sentiment": "negative|neutral|positive"}.',
+)
+@click.option(
+    "--train",
+    "train_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Train a model on this file instead of using the shipped one.",
+)
 @click.option("--lang", "language", default=None, help="Language of the shipped model (default: default language).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @pass_state
 @friendly_errors
-def evaluate_sentiment_cmd(state: Any, test_path: str, train_path: str | None, language: str | None,
-                           as_json: bool) -> None:
+def evaluate_sentiment_cmd(
+    state: Any, test_path: str, train_path: str | None, language: str | None, as_json: bool
+) -> None:
     """Accuracy, macro F1 and per-class F1 of the sentiment model on a labelled file."""
     from nlu.data import load_sentiment
     from nlu.errors import NLUError
@@ -191,8 +238,15 @@ def evaluate_sentiment_cmd(state: Any, test_path: str, train_path: str | None, l
     for col in ("accuracy", "macro F1", "F1 neg", "F1 neu", "F1 pos", "always-negative acc.", "examples"):
         t.add_column(col)
     f1 = m["f1"]
-    t.add_row(_pct(m["accuracy"]), _pct(m["macro_f1"]), _pct(f1["negative"]), _pct(f1["neutral"]),
-              _pct(f1["positive"]), _pct(m["always_negative_accuracy"]), str(m["examples"]))
+    t.add_row(
+        _pct(m["accuracy"]),
+        _pct(m["macro_f1"]),
+        _pct(f1["negative"]),
+        _pct(f1["neutral"]),
+        _pct(f1["positive"]),
+        _pct(m["always_negative_accuracy"]),
+        str(m["examples"]),
+    )
     console.print(t)
 
 
@@ -208,7 +262,7 @@ def parse_cmd(state: Any, text: str, language: str | None) -> None:
     s = state.settings()
     with _nlu_errors():
         engine = nlu.NLU.load(s.path(s.nlu.model_dir), list(s.brand.languages), s.brand.default_language)
-        ctx = nlu.ParseContext(datetime.now(timezone.utc), s.brand.timezone, language)
+        ctx = nlu.ParseContext(datetime.now(UTC), s.brand.timezone, language)
         click.echo(json.dumps(engine.parse(text, context=ctx).to_dict(), indent=2, ensure_ascii=False))
 
 

@@ -47,7 +47,7 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):  # noqa: ANN201 - WSGI app
+    def load(self):
         from ..web import create_app
 
         configure_logging(self.settings.server.environment, self.settings.server.log_level)
@@ -127,13 +127,17 @@ class WorkerProcess:
         while not self._stopping.is_set():
             if not self._wait(1.0) or self._stopping.is_set():
                 continue
-            log.error("embedded queue workers (process %s) exited; restarting in %.0fs", self._proc.pid if self._proc else "?", pause)
+            log.error(
+                "embedded queue workers (process %s) exited; restarting in %.0fs",
+                self._proc.pid if self._proc else "?",
+                pause,
+            )
             if self._stopping.wait(pause):
                 break
             pause = min(pause * 2, 30.0)
             self._spawn()
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         self._spawn()
         self._thread = threading.Thread(target=self._supervise, name="brandbot-workers-supervisor", daemon=True)
         self._thread.start()
@@ -176,11 +180,13 @@ def print_banner(settings: Settings, redis_url: str, embedded: bool) -> None:
     base = f"http://{settings.server.host}:{settings.server.port}"
     console.print(f"\n[bold]{settings.brand.name}[/] on brandbot is starting at [cyan]{base}[/]")
     console.print(f"  web chat (customers, no login):  {base}/chat")
-    console.print(f"  staff console (sign in):          {base}/console   (accounts: brandbot staff add EMAIL --role agent)")
+    console.print(
+        f"  staff console (sign in):          {base}/console   (accounts: brandbot staff add EMAIL --role agent)"
+    )
     console.print(f"  staff API (bearer tokens):        {base}/api/v1/conversations")
     console.print(f"  health / readiness:               {base}/healthz  {base}/readyz")
     console.print(f"  metrics (Prometheus):             {base}/metrics")
-    console.print(f"  try: open the chat and write \"I want to change my seat on booking X7K9QZ\"")
+    console.print('  try: open the chat and write "I want to change my seat on booking X7K9QZ"')
     store = "embedded Redis " + redis_url if embedded else redis_url
     console.print(f"  stores: {store}; {settings.database_url}")
     console.print("  Ctrl-C stops everything this command started.\n")
@@ -200,15 +206,15 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     if migrate:
         upgrade(make_engine(settings.database_url))
     redis_url, embedded = resolve_redis_url(settings)
-    workers: WorkerProcess | None = None
+    worker_process: WorkerProcess | None = None
     try:
         print_banner(settings, redis_url, embedded is not None)
         if settings.server.embedded_workers > 0:
-            workers = WorkerProcess(settings, redis_url, settings.server.embedded_workers).start()
+            worker_process = WorkerProcess(settings, redis_url, settings.server.embedded_workers).start()
         _Gunicorn(settings, redis_url, gunicorn_options(settings)).run()
     finally:
-        if workers is not None:
-            workers.stop()
+        if worker_process is not None:
+            worker_process.stop()
         if embedded is not None:
             embedded.stop()
 

@@ -96,17 +96,25 @@ class _Session:
 
 
 def _script_lines(path: str) -> list[str]:
-    src = sys.stdin if path == "-" else Path(path).open(encoding="utf-8")
-    with src:
+    with sys.stdin if path == "-" else Path(path).open(encoding="utf-8") as src:
         return [ln.strip() for ln in src if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 @click.command("shell")
-@click.option("--script", "script", type=click.Path(dir_okay=False, allow_dash=True), default=None,
-              help="Run the customer lines of FILE ('-' for stdin) instead of reading the keyboard.")
+@click.option(
+    "--script",
+    "script",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="Run the customer lines of FILE ('-' for stdin) instead of reading the keyboard.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per customer line (for tests).")
-@click.option("--conversation", "conversation", default=None,
-              help="Conversation id to use (default: a new one each run, shell:<random>).")
+@click.option(
+    "--conversation",
+    "conversation",
+    default=None,
+    help="Conversation id to use (default: a new one each run, shell:<random>).",
+)
 @click.option("--no-train", is_flag=True, help="Fail instead of training the NLU when it is missing or stale.")
 @pass_state
 @friendly_errors
@@ -137,8 +145,7 @@ def shell(state: Any, script: str | None, as_json: bool, conversation: str | Non
         services.close()
 
 
-def _show(out: Console, rec: dict[str, Any], result: Any, echo_user: bool = True,
-          idle: str = "no reply: mode") -> None:
+def _show(out: Console, rec: dict[str, Any], result: Any, echo_user: bool = True, idle: str = "no reply: mode") -> None:
     """Print one turn: the customer's line (unless typed just above), the debug line, the
     bot's replies with buttons numbered across the turn, or ``(idle <mode>)`` when silent."""
     if echo_user:
@@ -179,8 +186,7 @@ def _interactive(session: _Session, settings: Any, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(rec, ensure_ascii=False))
             continue
-        _show(out, rec, result, echo_user=False,
-              idle="no reply: a person is handling this conversation, mode")
+        _show(out, rec, result, echo_user=False, idle="no reply: a person is handling this conversation, mode")
 
 
 COMMANDS = [shell]

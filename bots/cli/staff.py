@@ -15,7 +15,7 @@ ACTOR = "cli"
 ROLE_CHOICES = ("agent", "analyst", "admin")
 
 
-def _accounts(state: CliState):  # noqa: ANN202 - Accounts, imported lazily like the other commands
+def _accounts(state: CliState):
     from ..staff.accounts import Accounts
     from ..stores.sql import make_engine, upgrade
 
@@ -45,8 +45,12 @@ def staff() -> None:
 
 @staff.command("add")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True,
-              help="agent: answers customers; analyst: reads the dashboard; admin: everything.")
+@click.option(
+    "--role",
+    type=click.Choice(ROLE_CHOICES),
+    required=True,
+    help="agent: answers customers; analyst: reads the dashboard; admin: everything.",
+)
 @click.option("--name", default="", help="Name shown to colleagues (default: the email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line) instead of prompting.")
 @pass_state
@@ -73,8 +77,9 @@ def staff_list(state: CliState) -> None:
         table.add_column(col, overflow="fold")
     for m in members:
         active = [t.prefix + "…" for t in accounts.tokens(m.email) if t.active]
-        table.add_row(str(m.id), m.email, m.name, m.role, "disabled" if m.disabled else "active",
-                      ", ".join(active) or "-")
+        table.add_row(
+            str(m.id), m.email, m.name, m.role, "disabled" if m.disabled else "active", ", ".join(active) or "-"
+        )
     click.echo(_render(table))
 
 
@@ -108,8 +113,11 @@ def staff_token(state: CliState, email: str) -> None:
 
     token = _accounts(state).issue_token(email, actor=ACTOR)
     click.echo(token)
-    console.print("Keep it now: only its hash is stored. Use it as 'Authorization: Bearer <token>'. "
-                  f"Revoke with: brandbot staff revoke {token[:SHOWN_PREFIX_LENGTH]}", highlight=False)
+    console.print(
+        "Keep it now: only its hash is stored. Use it as 'Authorization: Bearer <token>'. "
+        f"Revoke with: brandbot staff revoke {token[:SHOWN_PREFIX_LENGTH]}",
+        highlight=False,
+    )
 
 
 @staff.command("revoke")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
@@ -18,21 +19,26 @@ from ..errors import BrandbotError
 from ..settings import Settings
 from ._state import CliState, console, friendly_errors, pass_state
 
+if TYPE_CHECKING:  # at run time the commands import bots.services when they run (see _run)
+    from ..services import Services
+
 __all__ = ["COMMANDS", "telegram_group", "poll_updates", "print_inbound", "webhook_url_for"]
 
 WEBHOOK_PATH = "/webhooks/telegram"
 OnInbound = Callable[[Inbound], None]
 
 
-def _connector(settings: Settings, services) -> TelegramConnector:  # noqa: ANN001
+def _connector(settings: Settings, services: Services) -> TelegramConnector:
     from ..channel_registry import build_telegram
 
     if not settings.channels.telegram.token:
-        raise BrandbotError("channels.telegram.token is empty: export TELEGRAM_BOT_TOKEN (the token BotFather gave you)")
+        raise BrandbotError(
+            "channels.telegram.token is empty: export TELEGRAM_BOT_TOKEN (the token BotFather gave you)"
+        )
     return build_telegram(settings, services.redis)
 
 
-def _run(state: CliState, action: Callable[[Settings, TelegramConnector, object], None]) -> None:
+def _run(state: CliState, action: Callable[[Settings, TelegramConnector, Services], None]) -> None:
     from ..services import build_services
 
     settings = state.settings()
@@ -51,7 +57,9 @@ def webhook_url_for(url: str) -> str:
     """``https://bot.example.com`` -> ``https://bot.example.com/webhooks/telegram``; a URL with a path is kept."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise BrandbotError(f"{url!r} is not a URL; give the public https URL of this server, e.g. https://bot.example.com")
+        raise BrandbotError(
+            f"{url!r} is not a URL; give the public https URL of this server, e.g. https://bot.example.com"
+        )
     return url.rstrip("/") + WEBHOOK_PATH if parts.path in ("", "/") else url
 
 
@@ -130,7 +138,7 @@ def set_webhook(state: CliState, url: str, secret: str | None, drop_pending: boo
     if not target.startswith("https://"):
         console.print(f"[yellow]warning:[/] {target} is not https; Telegram's servers only call https webhooks")
 
-    def action(settings: Settings, connector: TelegramConnector, services: object) -> None:
+    def action(settings: Settings, connector: TelegramConnector, services: Services) -> None:
         connector.set_webhook(target, token, drop_pending_updates=drop_pending)
 
     _run(state, action)
@@ -150,7 +158,7 @@ def delete_webhook(state: CliState, drop_pending: bool) -> None:
     click.echo("Webhook deleted: Telegram keeps updates until `brandbot telegram poll` fetches them.")
 
 
-def default_on_inbound(settings: Settings, services: object) -> OnInbound:
+def default_on_inbound(settings: Settings, services: Services) -> OnInbound:
     """What ``poll`` does with each Inbound: print it and put it on the inbound queue."""
     from ..pipeline.ingest import ingest_for
 
@@ -164,13 +172,18 @@ def default_on_inbound(settings: Settings, services: object) -> OnInbound:
 
 
 @telegram_group.command("poll")
-@click.option("--timeout", type=click.IntRange(0, 50), default=25, show_default=True, help="Seconds one long poll waits.")
-@click.option("--rounds", type=click.IntRange(1), default=None, help="Stop after this many polls (default: until Ctrl-C).")
 @click.option(
-    "--print-only", is_flag=True, help="Only print the updates; do not queue them nor answer."
+    "--timeout", type=click.IntRange(0, 50), default=25, show_default=True, help="Seconds one long poll waits."
 )
 @click.option(
-    "--workers", type=click.IntRange(0, 16), default=1, show_default=True,
+    "--rounds", type=click.IntRange(1), default=None, help="Stop after this many polls (default: until Ctrl-C)."
+)
+@click.option("--print-only", is_flag=True, help="Only print the updates; do not queue them nor answer.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 16),
+    default=1,
+    show_default=True,
     help="Queue workers run in this process to answer (0: rely on `brandbot serve` / `brandbot worker`).",
 )
 @pass_state
@@ -178,14 +191,14 @@ def default_on_inbound(settings: Settings, services: object) -> OnInbound:
 def poll(state: CliState, timeout: int, rounds: int | None, print_only: bool, workers: int) -> None:
     """Long polling for local development (no public URL needed); refuses when a webhook is set."""
 
-    def action(settings: Settings, connector: TelegramConnector, services: object) -> None:
+    def action(settings: Settings, connector: TelegramConnector, services: Services) -> None:
         refuse_if_webhook(connector)
         handle = None
         on_inbound = print_inbound if print_only else default_on_inbound(settings, services)
         if not print_only and workers:
             from ..runtime import start_embedded
 
-            handle = start_embedded(services, workers)  # type: ignore[arg-type]
+            handle = start_embedded(services, workers)
         console.print("polling Telegram for updates (Ctrl-C to stop)")
         try:
             n = poll_updates(connector, on_inbound, timeout=timeout, max_rounds=rounds)

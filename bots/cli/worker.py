@@ -6,7 +6,8 @@ import importlib
 import logging
 import signal
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -30,10 +31,21 @@ def load_factory(spec: str) -> Callable[[Any], Any]:
 
 
 @click.command("worker")
-@click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker threads in this process (each reads its own share of the queue's shards).")
-@click.option("--pipeline", "pipeline_spec", default=DEFAULT_PIPELINE, show_default=True,
-              help="MODULE:FUNCTION(services) returning an object with .handler and .connectors.")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Worker threads in this process (each reads its own share of the queue's shards).",
+)
+@click.option(
+    "--pipeline",
+    "pipeline_spec",
+    default=DEFAULT_PIPELINE,
+    show_default=True,
+    help="MODULE:FUNCTION(services) returning an object with .handler and .connectors.",
+)
 @click.option("--migrate/--no-migrate", default=False, show_default=True, help="Apply schema migrations first.")
 @pass_state
 @friendly_errors
@@ -64,7 +76,14 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
         check_sql(services.engine)
         pipeline = load_factory(pipeline_spec)(services)
         workers = [
-            Worker(services.redis, services.engine, settings, pipeline.handler, pipeline.connectors, name=consumer_name(f"w{i}"))
+            Worker(
+                services.redis,
+                services.engine,
+                settings,
+                pipeline.handler,
+                pipeline.connectors,
+                name=consumer_name(f"w{i}"),
+            )
             for i in range(concurrency)
         ]
         if isinstance(pipeline, Pipeline):  # the dialogue's pipeline (not a custom --pipeline)
@@ -83,7 +102,9 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         handle.start()
-        console.print(f"[bold]brandbot worker[/]: {concurrency} thread(s) on {settings.pipeline.shards} shards; Ctrl-C to stop")
+        console.print(
+            f"[bold]brandbot worker[/]: {concurrency} thread(s) on {settings.pipeline.shards} shards; Ctrl-C to stop"
+        )
         while handle.alive:
             for t in handle.threads:
                 t.join(0.2)

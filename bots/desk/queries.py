@@ -5,8 +5,8 @@ Datetimes read back from SQLite are naive (stored in UTC): :func:`aware` makes t
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args, overload
 
 from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection, Row
@@ -15,8 +15,22 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..stores.models import audit_log, conversations, messages, notes, staff
 from .views import ConversationSummary, MessageView, NoteView, PastHandoff
 
-__all__ = ["View", "VIEWS", "aware", "like_pattern", "inbox", "counts", "summary", "transcript", "notes_of",
-           "staff_name", "active_assignee", "last_inbound_at", "last_customer_nlu", "profile_facts"]
+__all__ = [
+    "View",
+    "VIEWS",
+    "aware",
+    "like_pattern",
+    "inbox",
+    "counts",
+    "summary",
+    "transcript",
+    "notes_of",
+    "staff_name",
+    "active_assignee",
+    "last_inbound_at",
+    "last_customer_nlu",
+    "profile_facts",
+]
 
 View = Literal["waiting", "mine", "open", "resolved", "all"]
 VIEWS: tuple[str, ...] = get_args(View)
@@ -24,11 +38,15 @@ VIEWS: tuple[str, ...] = get_args(View)
 STAFFED = ("waiting", "human")
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
     """A naive datetime (SQLite) as UTC; aware ones unchanged."""
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 def like_pattern(q: str) -> str:
@@ -39,14 +57,27 @@ def like_pattern(q: str) -> str:
 
 def _columns() -> list[Any]:
     c = conversations.c
-    return [c.id, c.channel, c.customer_id, c.language, c.mode, c.assigned_to, staff.c.name.label("staff_name"),
-            staff.c.email.label("staff_email"), c.waiting_since, c.last_message_at, c.last_preview, c.handoff_reason,
-            c.created_at, c.updated_at, c.resolved_at]
+    return [
+        c.id,
+        c.channel,
+        c.customer_id,
+        c.language,
+        c.mode,
+        c.assigned_to,
+        staff.c.name.label("staff_name"),
+        staff.c.email.label("staff_email"),
+        c.waiting_since,
+        c.last_message_at,
+        c.last_preview,
+        c.handoff_reason,
+        c.created_at,
+        c.updated_at,
+        c.resolved_at,
+    ]
 
 
-def _base():  # noqa: ANN202 - Select
-    return select(*_columns()).select_from(
-        conversations.outerjoin(staff, staff.c.id == conversations.c.assigned_to))
+def _base():
+    return select(*_columns()).select_from(conversations.outerjoin(staff, staff.c.id == conversations.c.assigned_to))
 
 
 def _summary(row: Row, now: datetime) -> ConversationSummary:
@@ -57,11 +88,20 @@ def _summary(row: Row, now: datetime) -> ConversationSummary:
     wait = int((now - waiting_since).total_seconds()) if waits and waiting_since else None
     name = (row.staff_name or row.staff_email) if row.assigned_to is not None else None
     return ConversationSummary(
-        id=row.id, channel=row.channel, customer_id=row.customer_id, language=row.language, mode=row.mode,
-        assigned_to=row.assigned_to, assigned_name=name, waiting_since=waiting_since,
-        last_message_at=aware(row.last_message_at), last_preview=row.last_preview,
-        handoff_reason=row.handoff_reason, created_at=aware(row.created_at),  # type: ignore[arg-type]
-        resolved_at=aware(row.resolved_at), wait_seconds=None if wait is None else max(0, wait),
+        id=row.id,
+        channel=row.channel,
+        customer_id=row.customer_id,
+        language=row.language,
+        mode=row.mode,
+        assigned_to=row.assigned_to,
+        assigned_name=name,
+        waiting_since=waiting_since,
+        last_message_at=aware(row.last_message_at),
+        last_preview=row.last_preview,
+        handoff_reason=row.handoff_reason,
+        created_at=aware(row.created_at),
+        resolved_at=aware(row.resolved_at),
+        wait_seconds=None if wait is None else max(0, wait),
     )
 
 
@@ -92,14 +132,28 @@ def _order(view: str) -> list[Any]:
     if view == "resolved":
         return [func.coalesce(c.resolved_at, c.updated_at).desc(), c.id]
     if view in ("open", "mine"):  # the waiting first (oldest first), then the most recent
-        return [case((c.mode == "waiting", 0), else_=1), case((c.mode == "waiting", c.waiting_since), else_=None).asc(),
-                recent.desc(), c.id]
+        return [
+            case((c.mode == "waiting", 0), else_=1),
+            case((c.mode == "waiting", c.waiting_since), else_=None).asc(),
+            recent.desc(),
+            c.id,
+        ]
     return [recent.desc(), c.id]
 
 
-def inbox(engine: Engine, view: str, staff_id: int | None, now: datetime, *, channel: str | None = None,
-          language: str | None = None, mode: str | None = None, q: str | None = None, limit: int = 50,
-          offset: int = 0) -> list[ConversationSummary]:
+def inbox(
+    engine: Engine,
+    view: str,
+    staff_id: int | None,
+    now: datetime,
+    *,
+    channel: str | None = None,
+    language: str | None = None,
+    mode: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ConversationSummary]:
     """The conversations of ``view`` (see :data:`VIEWS`), filtered and paged."""
     c = conversations.c
     stmt = _base().where(_view_filter(view, staff_id))
@@ -111,8 +165,9 @@ def inbox(engine: Engine, view: str, staff_id: int | None, now: datetime, *, cha
         stmt = stmt.where(c.mode == mode)
     if q:
         # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite (ASCII-only case folding there)
-        stmt = stmt.where(exists().where(messages.c.conversation_id == c.id,
-                                         messages.c.text.ilike(like_pattern(q), escape="\\")))
+        stmt = stmt.where(
+            exists().where(messages.c.conversation_id == c.id, messages.c.text.ilike(like_pattern(q), escape="\\"))
+        )
     stmt = stmt.order_by(*_order(view)).limit(limit).offset(offset)
     with engine.connect() as conn:
         return [_summary(r, now) for r in conn.execute(stmt)]
@@ -120,6 +175,7 @@ def inbox(engine: Engine, view: str, staff_id: int | None, now: datetime, *, cha
 
 def counts(engine: Engine, staff_id: int | None) -> dict[str, int]:
     """How many conversations each view holds (one query)."""
+
     def n(cond: ColumnElement[bool]) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
@@ -137,24 +193,45 @@ def summary(conn: Connection, conversation_id: str, now: datetime) -> Conversati
 def _message(row: Row) -> MessageView:
     data: dict[str, Any] = row.data if isinstance(row.data, dict) else {}
     if row.direction == "in":
-        nlu = data.get("nlu") if isinstance(data.get("nlu"), dict) else {}
-        sentiment = nlu.get("sentiment") if isinstance(nlu.get("sentiment"), dict) else {}
-        return MessageView(id=row.id, direction="in", text=row.text, at=aware(row.created_at),  # type: ignore[arg-type]
-                           author="customer", intent=nlu.get("intent"), confidence=nlu.get("confidence"),
-                           sentiment_score=sentiment.get("score"), sentiment_label=sentiment.get("label"),
-                           kind=data.get("kind"))
+        raw_nlu = data.get("nlu")
+        nlu: dict[str, Any] = raw_nlu if isinstance(raw_nlu, dict) else {}
+        raw_sentiment = nlu.get("sentiment")
+        sentiment: dict[str, Any] = raw_sentiment if isinstance(raw_sentiment, dict) else {}
+        return MessageView(
+            id=row.id,
+            direction="in",
+            text=row.text,
+            at=aware(row.created_at),
+            author="customer",
+            intent=nlu.get("intent"),
+            confidence=nlu.get("confidence"),
+            sentiment_score=sentiment.get("score"),
+            sentiment_label=sentiment.get("label"),
+            kind=data.get("kind"),
+        )
     staff_reply = data.get("author") == "staff"
-    return MessageView(id=row.id, direction="out", text=row.text, at=aware(row.created_at),  # type: ignore[arg-type]
-                       author="staff" if staff_reply else "bot", staff_id=data.get("staff_id") if staff_reply else None,
-                       author_name=data.get("author_name"), kind=data.get("kind"), delivery=data.get("delivery"))
+    return MessageView(
+        id=row.id,
+        direction="out",
+        text=row.text,
+        at=aware(row.created_at),
+        author="staff" if staff_reply else "bot",
+        staff_id=data.get("staff_id") if staff_reply else None,
+        author_name=data.get("author_name"),
+        kind=data.get("kind"),
+        delivery=data.get("delivery"),
+    )
 
 
 def transcript(conn: Connection, conversation_id: str, limit: int = 500) -> list[MessageView]:
     """The last ``limit`` messages, oldest first."""
     m = messages.c
-    rows = conn.execute(select(m.id, m.direction, m.text, m.data, m.created_at)
-                        .where(m.conversation_id == conversation_id)
-                        .order_by(m.created_at.desc(), m.id.desc()).limit(limit)).all()
+    rows = conn.execute(
+        select(m.id, m.direction, m.text, m.data, m.created_at)
+        .where(m.conversation_id == conversation_id)
+        .order_by(m.created_at.desc(), m.id.desc())
+        .limit(limit)
+    ).all()
     return [_message(r) for r in reversed(rows)]
 
 
@@ -165,12 +242,30 @@ def message_by_id(conn: Connection, row_id: int) -> MessageView:
 
 def notes_of(conn: Connection, conversation_id: str) -> list[NoteView]:
     n = notes.c
-    rows = conn.execute(select(n.id, n.conversation_id, n.staff_id, n.text, n.created_at,
-                               func.coalesce(func.nullif(staff.c.name, ""), staff.c.email).label("author"))
-                        .select_from(notes.outerjoin(staff, staff.c.id == n.staff_id))
-                        .where(n.conversation_id == conversation_id).order_by(n.created_at, n.id)).all()
-    return [NoteView(id=r.id, conversation_id=r.conversation_id, staff_id=r.staff_id, author_name=r.author,
-                     text=r.text, at=aware(r.created_at)) for r in rows]  # type: ignore[arg-type]
+    rows = conn.execute(
+        select(
+            n.id,
+            n.conversation_id,
+            n.staff_id,
+            n.text,
+            n.created_at,
+            func.coalesce(func.nullif(staff.c.name, ""), staff.c.email).label("author"),
+        )
+        .select_from(notes.outerjoin(staff, staff.c.id == n.staff_id))
+        .where(n.conversation_id == conversation_id)
+        .order_by(n.created_at, n.id)
+    ).all()
+    return [
+        NoteView(
+            id=r.id,
+            conversation_id=r.conversation_id,
+            staff_id=r.staff_id,
+            author_name=r.author,
+            text=r.text,
+            at=aware(r.created_at),
+        )
+        for r in rows
+    ]
 
 
 def staff_name(conn: Connection, staff_id: int) -> str | None:
@@ -186,16 +281,21 @@ def active_assignee(conn: Connection, staff_id: int) -> Row | None:
 
 def last_inbound_at(conn: Connection, conversation_id: str) -> datetime | None:
     m = messages.c
-    at = conn.execute(select(func.max(m.created_at)).where(m.conversation_id == conversation_id,
-                                                           m.direction == "in")).scalar_one_or_none()
+    at = conn.execute(
+        select(func.max(m.created_at)).where(m.conversation_id == conversation_id, m.direction == "in")
+    ).scalar_one_or_none()
     return aware(at)
 
 
 def last_customer_nlu(conn: Connection, conversation_id: str) -> dict[str, Any] | None:
     """``data["nlu"]`` of the customer's last message that has one."""
     m = messages.c
-    rows = conn.execute(select(m.data).where(m.conversation_id == conversation_id, m.direction == "in")
-                        .order_by(m.created_at.desc(), m.id.desc()).limit(20)).scalars()
+    rows = conn.execute(
+        select(m.data)
+        .where(m.conversation_id == conversation_id, m.direction == "in")
+        .order_by(m.created_at.desc(), m.id.desc())
+        .limit(20)
+    ).scalars()
     for data in rows:
         nlu = data.get("nlu") if isinstance(data, dict) else None
         if isinstance(nlu, dict) and nlu.get("intent"):
@@ -206,14 +306,26 @@ def last_customer_nlu(conn: Connection, conversation_id: str) -> dict[str, Any] 
 def profile_facts(conn: Connection, conversation_id: str) -> tuple[datetime | None, int, list[PastHandoff]]:
     """(first message at, message count, mode changes to waiting/human/resolved oldest first)."""
     m = messages.c
-    first, count = conn.execute(select(func.min(m.created_at), func.count())
-                                .where(m.conversation_id == conversation_id)).one()
+    first, count = conn.execute(
+        select(func.min(m.created_at), func.count()).where(m.conversation_id == conversation_id)
+    ).one()
     a = audit_log.c
-    rows = conn.execute(select(a.at, a.action, a.actor, a.detail)
-                        .where(a.subject == conversation_id,
-                               or_(a.action == "mode:waiting", a.action == "mode:human", a.action == "mode:resolved"))
-                        .order_by(a.at, a.id).limit(200)).all()
-    history = [PastHandoff(at=aware(r.at), mode=r.action.split(":", 1)[1],  # type: ignore[arg-type]
-                           reason=(r.detail or {}).get("reason") if isinstance(r.detail, dict) else None,
-                           actor=r.actor) for r in rows]
+    rows = conn.execute(
+        select(a.at, a.action, a.actor, a.detail)
+        .where(
+            a.subject == conversation_id,
+            or_(a.action == "mode:waiting", a.action == "mode:human", a.action == "mode:resolved"),
+        )
+        .order_by(a.at, a.id)
+        .limit(200)
+    ).all()
+    history = [
+        PastHandoff(
+            at=aware(r.at),
+            mode=r.action.split(":", 1)[1],
+            reason=(r.detail or {}).get("reason") if isinstance(r.detail, dict) else None,
+            actor=r.actor,
+        )
+        for r in rows
+    ]
     return aware(first), int(count), history

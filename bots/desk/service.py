@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import redis
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 
 from connectors.base import Connector, Outbound, QuickReply
 
@@ -35,7 +36,15 @@ from . import queries
 from .errors import Conflict, InvalidInput, NotFound
 from .inputs import MAX_NOTE, MAX_QUERY, MAX_REPLY, clean_text
 from .suggestions import suggest
-from .views import ConversationDetail, ConversationSummary, CustomerProfile, MessageView, NoteView, ReplyResult, Suggestion
+from .views import (
+    ConversationDetail,
+    ConversationSummary,
+    CustomerProfile,
+    MessageView,
+    NoteView,
+    ReplyResult,
+    Suggestion,
+)
 from .window import ReplyWindow, window_info
 
 if TYPE_CHECKING:
@@ -52,7 +61,15 @@ ASSIGNABLE_ROLES = ("agent", "admin")
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
+
+
+def _new_id(result: CursorResult[Any]) -> Any:
+    """The primary key of the one row an INSERT just made (SQLAlchemy types it optional for other statements)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("no primary key: the statement was not an INSERT of one row")
+    return key[0]
 
 
 def _actor(staff: StaffMember) -> str:
@@ -74,9 +91,18 @@ class Desk:
         clock: returns an aware ``datetime``.
     """
 
-    def __init__(self, settings: Settings, engine: Engine, store: StateStore, modes: Modes, deliverer: Deliverer,
-                 redis: redis.Redis, domain: DomainSpec, connectors: Mapping[str, Connector],
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        store: StateStore,
+        modes: Modes,
+        deliverer: Deliverer,
+        redis: redis.Redis,
+        domain: DomainSpec,
+        connectors: Mapping[str, Connector],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.store = store
@@ -90,8 +116,17 @@ class Desk:
         self.default_language = settings.brand.default_language
 
     # -- reading -------------------------------------------------------------------
-    def inbox(self, view: str, staff: StaffMember, channel: str | None = None, language: str | None = None,
-              mode: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
+    def inbox(
+        self,
+        view: str,
+        staff: StaffMember,
+        channel: str | None = None,
+        language: str | None = None,
+        mode: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ConversationSummary]:
         """The conversations of ``view``: "waiting" (oldest first, with the wait), "mine" (waiting or
         with a person, assigned to ``staff``), "open" (waiting or with a person), "resolved", "all".
 
@@ -108,8 +143,18 @@ class Desk:
         if not 1 <= limit <= 200 or offset < 0:
             raise InvalidInput(f"limit must be 1..200 and offset >= 0 (got {limit}, {offset})")
         query = clean_text(q, "q", MAX_QUERY) if q and q.strip() else None
-        return queries.inbox(self.engine, view, staff.id, self.clock(), channel=channel or None,
-                             language=language or None, mode=mode or None, q=query, limit=limit, offset=offset)
+        return queries.inbox(
+            self.engine,
+            view,
+            staff.id,
+            self.clock(),
+            channel=channel or None,
+            language=language or None,
+            mode=mode or None,
+            q=query,
+            limit=limit,
+            offset=offset,
+        )
 
     def counts(self, staff: StaffMember) -> dict[str, int]:
         """How many conversations each inbox view holds."""
@@ -138,15 +183,24 @@ class Desk:
         if state.flow is not None:
             slots.update(state.flow.slots)
         profile = CustomerProfile(
-            channel=summary.channel, customer_id=summary.customer_id, language=summary.language,
-            first_seen=first or summary.created_at, messages=count,
+            channel=summary.channel,
+            customer_id=summary.customer_id,
+            language=summary.language,
+            first_seen=first or summary.created_at,
+            messages=count,
             handoffs=sum(1 for h in history if h.mode == "waiting" or (h.mode == "human" and h.reason != "takeover")),
-            resolutions=sum(1 for h in history if h.mode == "resolved"), history=tuple(history),
+            resolutions=sum(1 for h in history if h.mode == "resolved"),
+            history=tuple(history),
         )
         return ConversationDetail(
-            summary=summary, messages=tuple(transcript), notes=tuple(note_views), slots=slots,
-            flow=state.flow.name if state.flow else None, profile=profile,
-            window=self._window(summary, last_in), suggestions=tuple(self._suggest(summary, nlu)),
+            summary=summary,
+            messages=tuple(transcript),
+            notes=tuple(note_views),
+            slots=slots,
+            flow=state.flow.name if state.flow else None,
+            profile=profile,
+            window=self._window(summary, last_in),
+            suggestions=tuple(self._suggest(summary, nlu)),
         )
 
     def suggestions(self, conversation_id: str) -> list[Suggestion]:
@@ -167,8 +221,9 @@ class Desk:
         Raises:
             NotFound, Conflict: a person leads it already.
         """
-        self._change(conversation_id, staff, "human", "takeover", expect=("bot", "waiting", "resolved"),
-                     assigned_to=staff.id)
+        self._change(
+            conversation_id, staff, "human", "takeover", expect=("bot", "waiting", "resolved"), assigned_to=staff.id
+        )
         return self.conversation(conversation_id)
 
     def handback(self, conversation_id: str, staff: StaffMember) -> ConversationSummary:
@@ -181,14 +236,28 @@ class Desk:
         summary = self.conversation(conversation_id)
         self._change(conversation_id, staff, "bot", "handback", expect=("waiting", "human"))
         if HANDBACK_RESPONSE in self.domain.responses:
-            reply = render(self.domain, HANDBACK_RESPONSE, summary.language or self.default_language,
-                           fallback_language=self.default_language)
-            ob = Outbound(channel=summary.channel, recipient=summary.customer_id, text=reply.text,
-                          quick_replies=tuple(QuickReply(t, p) for t, p in reply.buttons),
-                          idempotency_key=f"staff:{uuid.uuid4()}", conversation_id=conversation_id)
+            reply = render(
+                self.domain,
+                HANDBACK_RESPONSE,
+                summary.language or self.default_language,
+                fallback_language=self.default_language,
+            )
+            ob = Outbound(
+                channel=summary.channel,
+                recipient=summary.customer_id,
+                text=reply.text,
+                quick_replies=tuple(QuickReply(t, p) for t, p in reply.buttons),
+                idempotency_key=f"staff:{uuid.uuid4()}",
+                conversation_id=conversation_id,
+            )
             status, reason = self._deliver(ob)
-            data = {"author": "bot", "kind": HANDBACK_RESPONSE, "delivery": status, "reason": reason,
-                    "quick_replies": [[q.title, q.payload] for q in ob.quick_replies]}
+            data = {
+                "author": "bot",
+                "kind": HANDBACK_RESPONSE,
+                "delivery": status,
+                "reason": reason,
+                "quick_replies": [[q.title, q.payload] for q in ob.quick_replies],
+            }
             self._record_out(ob, data, "bot", None, None, staff, audit=None)
         return self.conversation(conversation_id)
 
@@ -218,14 +287,33 @@ class Desk:
             if row.disabled or row.role not in ASSIGNABLE_ROLES:
                 why = "is disabled" if row.disabled else f"is an {row.role}"
                 raise InvalidInput(f"staff member {assignee_id} ({row.email}) {why}; assign an enabled agent or admin")
-            conn.execute(update(conversations).where(conversations.c.id == conversation_id)
-                         .values(assigned_to=assignee_id, updated_at=now))
-            self._audit(conn, staff, "assign", conversation_id, now,
-                        {"assigned_to": assignee_id, "previous": summary.assigned_to})
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(assigned_to=assignee_id, updated_at=now)
+            )
+            self._audit(
+                conn,
+                staff,
+                "assign",
+                conversation_id,
+                now,
+                {"assigned_to": assignee_id, "previous": summary.assigned_to},
+            )
         name = row.name or row.email
-        publish(self.redis, self.prefix, {"type": "assign", "conversation_id": conversation_id,
-                                          "channel": summary.channel, "assigned_to": assignee_id,
-                                          "assigned_name": name, "actor": _actor(staff), "at": now.isoformat()})
+        publish(
+            self.redis,
+            self.prefix,
+            {
+                "type": "assign",
+                "conversation_id": conversation_id,
+                "channel": summary.channel,
+                "assigned_to": assignee_id,
+                "assigned_name": name,
+                "actor": _actor(staff),
+                "at": now.isoformat(),
+            },
+        )
         return self.conversation(conversation_id)
 
     def note(self, conversation_id: str, staff: StaffMember, text: str) -> NoteView:
@@ -238,18 +326,40 @@ class Desk:
         now = self.clock()
         with self.engine.begin() as conn:
             summary = self._summary(conn, conversation_id)
-            note_id = conn.execute(insert(notes).values(conversation_id=conversation_id, staff_id=staff.id,
-                                                        text=body, created_at=now)).inserted_primary_key[0]
+            note_id = _new_id(
+                conn.execute(
+                    insert(notes).values(conversation_id=conversation_id, staff_id=staff.id, text=body, created_at=now)
+                )
+            )
             self._audit(conn, staff, "note", conversation_id, now, {"note_id": note_id})
-        view = NoteView(id=int(note_id), conversation_id=conversation_id, staff_id=staff.id,
-                        author_name=staff.display, text=body, at=now)
-        publish(self.redis, self.prefix, {"type": "note", "conversation_id": conversation_id,
-                                          "channel": summary.channel, "note_id": view.id, "staff_id": staff.id,
-                                          "author_name": staff.display, "text": body, "at": now.isoformat()})
+        view = NoteView(
+            id=int(note_id),
+            conversation_id=conversation_id,
+            staff_id=staff.id,
+            author_name=staff.display,
+            text=body,
+            at=now,
+        )
+        publish(
+            self.redis,
+            self.prefix,
+            {
+                "type": "note",
+                "conversation_id": conversation_id,
+                "channel": summary.channel,
+                "note_id": view.id,
+                "staff_id": staff.id,
+                "author_name": staff.display,
+                "text": body,
+                "at": now.isoformat(),
+            },
+        )
         return view
 
     # -- replying -------------------------------------------------------------------------
-    def reply(self, conversation_id: str, staff: StaffMember, text: str, template_kind: str | None = None) -> ReplyResult:
+    def reply(
+        self, conversation_id: str, staff: StaffMember, text: str, template_kind: str | None = None
+    ) -> ReplyResult:
         """Send ``text`` to the customer as ``staff``; takes the conversation over first when a
         person does not lead it yet. Outside WhatsApp's 24-hour window a template kind must be
         chosen (one of ``channels.twilio.whatsapp.templates``); the text fills its variables.
@@ -275,14 +385,33 @@ class Desk:
                     raise  # busy, not "taken over meanwhile": send nothing the bot might talk over
                 log.info("conversation %s: taken over meanwhile; replying as %s", conversation_id, _actor(staff))
         key = f"staff:{uuid.uuid4()}"
-        ob = Outbound(channel=summary.channel, recipient=summary.customer_id, text=body, kind=kind,
-                      idempotency_key=key, conversation_id=conversation_id)
+        ob = Outbound(
+            channel=summary.channel,
+            recipient=summary.customer_id,
+            text=body,
+            kind=kind,
+            idempotency_key=key,
+            conversation_id=conversation_id,
+        )
         status, reason = self._deliver(ob)
-        data = {"author": "staff", "staff_id": staff.id, "author_name": staff.display, "kind": "staff_reply",
-                "delivery": status, "reason": reason, "template": template_kind}
-        message = self._record_out(ob, data, "staff", staff.id, staff.display, staff,
-                                   audit={"message_id": key, "delivery": status, "reason": reason,
-                                          "template": template_kind})
+        data = {
+            "author": "staff",
+            "staff_id": staff.id,
+            "author_name": staff.display,
+            "kind": "staff_reply",
+            "delivery": status,
+            "reason": reason,
+            "template": template_kind,
+        }
+        message = self._record_out(
+            ob,
+            data,
+            "staff",
+            staff.id,
+            staff.display,
+            staff,
+            audit={"message_id": key, "delivery": status, "reason": reason, "template": template_kind},
+        )
         return ReplyResult(message=message, status=status, reason=reason, took_over=took_over)
 
     # -- helpers ------------------------------------------------------------------------
@@ -295,12 +424,13 @@ class Desk:
     def _templates(self) -> tuple[str, ...]:
         return tuple(sorted(self.settings.channels.twilio.whatsapp.templates))
 
-    def _window(self, summary: ConversationSummary, last_in: datetime | None):  # noqa: ANN202
+    def _window(self, summary: ConversationSummary, last_in: datetime | None):
         connector = self.connectors.get(summary.channel)
         if connector is None:
             return None
-        return window_info(connector, summary.customer_id, last_in, connector.rules.reply_window_seconds,
-                           self._templates())
+        return window_info(
+            connector, summary.customer_id, last_in, connector.rules.reply_window_seconds, self._templates()
+        )
 
     def _check_window(self, summary: ConversationSummary, template_kind: str | None) -> str:
         """The Outbound kind for a reply; refuses a send the channel would refuse."""
@@ -310,23 +440,41 @@ class Desk:
             if not windowed:
                 raise InvalidInput(f"channel {summary.channel!r} has no templates; send without one")
             if template_kind not in self._templates():
-                raise InvalidInput(f"template {template_kind!r} is not configured; choose one of "
-                                   f"{list(self._templates())} (channels.twilio.whatsapp.templates)")
+                raise InvalidInput(
+                    f"template {template_kind!r} is not configured; choose one of "
+                    f"{list(self._templates())} (channels.twilio.whatsapp.templates)"
+                )
             return template_kind
-        if windowed and not connector.window_open(summary.customer_id):  # type: ignore[union-attr]
+        if isinstance(connector, ReplyWindow) and not connector.window_open(summary.customer_id):
             choices = list(self._templates())
             if not choices:
-                raise InvalidInput("the 24-hour WhatsApp window is closed and no template is configured "
-                                   "(channels.twilio.whatsapp.templates); the customer must write first")
+                raise InvalidInput(
+                    "the 24-hour WhatsApp window is closed and no template is configured "
+                    "(channels.twilio.whatsapp.templates); the customer must write first"
+                )
             raise InvalidInput(f"the 24-hour WhatsApp window is closed: pick a template (one of {choices})")
         return "reply"
 
-    def _change(self, conversation_id: str, staff: StaffMember, new: str, reason: str,
-                expect: tuple[str, ...] | None, assigned_to: Any = UNCHANGED) -> ModeChange:
+    def _change(
+        self,
+        conversation_id: str,
+        staff: StaffMember,
+        new: str,
+        reason: str,
+        expect: tuple[str, ...] | None,
+        assigned_to: Any = UNCHANGED,
+    ) -> ModeChange:
         summary = self.conversation(conversation_id)
         try:
-            return self.modes.change(conversation_id, summary.channel, new, actor=_actor(staff), reason=reason,
-                                     assigned_to=assigned_to, expect=expect)
+            return self.modes.change(
+                conversation_id,
+                summary.channel,
+                new,
+                actor=_actor(staff),
+                reason=reason,
+                assigned_to=assigned_to,
+                expect=expect,
+            )
         except InvalidTransition as exc:
             who = f" (assigned to {summary.assigned_name})" if summary.assigned_name else ""
             raise Conflict(f"cannot {reason}: {exc}{who}") from exc
@@ -349,38 +497,82 @@ class Desk:
             return letter.error
         return f"the {ob.channel} send {status}" + (" after retries" if status == "dead" else "")
 
-    def _record_out(self, ob: Outbound, data: dict[str, Any], author: str, staff_id: int | None,
-                    author_name: str | None, staff: StaffMember, audit: dict[str, Any] | None) -> MessageView:
+    def _record_out(
+        self,
+        ob: Outbound,
+        data: dict[str, Any],
+        author: str,
+        staff_id: int | None,
+        author_name: str | None,
+        staff: StaffMember,
+        audit: dict[str, Any] | None,
+    ) -> MessageView:
         """The transcript row of a sent message, the conversation's preview, an audit row, the live event."""
         now = self.clock()
         conv = ob.conversation_id or ""
         with self.engine.begin() as conn:
-            row_id = conn.execute(insert(messages).values(
-                conversation_id=conv, direction="out", channel=ob.channel, message_id=ob.idempotency_key,
-                text=ob.text, data=data, created_at=now)).inserted_primary_key[0]
-            conn.execute(update(conversations).where(conversations.c.id == conv)
-                         .values(last_message_at=now, last_preview=ob.text[:200], updated_at=now))
+            row_id = _new_id(
+                conn.execute(
+                    insert(messages).values(
+                        conversation_id=conv,
+                        direction="out",
+                        channel=ob.channel,
+                        message_id=ob.idempotency_key,
+                        text=ob.text,
+                        data=data,
+                        created_at=now,
+                    )
+                )
+            )
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conv)
+                .values(last_message_at=now, last_preview=ob.text[:200], updated_at=now)
+            )
             if audit is not None:
                 self._audit(conn, staff, "reply", conv, now, audit)
             view = queries.message_by_id(conn, int(row_id))
             mode = conn.execute(select(conversations.c.mode).where(conversations.c.id == conv)).scalar_one_or_none()
-        publish(self.redis, self.prefix, {
-            "type": "message", "conversation_id": conv, "channel": ob.channel, "direction": "out",
-            "message_id": ob.idempotency_key, "text": ob.text, "nlu": None, "mode": mode, "at": now.isoformat(),
-            "author": author, "staff_id": staff_id, "author_name": author_name, "delivery": data.get("delivery"),
-        })
+        publish(
+            self.redis,
+            self.prefix,
+            {
+                "type": "message",
+                "conversation_id": conv,
+                "channel": ob.channel,
+                "direction": "out",
+                "message_id": ob.idempotency_key,
+                "text": ob.text,
+                "nlu": None,
+                "mode": mode,
+                "at": now.isoformat(),
+                "author": author,
+                "staff_id": staff_id,
+                "author_name": author_name,
+                "delivery": data.get("delivery"),
+            },
+        )
         return view
 
-    def _audit(self, conn: Connection, staff: StaffMember, action: str, subject: str, at: datetime,
-               detail: dict[str, Any]) -> None:
-        conn.execute(insert(audit_log).values(at=at, actor=_actor(staff), action=action, subject=subject, detail=detail))
+    def _audit(
+        self, conn: Connection, staff: StaffMember, action: str, subject: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(at=at, actor=_actor(staff), action=action, subject=subject, detail=detail)
+        )
 
     def _suggest(self, summary: ConversationSummary, nlu: dict[str, Any] | None) -> list[Suggestion]:
         return suggest(self.settings.console.canned_replies, self.domain, nlu, summary.language, self.default_language)
 
 
-def build_desk(settings: Settings, redis_client: redis.Redis, engine: Engine, connectors: Mapping[str, Connector],
-               domain: DomainSpec | None = None, clock: Callable[[], datetime] = _utcnow) -> Desk:
+def build_desk(
+    settings: Settings,
+    redis_client: redis.Redis,
+    engine: Engine,
+    connectors: Mapping[str, Connector],
+    domain: DomainSpec | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> Desk:
     """A desk wired like the workers: the same state store, dead letters and Deliverer settings.
 
     Args:
@@ -392,9 +584,24 @@ def build_desk(settings: Settings, redis_client: redis.Redis, engine: Engine, co
     from ..pipeline.ingest import keys_for
 
     d = settings.dialogue
-    store = StateStore(redis_client, prefix=settings.stores.key_prefix, state_ttl=d.state_ttl_seconds,
-                       lock_ttl=d.lock_ttl_seconds, lock_wait=d.lock_wait_seconds)
-    deliverer = Deliverer.from_settings(redis_client, engine, settings, connectors,
-                                        DeadLetters(redis_client, keys_for(settings)))
-    return Desk(settings, engine, store, Modes(store, engine, clock), deliverer, redis_client,
-                domain or load_domain(settings), connectors, clock)
+    store = StateStore(
+        redis_client,
+        prefix=settings.stores.key_prefix,
+        state_ttl=d.state_ttl_seconds,
+        lock_ttl=d.lock_ttl_seconds,
+        lock_wait=d.lock_wait_seconds,
+    )
+    deliverer = Deliverer.from_settings(
+        redis_client, engine, settings, connectors, DeadLetters(redis_client, keys_for(settings))
+    )
+    return Desk(
+        settings,
+        engine,
+        store,
+        Modes(store, engine, clock),
+        deliverer,
+        redis_client,
+        domain or load_domain(settings),
+        connectors,
+        clock,
+    )

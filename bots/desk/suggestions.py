@@ -7,7 +7,8 @@ the other FAQ answers (those among the NLU's runner-up intents first).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..dialogue.responses import render_response
 from ..settings.dialogue import DomainSpec

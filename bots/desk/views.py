@@ -38,9 +38,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
 class _View:
+    """Base of the views (frozen dataclasses): their fields as JSON-ready values."""
+
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
 
 
 @dataclass(frozen=True)

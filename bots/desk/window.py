@@ -7,8 +7,9 @@ message; outside it, only an approved template. A connector offering
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from .views import WindowInfo
 
@@ -24,8 +25,13 @@ class ReplyWindow(Protocol):
         ...
 
 
-def window_info(connector: object, recipient: str, last_inbound: datetime | None, window_seconds: int | None,
-                templates: Iterable[str]) -> WindowInfo | None:
+def window_info(
+    connector: object,
+    recipient: str,
+    last_inbound: datetime | None,
+    window_seconds: int | None,
+    templates: Iterable[str],
+) -> WindowInfo | None:
     """The window of ``recipient`` on ``connector``; None when the channel has no window.
 
     Args:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from .errors import ActionNotFound
@@ -104,7 +105,9 @@ class ActionResult:
 class ActionRegistry:
     """Actions by name, plus the API object they share; runs them safely."""
 
-    def __init__(self, actions: Mapping[str, Callable[[ActionContext], Any]], api: Any = None, timeout: float = 5.0) -> None:
+    def __init__(
+        self, actions: Mapping[str, Callable[[ActionContext], Any]], api: Any = None, timeout: float = 5.0
+    ) -> None:
         self.actions = dict(actions)
         self.api = api
         self.timeout = timeout
@@ -142,7 +145,10 @@ class ActionRegistry:
             exc = box["exc"]
             log.error(
                 "conversation %s: action %r raised %s: %s",
-                ctx.conversation_id, name, type(exc).__name__, exc,
+                ctx.conversation_id,
+                name,
+                type(exc).__name__,
+                exc,
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
             return ActionResult(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -157,7 +163,9 @@ class ActionRegistry:
         return ActionResult(ok=False, error=f"bad return type {type(res).__name__}")
 
 
-def load_actions(module_name: str, settings: Any = None, options: Mapping[str, Any] | None = None, timeout: float = 5.0) -> ActionRegistry:
+def load_actions(
+    module_name: str, settings: Any = None, options: Mapping[str, Any] | None = None, timeout: float = 5.0
+) -> ActionRegistry:
     """Import ``module_name``, collect its ``@action`` functions and build its API.
 
     Raises:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Any
 
 from nlu.result import OUT_OF_SCOPE, NLUResult
@@ -11,7 +12,14 @@ from nlu.result import OUT_OF_SCOPE, NLUResult
 from ..settings.dialogue import Button, DomainSpec, FlowSpec, SlotSpec
 from .rules import word_count
 
-__all__ = ["extract_slots", "loose_slot_value", "flow_for_entities", "suggestions", "next_language", "SUGGESTION_EXCLUDED"]
+__all__ = [
+    "extract_slots",
+    "loose_slot_value",
+    "flow_for_entities",
+    "suggestions",
+    "next_language",
+    "SUGGESTION_EXCLUDED",
+]
 
 #: intents never offered as "did you mean" buttons.
 SUGGESTION_EXCLUDED = {OUT_OF_SCOPE, "affirm", "deny", "inform", "greet", "goodbye", "thanks", "abort"}
@@ -49,7 +57,7 @@ def loose_slot_value(slot: SlotSpec, text: str, max_words: int = 3) -> str | Non
     words = _TOKEN.findall(text)
     if not words or len(words) > max_words:
         return None
-    candidates = [w.upper() for w in words] + [(a + b).upper() for a, b in zip(words, words[1:])]
+    candidates = [w.upper() for w in words] + [(a + b).upper() for a, b in pairwise(words)]
     for c in candidates:
         if any(ch.isdigit() for ch in c) and re.fullmatch(slot.pattern, c):
             return c
@@ -85,6 +93,7 @@ MIN_SUGGESTION = 0.05
 
 def suggestions(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult, limit: int = 3) -> list[Button]:
     """Buttons for the NLU's best guesses that the bot can act on (else what it mainly does)."""
+
     def usable(name: str) -> bool:
         if name in SUGGESTION_EXCLUDED or name not in domain.intent_labels:
             return False
@@ -96,8 +105,9 @@ def suggestions(domain: DomainSpec, trigger: dict[str, str], nlu: NLUResult, lim
     return [Button(payload=f"/{n}", title=domain.intent_labels[n]) for n in names[:limit]]
 
 
-def next_language(current: str | None, nlu: NLUResult, languages: tuple[str, ...], default: str,
-                  switch_min_words: int) -> str:
+def next_language(
+    current: str | None, nlu: NLUResult, languages: tuple[str, ...], default: str, switch_min_words: int
+) -> str:
     """Sticky language: set once, switched only by a message long enough to be sure of."""
     detected = nlu.language if nlu.language in languages else None
     if current is None:

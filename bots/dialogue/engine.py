@@ -51,8 +51,17 @@ from .responses import Reply, render, render_response
 from .rules import is_back_to_bot, is_cancel, is_no, is_yes, word_count
 from .state import CONFIRM, DialogueState, FlowState
 
-__all__ = ["Engine", "EngineOutput", "ActionRequest", "ModeRequest", "SUGGESTION_EXCLUDED", "NON_TASK_INTENTS",
-           "OFFER_HUMAN", "OFFER_MESSAGE", "TAKE_MESSAGE"]
+__all__ = [
+    "Engine",
+    "EngineOutput",
+    "ActionRequest",
+    "ModeRequest",
+    "SUGGESTION_EXCLUDED",
+    "NON_TASK_INTENTS",
+    "OFFER_HUMAN",
+    "OFFER_MESSAGE",
+    "TAKE_MESSAGE",
+]
 
 #: intents that do not interrupt a flow by themselves.
 NON_TASK_INTENTS = {OUT_OF_SCOPE, "affirm", "deny", "inform"}
@@ -174,8 +183,9 @@ class Engine:
             return True
         return self.triggers.human_request and self._is(nlu, "human_handoff")
 
-    def resume(self, out: EngineOutput, request: ActionRequest, result: ActionResult,
-               availability: Availability = STAFFED) -> EngineOutput:
+    def resume(
+        self, out: EngineOutput, request: ActionRequest, result: ActionResult, availability: Availability = STAFFED
+    ) -> EngineOutput:
         """Continue a turn after the action ``request`` returned ``result``.
 
         Args:
@@ -302,7 +312,11 @@ class Engine:
                 out.events.append({"type": "flow_cancelled", "flow": st.flow.name})
                 st.flow = None
                 st.stack.clear()
-            out.replies.append(render_response(resp, st.language or self.default_language, st.memory, f"faq:{intent}", self.default_language))
+            out.replies.append(
+                render_response(
+                    resp, st.language or self.default_language, st.memory, f"faq:{intent}", self.default_language
+                )
+            )
             if st.flow is not None:
                 self._reprompt(out)
             return
@@ -346,8 +360,11 @@ class Engine:
                 found = {awaited.name: loose}
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
-        if other_task and fs.awaiting in found and any(r.name == "inform" and r.confidence >= INFORM_AS_ANSWER
-                                                       for r in nlu.ranking):
+        if (
+            other_task
+            and fs.awaiting in found
+            and any(r.name == "inform" and r.confidence >= INFORM_AS_ANSWER for r in nlu.ranking)
+        ):
             other_task = False  # "the booking code is X7K9QZ": the answer to the question asked, not a new request
         if other_task and nlu.intent in self.trigger:
             return False  # another flow: started (and this one suspended) by the caller
@@ -377,15 +394,20 @@ class Engine:
             self._reprompt(out)
             return True
         slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
-        if (nlu.intent == OUT_OF_SCOPE and nlu.confidence >= self.threshold and not invalid
-                and OUT_OF_SCOPE_IN_FLOW in self.domain.responses):
+        if (
+            nlu.intent == OUT_OF_SCOPE
+            and nlu.confidence >= self.threshold
+            and not invalid
+            and OUT_OF_SCOPE_IN_FLOW in self.domain.responses
+        ):
             # "tell me a joke" while a seat is asked: say it can't be done here, ask again (a retry)
             return self._retry(out, spec, slot, OUT_OF_SCOPE_IN_FLOW, reprompt=True)
         # nothing usable: a value refused by the slot's pattern, or no value at all
         return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else")
 
-    def _retry(self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str,
-               reprompt: bool = False) -> bool:
+    def _retry(
+        self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str, reprompt: bool = False
+    ) -> bool:
         st = out.state
         fs = st.flow
         assert fs is not None
@@ -520,7 +542,7 @@ class Engine:
         if n <= 0:
             return False
         past = [float(h["sentiment"]) for h in st.history if isinstance(h.get("sentiment"), (int, float))]
-        window = (past + [nlu.sentiment.score])[-n:]
+        window = [*past, nlu.sentiment.score][-n:]
         limit = self.triggers.negative_threshold
         if len(window) < n or sum(window) / n > limit:
             return False
@@ -545,8 +567,11 @@ class Engine:
         if availability.staffed:
             out.mode_request = ModeRequest("waiting", reason, actor)
             out.events.append({"type": "handoff_requested", "reason": reason, "position": availability.position})
-            self._say(out, "handoff_waiting", {"position": availability.position,
-                                               "wait": describe_wait(availability.expected_wait_minutes, lang)})
+            self._say(
+                out,
+                "handoff_waiting",
+                {"position": availability.position, "wait": describe_wait(availability.expected_wait_minutes, lang)},
+            )
             return
         out.events.append({"type": "handoff_unavailable", "reason": reason})
         back = describe_back(availability.back_at, availability.now, lang)
@@ -558,8 +583,11 @@ class Engine:
 
     def _wants_bot(self, nlu: NLUResult) -> bool:
         """While waiting: "cancel", "back to the bot", "annuler", or a short clear "abort"."""
-        return (is_cancel(nlu.text) or is_back_to_bot(nlu.text)
-                or (self._is(nlu, "abort") and word_count(nlu.text) <= ABORT_MAX_WORDS))
+        return (
+            is_cancel(nlu.text)
+            or is_back_to_bot(nlu.text)
+            or (self._is(nlu, "abort") and word_count(nlu.text) <= ABORT_MAX_WORDS)
+        )
 
     @staticmethod
     def _mode(out: EngineOutput) -> str:
@@ -600,4 +628,6 @@ class Engine:
         return nlu.intent == intent and nlu.confidence >= self.threshold
 
     def _say(self, out: EngineOutput, key: str, values: dict[str, Any] | None = None) -> None:
-        out.replies.append(render(self.domain, key, out.state.language or self.default_language, values, self.default_language))
+        out.replies.append(
+            render(self.domain, key, out.state.language or self.default_language, values, self.default_language)
+        )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..settings.dialogue import Button, DomainSpec, Response
 

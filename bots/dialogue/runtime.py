@@ -25,9 +25,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import redis
 from sqlalchemy import Engine, insert, update
@@ -37,21 +38,21 @@ from connectors.base import Inbound, Outbound, QuickReply
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
 from ..errors import ModelNotTrained
-from ..pipeline.turn import TurnResult as PipelineTurn
 from ..handoff.hours import hours_from_settings
 from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
 from ..handoff.queue import STAFFED, Availability, availability
 from ..live_events import encode
+from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
+from ..stores.models import audit_log, conversations
 from .actions import ActionContext, ActionRegistry, load_actions
 from .domain import load_domain
 from .engine import Engine as Policy
 from .engine import EngineOutput
 from .responses import Reply
 from .state import DialogueState
-from ..stores.models import audit_log, conversations
 from .store import StateStore
 from .transcript import record_turn
 
@@ -82,7 +83,7 @@ class TurnResult(PipelineTurn):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ConversationRuntime:
@@ -128,8 +129,9 @@ class ConversationRuntime:
             settings.nlu.fallback_threshold,
             triggers=settings.handoff.triggers,
         )
-        self.presence = presence or Presence(redis, settings.stores.key_prefix, settings.handoff.presence_seconds,
-                                             self.clock)
+        self.presence = presence or Presence(
+            redis, settings.stores.key_prefix, settings.handoff.presence_seconds, self.clock
+        )
         self.hours = hours_from_settings(settings)
         self.store = StateStore(
             redis,
@@ -156,9 +158,14 @@ class ConversationRuntime:
             state = lease.state
             previous = state.processed_outbounds(inbound.message_id)
             if previous is not None:
-                log.info("conversation %s: message %s already handled; replaying", inbound.conversation_id, inbound.message_id)
-                return TurnResult(outbounds=[Outbound.from_dict(o) for o in previous], nlu=None, state=state,
-                                  replayed=True)
+                log.info(
+                    "conversation %s: message %s already handled; replaying",
+                    inbound.conversation_id,
+                    inbound.message_id,
+                )
+                return TurnResult(
+                    outbounds=[Outbound.from_dict(o) for o in previous], nlu=None, state=state, replayed=True
+                )
             now = self.clock()
             nlu = self._understand(inbound, state, now)
             ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
@@ -177,8 +184,13 @@ class ConversationRuntime:
             outbounds = [self._outbound(inbound, i, r) for i, r in enumerate(out.replies)]
             limits = self.settings.dialogue
             new.add_history(
-                {"id": inbound.message_id, "user": inbound.text[:500], "intent": nlu.intent,
-                 "sentiment": round(nlu.sentiment.score, 3), "bot": [r.text[:500] for r in out.replies]},
+                {
+                    "id": inbound.message_id,
+                    "user": inbound.text[:500],
+                    "intent": nlu.intent,
+                    "sentiment": round(nlu.sentiment.score, 3),
+                    "bot": [r.text[:500] for r in out.replies],
+                },
                 limits.history_limit,
             )
             new.remember_processed(inbound.message_id, [o.to_dict() for o in outbounds], limits.processed_limit)
@@ -191,16 +203,31 @@ class ConversationRuntime:
                 if left:
                     _record_left_message(conn, inbound, now)
 
-            record_turn(self.engine, inbound, outbounds, nlu_dict, new.language, new.mode, now, extra=extra,
-                        inbound_data={"left_message": True} if left else None)
+            record_turn(
+                self.engine,
+                inbound,
+                outbounds,
+                nlu_dict,
+                new.language,
+                new.mode,
+                now,
+                extra=extra,
+                inbound_data={"left_message": True} if left else None,
+            )
             events = [self._live(inbound, "in", inbound.text, nlu_dict, new, now, left_message=left)]
             if change is not None:
                 events.append(mode_event(change))
             events += [self._live(inbound, "out", o.text, None, new, now) for o in outbounds]
             self.store.save(lease, new, events)
             saved = True
-            return TurnResult(outbounds=outbounds, nlu=nlu, state=new, replies=list(out.replies),
-                              events=list(out.events), mode_change=change)
+            return TurnResult(
+                outbounds=outbounds,
+                nlu=nlu,
+                state=new,
+                replies=list(out.replies),
+                events=list(out.events),
+                mode_change=change,
+            )
         finally:
             if not saved:
                 self.store.release(lease)
@@ -252,13 +279,27 @@ class ConversationRuntime:
         )
 
     @staticmethod
-    def _live(inbound: Inbound, direction: str, text: str, nlu: dict[str, Any] | None, st: DialogueState,
-              now: datetime, left_message: bool = False) -> str:
+    def _live(
+        inbound: Inbound,
+        direction: str,
+        text: str,
+        nlu: dict[str, Any] | None,
+        st: DialogueState,
+        now: datetime,
+        left_message: bool = False,
+    ) -> str:
         event: dict[str, Any] = {
-            "type": "message", "conversation_id": inbound.conversation_id, "channel": inbound.channel,
-            "direction": direction, "author": "customer" if direction == "in" else "bot",
-            "message_id": inbound.message_id, "text": text, "nlu": nlu, "mode": st.mode,
-            "language": st.language, "at": now.isoformat(),
+            "type": "message",
+            "conversation_id": inbound.conversation_id,
+            "channel": inbound.channel,
+            "direction": direction,
+            "author": "customer" if direction == "in" else "bot",
+            "message_id": inbound.message_id,
+            "text": text,
+            "nlu": nlu,
+            "mode": st.mode,
+            "language": st.language,
+            "at": now.isoformat(),
         }
         if left_message:
             event["left_message"] = True
@@ -270,11 +311,20 @@ def _record_left_message(conn: Connection, inbound: Inbound, now: datetime) -> N
     ``waiting_since`` (so the staff inbox's waiting list shows it: ``waiting_since IS NOT
     NULL``) and ``handoff_reason`` "left_message"; audited as "message_left". The next mode
     change (an agent's takeover, a handoff) clears or resets ``waiting_since``."""
-    conn.execute(update(conversations).where(conversations.c.id == inbound.conversation_id)
-                 .values(waiting_since=now, handoff_reason="left_message", updated_at=now))
-    conn.execute(insert(audit_log).values(at=now, actor="customer", action="message_left",
-                                          subject=inbound.conversation_id,
-                                          detail={"message_id": inbound.message_id}))
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == inbound.conversation_id)
+        .values(waiting_since=now, handoff_reason="left_message", updated_at=now)
+    )
+    conn.execute(
+        insert(audit_log).values(
+            at=now,
+            actor="customer",
+            action="message_left",
+            subject=inbound.conversation_id,
+            detail={"message_id": inbound.message_id},
+        )
+    )
 
 
 def build_runtime(
@@ -300,8 +350,15 @@ def build_runtime(
     d = settings.dialogue
     actions = load_actions(d.actions_module, settings, d.actions_options, d.action_timeout_seconds)
     upgrade(services.engine)
-    return ConversationRuntime(settings=settings, redis=services.redis, engine=services.engine, nlu=nlu,
-                               actions=actions, clock=clock, presence=presence)
+    return ConversationRuntime(
+        settings=settings,
+        redis=services.redis,
+        engine=services.engine,
+        nlu=nlu,
+        actions=actions,
+        clock=clock,
+        presence=presence,
+    )
 
 
 def load_nlu(settings: Settings, train_if_needed: bool = False) -> NLUParser:
@@ -316,8 +373,9 @@ def load_nlu(settings: Settings, train_if_needed: bool = False) -> NLUParser:
     model_dir = settings.path(settings.nlu.model_dir)
     languages = list(settings.brand.languages)
     try:
-        if train_if_needed and nlu.needs_training(settings.path(settings.nlu.data_dir), model_dir, languages,
-                                                  seed=settings.nlu.seed):
+        if train_if_needed and nlu.needs_training(
+            settings.path(settings.nlu.data_dir), model_dir, languages, seed=settings.nlu.seed
+        ):
             log.warning("training the NLU into %s (first run or data changed)", model_dir)
             nlu.train(settings.path(settings.nlu.data_dir), model_dir, languages, seed=settings.nlu.seed)
         return nlu.NLU.load(model_dir, languages, settings.brand.default_language)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 __all__ = ["SCHEMA_VERSION", "Mode", "FlowState", "DialogueState", "state_from_json", "state_to_json", "MIGRATIONS"]
 
@@ -36,7 +37,7 @@ class FlowState:
     checked: bool = False
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FlowState":
+    def from_dict(cls, d: dict[str, Any]) -> FlowState:
         return cls(
             name=str(d["name"]),
             slots=dict(d.get("slots") or {}),
@@ -94,7 +95,7 @@ class DialogueState:
         return d
 
     @classmethod
-    def fresh(cls, conversation_id: str, language: str | None = None) -> "DialogueState":
+    def fresh(cls, conversation_id: str, language: str | None = None) -> DialogueState:
         return cls(conversation_id=conversation_id, language=language)
 
 

@@ -6,8 +6,9 @@ message id; conflicts are ignored), so a redone turn never duplicates a row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -65,8 +66,13 @@ def record_turn(
             "channel": inbound.channel,
             "message_id": inbound.message_id,
             "text": inbound.text or "",
-            "data": {"nlu": nlu, "kind": inbound.kind, "payload": inbound.payload,
-                     "attachments": [a.to_dict() for a in inbound.attachments], **(inbound_data or {})},
+            "data": {
+                "nlu": nlu,
+                "kind": inbound.kind,
+                "payload": inbound.payload,
+                "attachments": [a.to_dict() for a in inbound.attachments],
+                **(inbound_data or {}),
+            },
             "created_at": inbound.timestamp,
         }
     ]
@@ -101,5 +107,6 @@ def record_turn(
                 extra(conn)
     except SQLAlchemyError as exc:
         raise StoreUnavailable(
-            f"cannot write the transcript of {inbound.conversation_id!r} to {engine.url.render_as_string(hide_password=True)}: {exc}"
+            f"cannot write the transcript of {inbound.conversation_id!r} "
+            f"to {engine.url.render_as_string(hide_password=True)}: {exc}"
         ) from exc

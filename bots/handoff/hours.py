@@ -8,8 +8,9 @@ language ("tomorrow at 08:00", "demain à 8h00").
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..settings.handoff import DAYS, parse_span
@@ -21,10 +22,34 @@ _WEEKDAYS = {
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
 }
 _MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
 }
 
 
@@ -59,12 +84,12 @@ class BusinessHours:
         local = now.astimezone(self.zone)
         if self.is_open(now):
             return local
-        utc_now = now.astimezone(timezone.utc)
+        utc_now = now.astimezone(UTC)
         for offset in range(8):
             day = local.date() + timedelta(days=offset)
             for start, _end in self.spans.get(day.weekday(), ()):
                 candidate = datetime.combine(day, start, tzinfo=self.zone)
-                if candidate.astimezone(timezone.utc) > utc_now:
+                if candidate.astimezone(UTC) > utc_now:
                     return candidate
         return None
 
@@ -77,10 +102,22 @@ def hours_from_settings(settings: Any) -> BusinessHours:
 
 #: how each language says when staff are back ({hm}: the time, {day}: a weekday, {date}: day and month).
 _BACK_PHRASES: dict[str, dict[str, str]] = {
-    "en": {"soon": "soon", "today": "today at {hm}", "tomorrow": "tomorrow at {hm}",
-           "weekday": "on {day} at {hm}", "date": "on {date} at {hm}", "hm": "{h:02d}:{m:02d}"},
-    "fr": {"soon": "bientôt", "today": "aujourd'hui à {hm}", "tomorrow": "demain à {hm}",
-           "weekday": "{day} à {hm}", "date": "le {date} à {hm}", "hm": "{h}h{m:02d}"},
+    "en": {
+        "soon": "soon",
+        "today": "today at {hm}",
+        "tomorrow": "tomorrow at {hm}",
+        "weekday": "on {day} at {hm}",
+        "date": "on {date} at {hm}",
+        "hm": "{h:02d}:{m:02d}",
+    },
+    "fr": {
+        "soon": "bientôt",
+        "today": "aujourd'hui à {hm}",
+        "tomorrow": "demain à {hm}",
+        "weekday": "{day} à {hm}",
+        "date": "le {date} à {hm}",
+        "hm": "{h}h{m:02d}",
+    },
 }
 
 
@@ -96,6 +133,8 @@ def describe_back(back: datetime | None, now: datetime | None, language: str) ->
     local_now = (now or back).astimezone(back.tzinfo)
     days = (back.date() - local_now.date()).days
     kind = "today" if days <= 0 else "tomorrow" if days == 1 else "weekday" if days < 7 else "date"
-    return words[kind].format(hm=words["hm"].format(h=back.hour, m=back.minute),
-                              day=_WEEKDAYS[lang][back.weekday()],
-                              date=f"{back.day} {_MONTHS[lang][back.month - 1]}")
+    return words[kind].format(
+        hm=words["hm"].format(h=back.hour, m=back.minute),
+        day=_WEEKDAYS[lang][back.weekday()],
+        date=f"{back.day} {_MONTHS[lang][back.month - 1]}",
+    )

@@ -10,15 +10,16 @@ hand-back or resolve, the waiting-time sweeper), under the conversation's lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..dialogue.state import MODES, DialogueState
+from ..dialogue.state import MODES, DialogueState, Mode
 from ..dialogue.store import StateStore
 from ..errors import StoreUnavailable
 from ..live_events import encode
@@ -61,8 +62,13 @@ class ModeChange:
         return self.at if self.new == "waiting" else None
 
 
-def transition(state: DialogueState, new: str, *, channel: str, actor: str, reason: str, at: datetime,
-               assigned_to: Any = UNCHANGED) -> ModeChange:
+def _is_mode(value: str) -> TypeGuard[Mode]:
+    return value in MODES
+
+
+def transition(
+    state: DialogueState, new: str, *, channel: str, actor: str, reason: str, at: datetime, assigned_to: Any = UNCHANGED
+) -> ModeChange:
     """Set ``state.mode`` to ``new`` and describe the change.
 
     Leaving the bot drops its open flow and question (a person now leads); every mode
@@ -71,12 +77,12 @@ def transition(state: DialogueState, new: str, *, channel: str, actor: str, reas
     Raises:
         InvalidTransition: ``new`` is not a mode, or the conversation is already in it.
     """
-    if new not in MODES:
+    if not _is_mode(new):
         raise InvalidTransition(f"mode {new!r} is not one of {', '.join(MODES)}")
     old = state.mode
     if new == old:
         raise InvalidTransition(f"conversation {state.conversation_id!r} is already in mode {old!r}")
-    state.mode = new  # type: ignore[assignment]  # checked against MODES above
+    state.mode = new
     state.misses = 0
     if new != "bot":
         state.pending = None
@@ -106,28 +112,33 @@ def record(conn: Connection, change: ModeChange) -> None:
     detail: dict[str, Any] = {"from": change.old, "to": change.new, "reason": change.reason}
     if change.assigned_to is not UNCHANGED:
         detail["assigned_to"] = change.assigned_to
-    conn.execute(insert(audit_log).values(at=change.at, actor=change.actor, action=f"mode:{change.new}",
-                                          subject=change.conversation_id, detail=detail))
+    conn.execute(
+        insert(audit_log).values(
+            at=change.at, actor=change.actor, action=f"mode:{change.new}", subject=change.conversation_id, detail=detail
+        )
+    )
 
 
 def mode_event(change: ModeChange) -> str:
     """The live event (JSON) announcing ``change``."""
-    return encode({
-        "type": "mode",
-        "conversation_id": change.conversation_id,
-        "channel": change.channel,
-        "mode": change.new,
-        "old": change.old,
-        "actor": change.actor,
-        "reason": change.reason,
-        "assigned_to": None if change.assigned_to is UNCHANGED else change.assigned_to,
-        "waiting_since": change.waiting_since,
-        "at": change.at,
-    })
+    return encode(
+        {
+            "type": "mode",
+            "conversation_id": change.conversation_id,
+            "channel": change.channel,
+            "mode": change.new,
+            "old": change.old,
+            "actor": change.actor,
+            "reason": change.reason,
+            "assigned_to": None if change.assigned_to is UNCHANGED else change.assigned_to,
+            "waiting_since": change.waiting_since,
+            "at": change.at,
+        }
+    )
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Modes:
@@ -144,9 +155,18 @@ class Modes:
         self.engine = engine
         self.clock = clock
 
-    def change(self, conversation_id: str, channel: str, new: str, *, actor: str, reason: str,
-               assigned_to: Any = UNCHANGED, expect: tuple[str, ...] | None = None,
-               extra_events: tuple[str, ...] = ()) -> ModeChange:
+    def change(
+        self,
+        conversation_id: str,
+        channel: str,
+        new: str,
+        *,
+        actor: str,
+        reason: str,
+        assigned_to: Any = UNCHANGED,
+        expect: tuple[str, ...] | None = None,
+        extra_events: tuple[str, ...] = (),
+    ) -> ModeChange:
         """Change the mode of ``conversation_id`` and record, audit and publish it.
 
         Args:
@@ -168,9 +188,11 @@ class Modes:
                 state.mode = self._recorded_mode(conversation_id) or state.mode
             if expect is not None and state.mode not in expect:
                 raise InvalidTransition(
-                    f"conversation {conversation_id!r} is in mode {state.mode!r}, not {' or '.join(expect)}")
-            change = transition(state, new, channel=channel, actor=actor, reason=reason, at=self.clock(),
-                                assigned_to=assigned_to)
+                    f"conversation {conversation_id!r} is in mode {state.mode!r}, not {' or '.join(expect)}"
+                )
+            change = transition(
+                state, new, channel=channel, actor=actor, reason=reason, at=self.clock(), assigned_to=assigned_to
+            )
             try:
                 with self.engine.begin() as conn:
                     record(conn, change)

@@ -7,14 +7,15 @@ heartbeat; :meth:`Presence.online` counts the staff seen within ``ttl_seconds``
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 __all__ = ["Presence", "presence_key"]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def presence_key(prefix: str) -> str:

@@ -63,8 +63,11 @@ def waiting_count(engine: Engine) -> int:
     """Conversations in mode ``waiting``."""
     try:
         with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(conversations)
-                                    .where(conversations.c.mode == "waiting")).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(conversations).where(conversations.c.mode == "waiting")
+                ).scalar_one()
+            )
     except SQLAlchemyError as exc:
         raise StoreUnavailable(f"cannot count the waiting conversations: {exc}") from exc
 
@@ -74,21 +77,30 @@ def position(engine: Engine, conversation_id: str) -> int:
     c = conversations.c
     try:
         with engine.connect() as conn:
-            mine = conn.execute(select(c.waiting_since).where(and_(c.id == conversation_id, c.mode == "waiting"))
-                                ).scalar_one_or_none()
+            mine = conn.execute(
+                select(c.waiting_since).where(and_(c.id == conversation_id, c.mode == "waiting"))
+            ).scalar_one_or_none()
             if mine is None:
                 return 0
-            ahead = conn.execute(select(func.count()).select_from(conversations).where(and_(
-                c.mode == "waiting", c.id != conversation_id,
-                (c.waiting_since < mine) | (and_(c.waiting_since == mine, c.id < conversation_id)),
-            ))).scalar_one()
+            ahead = conn.execute(
+                select(func.count())
+                .select_from(conversations)
+                .where(
+                    and_(
+                        c.mode == "waiting",
+                        c.id != conversation_id,
+                        (c.waiting_since < mine) | (and_(c.waiting_since == mine, c.id < conversation_id)),
+                    )
+                )
+            ).scalar_one()
     except SQLAlchemyError as exc:
         raise StoreUnavailable(f"cannot read the queue position of {conversation_id!r}: {exc}") from exc
     return int(ahead) + 1
 
 
-def availability(settings: Any, presence: Presence, engine: Engine, now: datetime,
-                 hours: BusinessHours | None = None) -> Availability:
+def availability(
+    settings: Any, presence: Presence, engine: Engine, now: datetime, hours: BusinessHours | None = None
+) -> Availability:
     """Can a customer be handed over at ``now``? (Redis: one ZCOUNT when open; SQL: one COUNT when staffed.)
 
     Raises:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,12 +45,12 @@ DEFAULT_INTERVAL = 30.0
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
     """SQLite gives naive datetimes (stored in UTC); PostgreSQL aware ones."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Sweeper:
@@ -66,8 +67,16 @@ class Sweeper:
         interval: seconds between sweeps across processes.
     """
 
-    def __init__(self, settings: Any, redis: Any, engine: Engine, deliverer: Any, domain: DomainSpec,
-                 clock: Callable[[], datetime] = _utcnow, interval: float = DEFAULT_INTERVAL) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        redis: Any,
+        engine: Engine,
+        deliverer: Any,
+        domain: DomainSpec,
+        clock: Callable[[], datetime] = _utcnow,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> None:
         d = settings.dialogue
         prefix = settings.stores.key_prefix
         self.settings = settings
@@ -77,14 +86,26 @@ class Sweeper:
         self.domain = domain
         self.clock = clock
         self.interval = interval
-        self.store = StateStore(redis, prefix=prefix, state_ttl=d.state_ttl_seconds, lock_ttl=d.lock_ttl_seconds,
-                                lock_wait=d.lock_wait_seconds)
+        self.store = StateStore(
+            redis,
+            prefix=prefix,
+            state_ttl=d.state_ttl_seconds,
+            lock_ttl=d.lock_ttl_seconds,
+            lock_wait=d.lock_wait_seconds,
+        )
         self.modes = Modes(self.store, engine, clock)
         self.lock_key = f"{prefix}:handoff:sweep-lock"
 
     @classmethod
-    def from_settings(cls, settings: Any, redis: Any, engine: Engine, deliverer: Any,
-                      clock: Callable[[], datetime] = _utcnow, interval: float = DEFAULT_INTERVAL) -> "Sweeper":
+    def from_settings(
+        cls,
+        settings: Any,
+        redis: Any,
+        engine: Engine,
+        deliverer: Any,
+        clock: Callable[[], datetime] = _utcnow,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> Sweeper:
         """With the domain read from the settings (``dialogue.domain_file`` and inline keys)."""
         from ..dialogue.domain import load_domain
 
@@ -101,15 +122,17 @@ class Sweeper:
     def overdue(self, now: datetime | None = None) -> list[Any]:
         """Rows (id, channel, customer_id, language, waiting_since) waiting longer than allowed, oldest first."""
         now = now or self.clock()
-        cutoff = now.astimezone(timezone.utc) - timedelta(minutes=self.settings.handoff.max_wait_minutes)
+        cutoff = now.astimezone(UTC) - timedelta(minutes=self.settings.handoff.max_wait_minutes)
         c = conversations.c
         try:
             with self.engine.connect() as conn:
-                return list(conn.execute(
-                    select(c.id, c.channel, c.customer_id, c.language, c.waiting_since)
-                    .where(and_(c.mode == "waiting", c.waiting_since.is_not(None), c.waiting_since <= cutoff))
-                    .order_by(c.waiting_since)
-                ))
+                return list(
+                    conn.execute(
+                        select(c.id, c.channel, c.customer_id, c.language, c.waiting_since)
+                        .where(and_(c.mode == "waiting", c.waiting_since.is_not(None), c.waiting_since <= cutoff))
+                        .order_by(c.waiting_since)
+                    )
+                )
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"cannot read the waiting conversations: {exc}") from exc
 
@@ -132,15 +155,41 @@ class Sweeper:
         language = row.language or self.settings.brand.default_language
         reply = render(self.domain, TIMEOUT_RESPONSE, language, {}, self.settings.brand.default_language)
         key = f"timeout:{row.id}:{since.isoformat()}"
-        ob = Outbound(channel=row.channel, recipient=row.customer_id, text=reply.text,
-                      quick_replies=(), kind="handoff", idempotency_key=key, conversation_id=row.id)
+        ob = Outbound(
+            channel=row.channel,
+            recipient=row.customer_id,
+            text=reply.text,
+            quick_replies=(),
+            kind="handoff",
+            idempotency_key=key,
+            conversation_id=row.id,
+        )
         now = self.clock()
-        event = encode({"type": "message", "conversation_id": row.id, "channel": row.channel, "direction": "out",
-                        "author": "bot", "message_id": key, "text": reply.text, "nlu": None, "mode": "bot",
-                        "language": language, "at": now})
+        event = encode(
+            {
+                "type": "message",
+                "conversation_id": row.id,
+                "channel": row.channel,
+                "direction": "out",
+                "author": "bot",
+                "message_id": key,
+                "text": reply.text,
+                "nlu": None,
+                "mode": "bot",
+                "language": language,
+                "at": now,
+            }
+        )
         try:
-            self.modes.change(row.id, row.channel, "bot", actor="system", reason="wait_timeout",
-                              expect=("waiting",), extra_events=(event,))
+            self.modes.change(
+                row.id,
+                row.channel,
+                "bot",
+                actor="system",
+                reason="wait_timeout",
+                expect=("waiting",),
+                extra_events=(event,),
+            )
         except InvalidTransition:
             return False  # taken over (or cancelled) meanwhile
         self._record(row.id, row.channel, key, reply.text, now)
@@ -153,12 +202,24 @@ class Sweeper:
             raise StoreUnavailable(f"SQL dialect {self.engine.dialect.name!r} is not supported")
         try:
             with self.engine.begin() as conn:
-                conn.execute(ins.on_conflict_do_nothing(), [{
-                    "conversation_id": conversation_id, "direction": "out", "channel": channel, "message_id": key,
-                    "text": text, "data": {"kind": "handoff", "quick_replies": [], "reason": "wait_timeout"},
-                    "created_at": now,
-                }])
-                conn.execute(update(conversations).where(conversations.c.id == conversation_id)
-                             .values(last_message_at=now, last_preview=text[:200]))
+                conn.execute(
+                    ins.on_conflict_do_nothing(),
+                    [
+                        {
+                            "conversation_id": conversation_id,
+                            "direction": "out",
+                            "channel": channel,
+                            "message_id": key,
+                            "text": text,
+                            "data": {"kind": "handoff", "quick_replies": [], "reason": "wait_timeout"},
+                            "created_at": now,
+                        }
+                    ],
+                )
+                conn.execute(
+                    update(conversations)
+                    .where(conversations.c.id == conversation_id)
+                    .values(last_message_at=now, last_preview=text[:200])
+                )
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"cannot record the timeout apology of {conversation_id!r}: {exc}") from exc

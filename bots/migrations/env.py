@@ -10,6 +10,13 @@ from bots.stores.models import metadata
 config = context.config
 
 
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic: set sqlalchemy.url or pass an engine in config.attributes['engine']")
+    return url
+
+
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True)
     with context.begin_transaction():
@@ -17,7 +24,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine") or create_engine(_url())
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 __all__ = ["GroupCommit"]
 
@@ -23,12 +23,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _Slot(Generic[T]):
+class _Slot(Generic[T, R]):
     __slots__ = ("done", "error", "item", "lead", "result")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.result: object = None
+        self.result: R | None = None
         self.error: BaseException | None = None
         self.lead = False
         self.done = threading.Event()
@@ -40,14 +40,14 @@ class GroupCommit(Generic[T, R]):
     def __init__(self, send_batch: Callable[[Sequence[T]], Sequence[R | BaseException]]) -> None:
         self._send_batch = send_batch
         self._lock = threading.Lock()
-        self._queue: list[_Slot[T]] = []
+        self._queue: list[_Slot[T, R]] = []
         self._busy = False
         self.batches = 0  # how many round trips were made (for tests and benchmarks)
         self.items = 0
 
     def submit(self, item: T) -> R:
         """Send ``item`` with whatever else is queued; return its result or raise its error."""
-        slot: _Slot[T] = _Slot(item)
+        slot: _Slot[T, R] = _Slot(item)
         with self._lock:
             self._queue.append(slot)
             if self._busy:
@@ -61,7 +61,7 @@ class GroupCommit(Generic[T, R]):
             self._lead()
         if slot.error is not None:
             raise slot.error
-        return slot.result  # type: ignore[return-value]
+        return cast(R, slot.result)  # the leader filled it (None only as long as the slot waits)
 
     def _lead(self) -> None:
         """Send the whole queue as one batch, fill every slot, hand leadership on."""
@@ -76,7 +76,7 @@ class GroupCommit(Generic[T, R]):
                 results = [exc] * len(batch)
             self.batches += 1
             self.items += len(batch)
-            for s, r in zip(batch, results):
+            for s, r in zip(batch, results, strict=True):  # same length: checked above
                 if isinstance(r, BaseException):
                     s.error = r
                 else:

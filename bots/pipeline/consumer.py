@@ -36,6 +36,7 @@ may be redone, which is safe because sends are idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -201,10 +202,8 @@ class ShardConsumer:
                 release(keys=[self.keys.lease(shard)], args=[self.name])
             except redis.RedisError as exc:
                 log.warning("could not release shard %d: %s (it expires in %d ms)", shard, exc, self.lease_ms)
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.redis.zrem(self.keys.workers, self.name)
-        except redis.RedisError:
-            pass
 
     def holds(self, shard: int) -> bool:
         with self._lock:
@@ -272,7 +271,7 @@ class ShardConsumer:
             pipe = self.redis.pipeline(transaction=False)
             for shard in clean:
                 pipe.xreadgroup(GROUP, self.name, {self.keys.stream(shard): ">"}, count=1)
-            for shard, res in zip(clean, pipe.execute()):
+            for shard, res in zip(clean, pipe.execute(), strict=True):
                 for _stream, rows in res or []:
                     for raw_id, raw_fields in rows:
                         out.append(self._entry(shard, raw_id, raw_fields))

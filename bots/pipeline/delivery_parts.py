@@ -18,8 +18,8 @@ record adopts it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, case, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +32,16 @@ __all__ = ["FAILED", "status_rank", "roll_up_statuses", "record_parts", "apply_s
 #: final failures: they win over any progress and are never overwritten.
 FAILED = ("failed", "undelivered", "canceled")
 #: progress of a message that has not failed (unknown statuses rank lowest).
-_RANK = {"accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4, "partially_delivered": 5, "delivered": 6, "read": 7}
+_RANK = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "partially_delivered": 5,
+    "delivered": 6,
+    "read": 7,
+}
 SENT = "sent"
 
 
@@ -72,7 +81,7 @@ def fit_provider_ids(ids: Sequence[str], width: int = 200) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _advance(conn: Connection, provider_id: str, status: str, error_code: str | None, now: datetime) -> int:
@@ -103,18 +112,22 @@ def _insert_if_absent(conn: Connection, row: dict[str, object]) -> bool:
 
 def _roll_up(conn: Connection, idempotency_key: str, now: datetime) -> str:
     parts = conn.execute(
-        select(delivery_parts.c.part_index, delivery_parts.c.status, delivery_parts.c.error_code)
-        .where(delivery_parts.c.idempotency_key == idempotency_key)
+        select(delivery_parts.c.part_index, delivery_parts.c.status, delivery_parts.c.error_code).where(
+            delivery_parts.c.idempotency_key == idempotency_key
+        )
     ).all()
     status, code = roll_up_statuses([tuple(p) for p in parts])
     conn.execute(
-        update(deliveries).where(deliveries.c.idempotency_key == idempotency_key)
+        update(deliveries)
+        .where(deliveries.c.idempotency_key == idempotency_key)
         .values(status=status, error_code=code, updated_at=now)
     )
     return status
 
 
-def record_parts(conn: Connection, idempotency_key: str, provider_ids: Iterable[str], now: datetime | None = None) -> None:
+def record_parts(
+    conn: Connection, idempotency_key: str, provider_ids: Iterable[str], now: datetime | None = None
+) -> None:
     """Write the parts of a delivery just sent (inside the caller's transaction, after its row).
 
     Idempotent (a redone record changes nothing); adopts parts that status callbacks
@@ -123,21 +136,30 @@ def record_parts(conn: Connection, idempotency_key: str, provider_ids: Iterable[
     now = now or _now()
     adopted = False
     for index, pid in enumerate(p for p in provider_ids if p):
-        row = {"idempotency_key": idempotency_key, "part_index": index, "provider_id": pid, "status": SENT, "updated_at": now}
+        row = {
+            "idempotency_key": idempotency_key,
+            "part_index": index,
+            "provider_id": pid,
+            "status": SENT,
+            "updated_at": now,
+        }
         if _insert_if_absent(conn, row):
             continue
-        adopted |= bool(conn.execute(
-            update(delivery_parts)
-            .where(delivery_parts.c.provider_id == pid, delivery_parts.c.idempotency_key.is_(None))
-            .values(idempotency_key=idempotency_key, part_index=index)
-        ).rowcount)
+        adopted |= bool(
+            conn.execute(
+                update(delivery_parts)
+                .where(delivery_parts.c.provider_id == pid, delivery_parts.c.idempotency_key.is_(None))
+                .values(idempotency_key=idempotency_key, part_index=index)
+            ).rowcount
+        )
         _advance(conn, pid, SENT, None, now)
     if adopted:
         _roll_up(conn, idempotency_key, now)
 
 
-def apply_status(engine: Engine, provider_id: str, status: str, error_code: str | None = None,
-                 now: datetime | None = None) -> str | None:
+def apply_status(
+    engine: Engine, provider_id: str, status: str, error_code: str | None = None, now: datetime | None = None
+) -> str | None:
     """Record a status callback for one channel message and roll its delivery up.
 
     Returns:
@@ -157,13 +179,25 @@ def apply_status(engine: Engine, provider_id: str, status: str, error_code: str 
         if key is None:
             # a delivery recorded before parts existed (single message, provider_id == MessageSid)
             legacy = conn.execute(
-                update(deliveries).where(deliveries.c.provider_id == provider_id)
+                update(deliveries)
+                .where(deliveries.c.provider_id == provider_id)
                 .values(status=status, error_code=(error_code[:32] if error_code else None), updated_at=now)
             ).rowcount
             if legacy:
-                return conn.execute(select(deliveries.c.idempotency_key).where(deliveries.c.provider_id == provider_id)).scalar()
-            _insert_if_absent(conn, {"idempotency_key": None, "part_index": 0, "provider_id": provider_id, "status": status,
-                                     "error_code": error_code[:32] if error_code and status in FAILED else None, "updated_at": now})
+                return conn.execute(
+                    select(deliveries.c.idempotency_key).where(deliveries.c.provider_id == provider_id)
+                ).scalar()
+            _insert_if_absent(
+                conn,
+                {
+                    "idempotency_key": None,
+                    "part_index": 0,
+                    "provider_id": provider_id,
+                    "status": status,
+                    "error_code": error_code[:32] if error_code and status in FAILED else None,
+                    "updated_at": now,
+                },
+            )
             return None
         if key[0] is None:
             return None

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import redis
 
@@ -84,7 +85,9 @@ class DeadLetters:
         self.maxlen = maxlen
         self.clock = clock
 
-    def add(self, kind: Kind, payload: dict[str, Any], error: str, attempts: int, channel: str, conversation_id: str) -> str:
+    def add(
+        self, kind: Kind, payload: dict[str, Any], error: str, attempts: int, channel: str, conversation_id: str
+    ) -> str:
         fields = {
             "kind": kind,
             "channel": channel,
@@ -96,7 +99,15 @@ class DeadLetters:
         }
         entry = _s(self.redis.xadd(self.keys.dlq, fields, maxlen=self.maxlen, approximate=True))
         metrics.DEAD_LETTERS.labels(kind).inc()
-        log.error("dead-lettered %s for %s on %s after %d tries: %s (id %s)", kind, conversation_id, channel, attempts, error, entry)
+        log.error(
+            "dead-lettered %s for %s on %s after %d tries: %s (id %s)",
+            kind,
+            conversation_id,
+            channel,
+            attempts,
+            error,
+            entry,
+        )
         return entry
 
     @staticmethod
@@ -131,7 +142,9 @@ class DeadLetters:
     def remove(self, entry_id: str) -> bool:
         return bool(self.redis.xdel(self.keys.dlq, entry_id))
 
-    def retry(self, entry_id: str, resend: Callable[[Outbound], str], requeue: Callable[[Inbound], str]) -> RetryOutcome:
+    def retry(
+        self, entry_id: str, resend: Callable[[Outbound], str], requeue: Callable[[Inbound], str]
+    ) -> RetryOutcome:
         """Retry one entry: resend a reply or requeue an inbound; removed on success, kept otherwise.
 
         Args:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from sqlalchemy import Engine, insert, select, update
@@ -77,7 +78,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, Oper
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -104,15 +105,27 @@ class Deliverer:
 
     @classmethod
     def from_settings(
-        cls, redis: Any, engine: Engine, settings: Any, connectors: Mapping[str, Connector],
-        dead_letters: DeadLetters, sleep: Callable[[float], None] = time.sleep,
-    ) -> "Deliverer":
+        cls,
+        redis: Any,
+        engine: Engine,
+        settings: Any,
+        connectors: Mapping[str, Connector],
+        dead_letters: DeadLetters,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Deliverer:
         """The deliverer a worker (or ``brandbot dlq retry``) uses, from ``settings.pipeline``."""
         from .ingest import keys_for
 
         p = settings.pipeline
-        return cls(redis, engine, keys_for(settings), connectors, RetryPolicy.from_settings(p, sleep=sleep),
-                   dead_letters, mark_ttl=p.dedupe_ttl_seconds)
+        return cls(
+            redis,
+            engine,
+            keys_for(settings),
+            connectors,
+            RetryPolicy.from_settings(p, sleep=sleep),
+            dead_letters,
+            mark_ttl=p.dedupe_ttl_seconds,
+        )
 
     def already_handled(self, ob: Outbound, *, include_failed: bool = True) -> bool:
         """True when the reply was sent (or, with include_failed, given up on) before."""
@@ -129,8 +142,14 @@ class Deliverer:
             return False
         return include_failed or status not in ("failed", "dead")
 
-    def _record(self, ob: Outbound, status: str, provider_id: str | None = None, error_code: str | None = None,
-                parts: list[str] | None = None) -> None:
+    def _record(
+        self,
+        ob: Outbound,
+        status: str,
+        provider_id: str | None = None,
+        error_code: str | None = None,
+        parts: list[str] | None = None,
+    ) -> None:
         """Upsert the deliveries row; with ``parts`` (provider ids of a sent reply, in order) also
         write its ``delivery_parts`` in the same transaction, for status callbacks."""
         now = _now()
@@ -151,9 +170,13 @@ class Deliverer:
             else:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row))
+                        conn.execute(
+                            insert(deliveries).values(idempotency_key=ob.idempotency_key, created_at=now, **row)
+                        )
                 except IntegrityError:
-                    conn.execute(update(deliveries).where(deliveries.c.idempotency_key == ob.idempotency_key).values(**row))
+                    conn.execute(
+                        update(deliveries).where(deliveries.c.idempotency_key == ob.idempotency_key).values(**row)
+                    )
             if parts:
                 record_parts(conn, ob.idempotency_key or "", parts, now)
 
@@ -229,8 +252,6 @@ class Deliverer:
         self._mark(ob, f"{outcome}:{entry}")
         metrics.SENDS.labels(ob.channel, outcome).inc()
         return outcome
-
-
 
 
 def _count_handoffs(channel: str, result: TurnResult) -> None:

@@ -30,7 +30,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import redis
 from redis.cluster import RedisCluster
@@ -122,7 +123,8 @@ class Ingest:
                 raise QueueFull(
                     f"inbound queue shard {shard} holds {self.shard_cap} unprocessed messages "
                     f"(pipeline.stream_maxlen={self.settings.pipeline.stream_maxlen} over "
-                    f"{self.settings.pipeline.shards} shards); workers are behind or stopped: start more `brandbot worker`"
+                    f"{self.settings.pipeline.shards} shards); workers are behind or stopped: "
+                    "start more `brandbot worker`"
                 )
             if result == 0:
                 metrics.INBOUND.labels(inbound.channel, "duplicate").inc()
@@ -137,7 +139,7 @@ class Ingest:
         missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
         if missing:  # Redis restarted or its scripts were flushed: load once, redo only those (they did not run)
             self.redis.script_load(lua_source("ingest"))
-            for i, r in zip(missing, self._pipelined([calls[i] for i in missing])):
+            for i, r in zip(missing, self._pipelined([calls[i] for i in missing]), strict=True):
                 results[i] = r
         return results
 

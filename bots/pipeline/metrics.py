@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import redis
 from prometheus_client import Counter, Histogram
@@ -95,7 +96,7 @@ class QueueCollector(Collector):
             return
         total, in_flight, oldest_ms = 0, 0, None
         for i in range(len(streams)):
-            length, first, pend = replies[3 * i: 3 * i + 3]
+            length, first, pend = replies[3 * i : 3 * i + 3]
             if isinstance(length, Exception):
                 log.warning("queue metrics unavailable: %s", length)
                 return

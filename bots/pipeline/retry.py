@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 from tenacity.wait import wait_base
@@ -68,7 +69,7 @@ class RetryPolicy:
         self.sleep = sleep
 
     @classmethod
-    def from_settings(cls, pipeline, sleep: Callable[[float], None] = time.sleep) -> "RetryPolicy":  # noqa: ANN001
+    def from_settings(cls, pipeline, sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
         return cls(pipeline.send_max_attempts, pipeline.send_backoff_initial, pipeline.send_backoff_max, sleep)
 
     def call(self, fn: Callable[[], T], on_retry: Callable[[BaseException, float, int], None] | None = None) -> T:
@@ -86,7 +87,9 @@ class RetryPolicy:
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
-            log.warning("send failed (try %d of %d): %s; retrying in %.2fs", state.attempt_number, self.max_attempts, exc, wait)
+            log.warning(
+                "send failed (try %d of %d): %s; retrying in %.2fs", state.attempt_number, self.max_attempts, exc, wait
+            )
             if on_retry is not None and exc is not None:
                 on_retry(exc, wait, state.attempt_number)
 

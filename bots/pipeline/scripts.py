@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ __all__ = ["script", "lua_source"]
 _DIR = Path(__file__).resolve().parent / "lua"
 
 
-@lru_cache(maxsize=None)
+@cache
 def lua_source(name: str) -> str:
     return (_DIR / f"{name}.lua").read_text(encoding="utf-8")
 

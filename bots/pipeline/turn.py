@@ -6,8 +6,9 @@ the new state; a custom ``--pipeline`` handler returns this one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from connectors.base import Inbound, Outbound
 

@@ -21,7 +21,8 @@ import socket
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -73,7 +74,7 @@ class Worker:
         connectors: Mapping[str, Connector],
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        sweeper: "Sweeper | None" = None,
+        sweeper: Sweeper | None = None,
         sweep_seconds: float = 30.0,
     ) -> None:
         p = settings.pipeline
@@ -146,7 +147,14 @@ class Worker:
             inbound = entry.inbound()
             channel = inbound.channel
         except (KeyError, ValueError, TypeError) as exc:
-            self.dead_letters.add("turn", dict(entry.fields), f"undecodable entry: {exc}", entry.deliveries, "?", entry.fields.get("c", "?"))
+            self.dead_letters.add(
+                "turn",
+                dict(entry.fields),
+                f"undecodable entry: {exc}",
+                entry.deliveries,
+                "?",
+                entry.fields.get("c", "?"),
+            )
             self.consumer.ack(entry)
             return
         if entry.deliveries > self.settings.pipeline.max_deliveries:
@@ -210,9 +218,11 @@ class EmbeddedWorkers:
 
     def __init__(self, workers: list[Worker]) -> None:
         self.workers = workers
-        self.threads = [threading.Thread(target=w.run, name=f"brandbot-worker-{i}", daemon=True) for i, w in enumerate(workers)]
+        self.threads = [
+            threading.Thread(target=w.run, name=f"brandbot-worker-{i}", daemon=True) for i, w in enumerate(workers)
+        ]
 
-    def start(self) -> "EmbeddedWorkers":
+    def start(self) -> EmbeddedWorkers:
         for t in self.threads:
             t.start()
         return self
@@ -229,8 +239,9 @@ class EmbeddedWorkers:
         return sum(t.is_alive() for t in self.threads)
 
 
-def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[str, Connector], count: int,
-                           sweep: bool = False) -> EmbeddedWorkers:
+def start_embedded_workers(
+    services: Any, handler: Handler, connectors: Mapping[str, Connector], count: int, sweep: bool = False
+) -> EmbeddedWorkers:
     """Start ``count`` worker threads sharing the process's Redis client and engine.
 
     Args:
@@ -244,7 +255,9 @@ def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[
         A handle; call ``handle.stop()`` at shutdown.
     """
     workers = [
-        Worker(services.redis, services.engine, services.settings, handler, connectors, name=consumer_name(f"embedded{i}"))
+        Worker(
+            services.redis, services.engine, services.settings, handler, connectors, name=consumer_name(f"embedded{i}")
+        )
         for i in range(count)
     ]
     if sweep:
@@ -253,13 +266,17 @@ def start_embedded_workers(services: Any, handler: Handler, connectors: Mapping[
     return EmbeddedWorkers(workers).start()
 
 
-def attach_sweeper(worker: Worker, settings: Settings, redis: Any, engine: Any,
-                   clock: Callable[[], Any] | None = None) -> "Sweeper":
+def attach_sweeper(
+    worker: Worker, settings: Settings, redis: Any, engine: Any, clock: Callable[[], Any] | None = None
+) -> Sweeper:
     """Give ``worker`` a handoff sweeper that sends its apologies through the worker's own
     Deliverer (the domain is read from the settings). Returns the sweeper."""
     from ..handoff.sweeper import Sweeper
 
-    sweeper = (Sweeper.from_settings(settings, redis, engine, worker.deliverer, clock=clock) if clock
-               else Sweeper.from_settings(settings, redis, engine, worker.deliverer))
+    sweeper = (
+        Sweeper.from_settings(settings, redis, engine, worker.deliverer, clock=clock)
+        if clock
+        else Sweeper.from_settings(settings, redis, engine, worker.deliverer)
+    )
     worker.sweeper = sweeper
     return sweeper

@@ -78,7 +78,7 @@ class Settings(Section):
         url = self.stores.database_url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str(self.path(url[len(prefix):]))
+            return prefix + str(self.path(url[len(prefix) :]))
         return url
 
     def enabled_channels(self) -> list[str]:
@@ -198,7 +198,10 @@ def load_settings(
         raise ConfigError(problems, str(file))
     if settings.brand.default_language not in settings.brand.languages:
         raise ConfigError(
-            [f"brand.default_language: {settings.brand.default_language!r} is not one of brand.languages {list(settings.brand.languages)}"],
+            [
+                f"brand.default_language: {settings.brand.default_language!r} "
+                f"is not one of brand.languages {list(settings.brand.languages)}"
+            ],
             str(file),
         )
     zone = settings.handoff.timezone or settings.brand.timezone
@@ -207,8 +210,9 @@ def load_settings(
 
         ZoneInfo(zone)
     except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError, OSError
-        raise ConfigError([f"brand.timezone: unknown time zone {zone!r} (use an IANA name such as 'Europe/Paris')"],
-                          str(file)) from None
+        raise ConfigError(
+            [f"brand.timezone: unknown time zone {zone!r} (use an IANA name such as 'Europe/Paris')"], str(file)
+        ) from None
     settings._source = str(file)
     settings._base_dir = file.parent
     return settings

@@ -29,7 +29,7 @@ class TelegramSettings(Section):
     buttons_per_row: int = Field(default=1, ge=1, le=8)
 
     @model_validator(mode="after")
-    def _token_when_enabled(self) -> "TelegramSettings":
+    def _token_when_enabled(self) -> TelegramSettings:
         if self.enabled and not self.token:
             raise ValueError("telegram is enabled but token is empty: set TELEGRAM_BOT_TOKEN")
         return self
@@ -84,17 +84,24 @@ class TwilioSettings(Section):
     sms: SmsSettings = Field(default_factory=SmsSettings)
 
     @model_validator(mode="after")
-    def _complete_when_enabled(self) -> "TwilioSettings":
+    def _complete_when_enabled(self) -> TwilioSettings:
         if not self.enabled:
             return self
         if not self.account_sid.startswith("AC"):
-            raise ValueError(f"twilio is enabled but account_sid {self.account_sid!r} is not an AC... sid: set TWILIO_ACCOUNT_SID")
+            raise ValueError(
+                f"twilio is enabled but account_sid {self.account_sid!r} is not an AC... sid: set TWILIO_ACCOUNT_SID"
+            )
         if not self.auth_token:
             raise ValueError("twilio is enabled but auth_token is empty: set TWILIO_AUTH_TOKEN")
         if self.whatsapp_from and not self.whatsapp_from.startswith(("whatsapp:+", "MG")):
-            raise ValueError(f"whatsapp_from {self.whatsapp_from!r} must look like 'whatsapp:+14155238886' (or a Messaging Service MG...)")
+            raise ValueError(
+                f"whatsapp_from {self.whatsapp_from!r} must look like 'whatsapp:+14155238886' "
+                "(or a Messaging Service MG...)"
+            )
         if self.sms_from and not self.sms_from.startswith(("+", "MG")):
-            raise ValueError(f"sms_from {self.sms_from!r} must be an E.164 number like '+14155550100' (or a Messaging Service MG...)")
+            raise ValueError(
+                f"sms_from {self.sms_from!r} must be an E.164 number like '+14155550100' (or a Messaging Service MG...)"
+            )
         return self
 
     def status_callback(self) -> str:

@@ -117,7 +117,7 @@ class DialogueSettings(Section):
         return v
 
     @model_validator(mode="after")
-    def _lock_outlives_actions(self) -> "DialogueSettings":
+    def _lock_outlives_actions(self) -> DialogueSettings:
         if self.lock_ttl_seconds < 2 * self.action_timeout_seconds:
             raise ValueError(
                 f"lock_ttl_seconds ({self.lock_ttl_seconds}) must be at least twice action_timeout_seconds "
@@ -126,7 +126,7 @@ class DialogueSettings(Section):
         return self
 
     @model_validator(mode="after")
-    def _flows_intents_unique(self) -> "DialogueSettings":
+    def _flows_intents_unique(self) -> DialogueSettings:
         seen: dict[str, str] = {}
         for name, flow in self.flows.items():
             for intent in flow.intents:

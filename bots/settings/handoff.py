@@ -22,6 +22,12 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
+def _default_hours() -> dict[str, tuple[str, ...]]:
+    """Monday to Friday 08:00-20:00, Saturday 09:00-17:00."""
+    weekdays: dict[str, tuple[str, ...]] = {d: ("08:00-20:00",) for d in DAYS[:5]}
+    return weekdays | {"sat": ("09:00-17:00",)}
+
+
 def parse_span(span: str) -> tuple[time, time | None]:
     """``"08:00-20:00"`` -> (08:00, 20:00); an end of ``24:00`` is None (until midnight).
 
@@ -65,9 +71,7 @@ class HandoffSettings(Section):
     #: IANA zone of the business hours (default: brand.timezone).
     timezone: str | None = None
     #: day -> spans "HH:MM-HH:MM"; a day left out is closed.
-    business_hours: dict[str, tuple[str, ...]] = Field(
-        default_factory=lambda: {d: ("08:00-20:00",) for d in DAYS[:5]} | {"sat": ("09:00-17:00",)}
-    )
+    business_hours: dict[str, tuple[str, ...]] = Field(default_factory=_default_hours)
     #: with nobody signed in to the console, a handoff is treated as outside hours.
     require_agent_online: bool = True
     #: a customer waiting longer than this goes back to the bot with an apology.

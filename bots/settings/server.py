@@ -28,7 +28,7 @@ class ServerSettings(Section):
     public_url: str = ""
 
     @model_validator(mode="after")
-    def _real_secret_in_production(self) -> "ServerSettings":
+    def _real_secret_in_production(self) -> ServerSettings:
         if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
             raise ValueError("secret_key is the development default in production: export BRANDBOT_SECRET_KEY")
         return self

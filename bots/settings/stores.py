@@ -30,5 +30,5 @@ class StoresSettings(Section):
         if not v.startswith(("sqlite", "postgresql")):
             raise ValueError(f"{v!r} is not supported; use sqlite:///path or postgresql+psycopg://user@host/db")
         if v.startswith("postgresql://"):
-            v = "postgresql+psycopg://" + v[len("postgresql://"):]
+            v = "postgresql+psycopg://" + v[len("postgresql://") :]
         return v

@@ -12,12 +12,14 @@ Every change is written to ``audit_log`` in the same transaction; ``actor`` is
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Literal, get_args
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeGuard, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -53,7 +55,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def hash_token(token: str) -> str:
@@ -106,9 +108,10 @@ class TokenInfo:
         return self.revoked_at is None
 
 
-def _member(row: RowMapping) -> StaffMember:
-    return StaffMember(id=row["id"], email=row["email"], name=row["name"] or "", role=row["role"],
-                       disabled=bool(row["disabled"]))
+def _member(row: RowMapping | Mapping[str, Any]) -> StaffMember:
+    return StaffMember(
+        id=row["id"], email=row["email"], name=row["name"] or "", role=row["role"], disabled=bool(row["disabled"])
+    )
 
 
 def _email(email: str) -> str:
@@ -118,10 +121,14 @@ def _email(email: str) -> str:
     return value
 
 
+def _is_role(value: str) -> TypeGuard[Role]:
+    return value in ROLES
+
+
 def _check_role(role: str) -> Role:
-    if role not in ROLES:
+    if not _is_role(role):
         raise StaffError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]  # checked against ROLES
+    return role
 
 
 def _check_password(password: str) -> str:
@@ -144,8 +151,9 @@ class Accounts:
         hasher: the argon2id hasher (default parameters of argon2-cffi; tests pass cheaper ones).
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _utcnow,
-                 hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime] = _utcnow, hasher: PasswordHasher | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.hasher = hasher or PasswordHasher()
@@ -153,8 +161,9 @@ class Accounts:
 
     # -- accounts -------------------------------------------------------------------
 
-    def add(self, email: str, role: str, password: str | None = None, name: str = "", *,
-            actor: str = "system") -> StaffMember:
+    def add(
+        self, email: str, role: str, password: str | None = None, name: str = "", *, actor: str = "system"
+    ) -> StaffMember:
         """Create an account; without a password it can use API tokens but not sign in.
 
         Raises:
@@ -169,16 +178,24 @@ class Accounts:
         now = self.clock()
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(insert(staff).values(
-                    email=address, name=name, role=checked_role, password_hash=password_hash,
-                    disabled=False, created_at=now,
-                ).returning(staff.c.id)).scalar_one()
+                new_id = conn.execute(
+                    insert(staff)
+                    .values(
+                        email=address,
+                        name=name,
+                        role=checked_role,
+                        password_hash=password_hash,
+                        disabled=False,
+                        created_at=now,
+                    )
+                    .returning(staff.c.id)
+                ).scalar_one()
                 self._audit(conn, actor, "staff.added", address, {"staff_id": new_id, "role": checked_role})
         except IntegrityError as exc:
             raise StaffError(f"a staff account with email {address!r} already exists") from exc
         return StaffMember(id=new_id, email=address, name=name, role=checked_role, disabled=False)
 
-    def list(self) -> list[StaffMember]:  # noqa: A003 - the spec's name
+    def list(self) -> list[StaffMember]:
         """Every account, disabled ones included, by email."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(staff).order_by(staff.c.email)).mappings().all()
@@ -216,8 +233,9 @@ class Accounts:
         with self.engine.begin() as conn:
             row = self._row(conn, email)
             conn.execute(update(staff).where(staff.c.id == row["id"]).values(disabled=disabled))
-            self._audit(conn, actor, "staff.disabled" if disabled else "staff.enabled", row["email"],
-                        {"staff_id": row["id"]})
+            self._audit(
+                conn, actor, "staff.disabled" if disabled else "staff.enabled", row["email"], {"staff_id": row["id"]}
+            )
         return _member({**row, "disabled": disabled})
 
     def set_password(self, email: str, password: str, *, actor: str = "system") -> None:
@@ -280,8 +298,11 @@ class Accounts:
             row = self._row(conn, email)
             if row["disabled"]:
                 raise StaffError(f"the account {row['email']!r} is disabled; enable it before issuing a token")
-            conn.execute(insert(api_tokens).values(staff_id=row["id"], token_hash=hash_token(token),
-                                                   prefix=prefix, created_at=self.clock()))
+            conn.execute(
+                insert(api_tokens).values(
+                    staff_id=row["id"], token_hash=hash_token(token), prefix=prefix, created_at=self.clock()
+                )
+            )
             self._audit(conn, actor, "token.issued", row["email"], {"staff_id": row["id"], "prefix": prefix})
         return token
 
@@ -298,17 +319,23 @@ class Accounts:
             match = api_tokens.c.prefix == value
         now = self.clock()
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(api_tokens.c.id, api_tokens.c.prefix, staff.c.email, staff.c.id.label("staff_id"))
-                .join(staff, staff.c.id == api_tokens.c.staff_id)
-                .where(match, api_tokens.c.revoked_at.is_(None))
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(api_tokens.c.id, api_tokens.c.prefix, staff.c.email, staff.c.id.label("staff_id"))
+                    .join(staff, staff.c.id == api_tokens.c.staff_id)
+                    .where(match, api_tokens.c.revoked_at.is_(None))
+                )
+                .mappings()
+                .all()
+            )
             for r in rows:
                 conn.execute(update(api_tokens).where(api_tokens.c.id == r["id"]).values(revoked_at=now))
-                self._audit(conn, actor, "token.revoked", r["email"], {"staff_id": r["staff_id"], "prefix": r["prefix"]})
+                self._audit(
+                    conn, actor, "token.revoked", r["email"], {"staff_id": r["staff_id"], "prefix": r["prefix"]}
+                )
         return len(rows)
 
-    def tokens(self, email: str) -> list[TokenInfo]:
+    def tokens(self, email: str) -> builtins.list[TokenInfo]:  # `list` here is the method above
         """The account's tokens, newest first, revoked ones included.
 
         Raises:
@@ -316,31 +343,56 @@ class Accounts:
         """
         with self.engine.connect() as conn:
             row = self._row(conn, email)
-            rows = conn.execute(
-                select(api_tokens).where(api_tokens.c.staff_id == row["id"]).order_by(api_tokens.c.id.desc())
-            ).mappings().all()
-        return [TokenInfo(id=r["id"], prefix=r["prefix"], created_at=r["created_at"],
-                          last_used_at=r["last_used_at"], revoked_at=r["revoked_at"]) for r in rows]
+            rows = (
+                conn.execute(
+                    select(api_tokens).where(api_tokens.c.staff_id == row["id"]).order_by(api_tokens.c.id.desc())
+                )
+                .mappings()
+                .all()
+            )
+        return [
+            TokenInfo(
+                id=r["id"],
+                prefix=r["prefix"],
+                created_at=r["created_at"],
+                last_used_at=r["last_used_at"],
+                revoked_at=r["revoked_at"],
+            )
+            for r in rows
+        ]
 
     def staff_for_token(self, token: str) -> StaffMember | None:
         """The enabled account an active token belongs to, else None (records its use)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(staff, api_tokens.c.id.label("token_id"))
-                .join(api_tokens, api_tokens.c.staff_id == staff.c.id)
-                .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None),
-                       staff.c.disabled.is_(False))
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(staff, api_tokens.c.id.label("token_id"))
+                    .join(api_tokens, api_tokens.c.staff_id == staff.c.id)
+                    .where(
+                        api_tokens.c.token_hash == hash_token(token),
+                        api_tokens.c.revoked_at.is_(None),
+                        staff.c.disabled.is_(False),
+                    )
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         now = self.clock()
         with self.engine.begin() as conn:
-            conn.execute(update(api_tokens).where(
-                and_(api_tokens.c.id == row["token_id"],
-                     or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at < now - _LAST_USED_EVERY))
-            ).values(last_used_at=now))
+            conn.execute(
+                update(api_tokens)
+                .where(
+                    and_(
+                        api_tokens.c.id == row["token_id"],
+                        or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at < now - _LAST_USED_EVERY),
+                    )
+                )
+                .values(last_used_at=now)
+            )
         return _member(row)
 
     # -- audit ----------------------------------------------------------------------
@@ -350,10 +402,18 @@ class Accounts:
         with self.engine.begin() as conn:
             self._audit(conn, actor, action, subject, detail)
 
-    def _audit(self, conn: Connection, actor: str, action: str, subject: str | None,
-               detail: dict[str, Any] | None) -> None:
-        conn.execute(insert(audit_log).values(at=self.clock(), actor=actor[:200], action=action[:64],
-                                              subject=subject[:200] if subject else None, detail=detail))
+    def _audit(
+        self, conn: Connection, actor: str, action: str, subject: str | None, detail: dict[str, Any] | None
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(
+                at=self.clock(),
+                actor=actor[:200],
+                action=action[:64],
+                subject=subject[:200] if subject else None,
+                detail=detail,
+            )
+        )
 
     def _row(self, conn: Connection, email: str) -> RowMapping:
         row = conn.execute(select(staff).where(staff.c.email == email.strip().lower())).mappings().first()

@@ -59,7 +59,7 @@ class LoginThrottle:
                     minutes = max(1, (wait + 59) // 60)
                     return Blocked(
                         reason=f"Too many failed sign-ins {where} ({self.attempts} in {WINDOW_MINUTES} minutes). "
-                               f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                        f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
                         retry_after=wait,
                     )
         except StorageError as exc:

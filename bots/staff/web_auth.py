@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -32,7 +33,9 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..settings import Settings
 from .accounts import Accounts, StaffMember
@@ -43,12 +46,14 @@ __all__ = [
     "LOGIN_PATH",
     "init_auth",
     "current_staff",
+    "signed_in_staff",
     "require_roles",
     "require_token",
     "safe_next",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: blueprints that authenticate otherwise (signatures, visitor cookie, bearer token).
 CSRF_EXEMPT_BLUEPRINTS = frozenset({"webhooks", "webchat", "api"})
@@ -79,8 +84,13 @@ def secure_cookies(settings: Settings) -> bool:
     return settings.server.environment == "production" if flag is None else flag
 
 
-def init_auth(app: Flask, settings: Settings, redis_url: str, accounts: Accounts,
-              on_sign_out: Callable[[StaffMember], None] | None = None) -> None:
+def init_auth(
+    app: Flask,
+    settings: Settings,
+    redis_url: str,
+    accounts: Accounts,
+    on_sign_out: Callable[[StaffMember], None] | None = None,
+) -> None:
     """Attach staff sign-in, sessions and CSRF protection to ``app``.
 
     Args:
@@ -138,7 +148,7 @@ def current_staff() -> StaffMember | None:
     """
     cached = g.get("_staff_loaded", _NO_STAFF)
     if cached is not _NO_STAFF:
-        return cached  # type: ignore[return-value]
+        return cached
     member: StaffMember | None = None
     staff_id = session.get("staff_id")
     if isinstance(staff_id, int):
@@ -165,22 +175,36 @@ def _forbidden(staff: StaffMember, roles: tuple[str, ...]) -> Response:
     if _wants_json():
         response = jsonify(error=message)
     else:
-        response = Response(render_template("staff/error.html", title="Not allowed", message=message, status=403,
-                                            staff=staff), mimetype="text/html")
+        response = Response(
+            render_template("staff/error.html", title="Not allowed", message=message, status=403, staff=staff),
+            mimetype="text/html",
+        )
     response.status_code = 403
     return response
 
 
-def require_roles(*roles: str) -> Callable[[F], F]:
+def signed_in_staff() -> StaffMember:
+    """The staff member a view decorated with :func:`require_roles` runs for.
+
+    Raises:
+        RuntimeError: nobody is signed in (the view is not behind ``require_roles``).
+    """
+    staff = current_staff()
+    if staff is None:
+        raise RuntimeError("signed_in_staff() needs a signed-in member: decorate the view with require_roles")
+    return staff
+
+
+def require_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | ResponseReturnValue]]:
     """Decorate an HTML view: signed-in staff with one of ``roles`` (none: any); admins always.
 
     Not signed in: 302 to the login page with ``next``; a client asking for JSON gets
     401 ``{"error": ...}`` instead. Wrong role: a 403 page (JSON 403 for JSON clients).
     """
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | ResponseReturnValue:
             staff = current_staff()
             if staff is None:
                 if _wants_json():
@@ -191,7 +215,7 @@ def require_roles(*roles: str) -> Callable[[F], F]:
             g.staff = staff
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 
@@ -207,21 +231,22 @@ def _unauthorized(message: str, error: str | None) -> Response:
     return response
 
 
-def require_token(*roles: str) -> Callable[[F], F]:
+def require_token(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | ResponseReturnValue]]:
     """Decorate a JSON view: ``Authorization: Bearer <token>`` of an enabled account with one of ``roles``.
 
     Missing, unknown or revoked token: 401 ``{"error": ...}`` with ``WWW-Authenticate``;
     wrong role: 403 ``{"error": ...}``.
     """
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | ResponseReturnValue:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
-                return _unauthorized("missing bearer token: send 'Authorization: Bearer <token>' "
-                                     "(brandbot staff token EMAIL)", None)
+                return _unauthorized(
+                    "missing bearer token: send 'Authorization: Bearer <token>' (brandbot staff token EMAIL)", None
+                )
             staff = _auth().accounts.staff_for_token(token)
             if staff is None:
                 return _unauthorized("invalid or revoked token", "invalid_token")
@@ -232,7 +257,7 @@ def require_token(*roles: str) -> Callable[[F], F]:
             g.staff = staff
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 
@@ -256,8 +281,14 @@ def safe_next(value: str | None) -> str | None:
     return value
 
 
-def _login_page(*, email: str = "", next_path: str | None = None, error: str | None = None,
-                status: int = 200, retry_after: int | None = None) -> Response:
+def _login_page(
+    *,
+    email: str = "",
+    next_path: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    retry_after: int | None = None,
+) -> Response:
     html = render_template("staff/login.html", email=email, next_path=next_path or "", error=error)
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
@@ -267,11 +298,11 @@ def _login_page(*, email: str = "", next_path: str | None = None, error: str | N
 
 
 @bp.route(LOGIN_PATH, methods=["GET", "POST"], endpoint="login")
-def login() -> Response:
+def login() -> BaseResponse:
     next_path = safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_staff() is not None:
-            return redirect(next_path or HOME_PATH)  # type: ignore[return-value]
+            return redirect(next_path or HOME_PATH)
         return _login_page(next_path=next_path)
 
     auth = _auth()
@@ -284,8 +315,11 @@ def login() -> Response:
     blocked = auth.throttle.blocked(address, email)
     if blocked is not None:
         auth.accounts.audit("anonymous", "staff.sign_in_throttled", email.lower()[:200], {"address": address})
-        response = Response(render_template("staff/error.html", title="Too many attempts", message=blocked.reason,
-                                            status=429), status=429, mimetype="text/html")
+        response = Response(
+            render_template("staff/error.html", title="Too many attempts", message=blocked.reason, status=429),
+            status=429,
+            mimetype="text/html",
+        )
         response.headers["Retry-After"] = str(blocked.retry_after)
         return response
 
@@ -293,8 +327,9 @@ def login() -> Response:
     if staff is None:
         auth.throttle.failed(address, email)
         auth.accounts.audit("anonymous", "staff.sign_in_failed", email.lower()[:200], {"address": address})
-        return _login_page(email=email, next_path=next_path,
-                           error="That email and password do not match an active account.")
+        return _login_page(
+            email=email, next_path=next_path, error="That email and password do not match an active account."
+        )
 
     auth.throttle.succeeded(email)
     # a new session: nothing from before the sign-in survives (no fixation, new CSRF token).
@@ -304,16 +339,21 @@ def login() -> Response:
     session["sid"] = secrets.token_urlsafe(16)
     g._staff_loaded = staff
     auth.accounts.audit(staff.actor, "staff.sign_in", staff.email, {"staff_id": staff.id, "address": address})
-    return redirect(next_path or HOME_PATH)  # type: ignore[return-value]
+    return redirect(next_path or HOME_PATH)
 
 
 @bp.route("/console/logout", methods=["POST"], endpoint="logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     staff = current_staff()
     if staff is not None:
-        _auth().accounts.audit(staff.actor, "staff.sign_out", staff.email,
-                               {"staff_id": staff.id, "address": request.remote_addr or "unknown"})
-        if _auth().on_sign_out is not None:
-            _auth().on_sign_out(staff)
+        _auth().accounts.audit(
+            staff.actor,
+            "staff.sign_out",
+            staff.email,
+            {"staff_id": staff.id, "address": request.remote_addr or "unknown"},
+        )
+        on_sign_out = _auth().on_sign_out
+        if on_sign_out is not None:
+            on_sign_out(staff)
     session.clear()
-    return redirect(url_for("staff_auth.login"))  # type: ignore[return-value]
+    return redirect(url_for("staff_auth.login"))

@@ -71,7 +71,7 @@ class EmbeddedRedis:
         except redis.RedisError:
             return False
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         """Start the server (or adopt one already serving this folder) and wait for PING."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._alive():
@@ -81,13 +81,20 @@ class EmbeddedRedis:
             self.socket_path.unlink()
         args = [
             redis_server_binary(),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.data_dir),
-            "--save", "",
-            "--appendonly", "yes" if self.persist else "no",
-            "--logfile", str(self.data_dir / "redis.log"),
-            "--daemonize", "no",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+            "--daemonize",
+            "no",
         ]
         if not self.port:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
@@ -117,7 +124,7 @@ class EmbeddedRedis:
                 self.proc.wait()
         self.proc = None
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -143,7 +150,9 @@ def ping(client: redis.Redis) -> None:
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise StoreUnavailable(f"Redis at {describe(client)} is unreachable ({exc}); start it or fix REDIS_URL") from exc
+        raise StoreUnavailable(
+            f"Redis at {describe(client)} is unreachable ({exc}); start it or fix REDIS_URL"
+        ) from exc
 
 
 def describe(client: object) -> str:
@@ -156,4 +165,3 @@ def describe(client: object) -> str:
     if nodes is not None:
         return "cluster " + ",".join(f"{n.host}:{n.port}" for n in nodes())
     return repr(client)
-

@@ -28,7 +28,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI connection
+        def _pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a commit survives a process crash; only an OS crash may lose
@@ -47,7 +47,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 _CONFLICT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def conflict_insert(dialect: str, table: Table):  # noqa: ANN201 - dialect Insert
+def conflict_insert(dialect: str, table: Table):
     """An INSERT with ``on_conflict_do_nothing/do_update`` for SQLite and PostgreSQL; None elsewhere."""
     make = _CONFLICT_INSERTS.get(dialect)
     return None if make is None else make(table)

@@ -144,7 +144,9 @@ def _http(exc: HTTPException) -> Response:
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
     log.exception("api: %s %s failed", request.method, request.path)
-    return _error(500, f"internal error ({type(exc).__name__}); see the server log, request id {g.get('request_id', '-')}")
+    return _error(
+        500, f"internal error ({type(exc).__name__}); see the server log, request id {g.get('request_id', '-')}"
+    )
 
 
 def _app_http_error(exc: HTTPException) -> Any:
@@ -168,18 +170,35 @@ def list_conversations() -> Response:
     view = args.get("view") or ("waiting" if args.get("mode") == "waiting" else "all")
     limit, offset = _int_arg("limit", 50), _int_arg("offset", 0)
     desk, staff = _desk(), _staff()
-    items = desk.inbox(view, staff, channel=args.get("channel"), language=args.get("language"),
-                       mode=args.get("mode"), q=args.get("q"), limit=limit, offset=offset)
-    return _ok({"view": view, "limit": limit, "offset": offset, "conversations": items,
-                "counts": desk.counts(staff)})
+    items = desk.inbox(
+        view,
+        staff,
+        channel=args.get("channel"),
+        language=args.get("language"),
+        mode=args.get("mode"),
+        q=args.get("q"),
+        limit=limit,
+        offset=offset,
+    )
+    return _ok({"view": view, "limit": limit, "offset": offset, "conversations": items, "counts": desk.counts(staff)})
 
 
 @bp.get("/conversations/<path:conversation_id>")
 @require_token(*ROLES)
 def get_conversation(conversation_id: str) -> Response:
     d = _desk().detail(conversation_id)
-    return _ok({"conversation": d.summary, "messages": d.messages, "notes": d.notes, "slots": d.slots,
-                "flow": d.flow, "profile": d.profile, "window": d.window, "suggestions": d.suggestions})
+    return _ok(
+        {
+            "conversation": d.summary,
+            "messages": d.messages,
+            "notes": d.notes,
+            "slots": d.slots,
+            "flow": d.flow,
+            "profile": d.profile,
+            "window": d.window,
+            "suggestions": d.suggestions,
+        }
+    )
 
 
 @bp.post("/conversations/<path:conversation_id>/takeover")
@@ -213,8 +232,11 @@ def send_message(conversation_id: str) -> Response:
     if template is not None and not isinstance(template, str):
         raise InvalidInput('"template" must be a string (a configured template kind) or absent')
     result = _desk().reply(conversation_id, _staff(), body["text"], template_kind=template or None)
-    payload = {"message": result.message, "delivery": {"status": result.status, "reason": result.reason},
-               "took_over": result.took_over}
+    payload = {
+        "message": result.message,
+        "delivery": {"status": result.status, "reason": result.reason},
+        "took_over": result.took_over,
+    }
     if not result.delivered:
         payload["error"] = f"the reply was not delivered ({result.status}): {result.reason}"
         return _ok(payload, 502)

@@ -48,7 +48,7 @@ _MACHINE_PREFIXES = ("/webhooks/", "/healthz", "/readyz", "/metrics")
 class _SessionsForPeopleOnly(SecureCookieSessionInterface):
     """Channels' webhooks carry no cookies: skip opening a signed session for them."""
 
-    def open_session(self, app, request):  # noqa: ANN001, ANN201 - flask signature
+    def open_session(self, app, request):
         if request.path.startswith(_MACHINE_PREFIXES):
             return self.null_session_class()
         return super().open_session(app, request)
@@ -77,7 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
         g.started = time.perf_counter()
 
     @app.after_request
-    def _finish(response):  # noqa: ANN001, ANN202 - flask response
+    def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         machine = request.path.startswith(_MACHINE_PREFIXES)
         level = logging.DEBUG if machine and response.status_code < 400 else logging.INFO
@@ -105,8 +105,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     _mount_staff_side(app, settings, services)
 
     @app.get("/")
-    def _front_door():  # noqa: ANN202 - the first address the banner prints
+    def _front_door():
         return redirect(url_for("webchat.page") if "webchat" in app.blueprints else "/console/", code=302)
+
     return app
 
 
@@ -124,10 +125,9 @@ def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> Non
     accounts = Accounts(services.engine)
     presence = Presence(services.redis, settings.stores.key_prefix, settings.handoff.presence_seconds)
     init_auth(app, settings, services.redis_url, accounts, on_sign_out=lambda staff: presence.drop(staff.id))
-    desk = build_desk(settings, services.redis, services.engine, build_connectors_for(services),
-                      domain=_staff_domain(settings))
+    desk = build_desk(
+        settings, services.redis, services.engine, build_connectors_for(services), domain=_staff_domain(settings)
+    )
     hub = init_live(app, services)
     api.register(app, services, desk, accounts)
     console.register(app, services, desk, accounts, hub, presence)
-
-

@@ -30,10 +30,11 @@ import json
 import logging
 import math
 import secrets
-import time
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import redis
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
@@ -122,7 +123,9 @@ class WebchatState:
     rate_per_minute: int = RATE_PER_MINUTE
     stream_seconds: float = STREAM_SECONDS
     heartbeat_seconds: float = 15.0
-    stream_reads: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(MAX_STREAM_READS))
+    stream_reads: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(MAX_STREAM_READS)
+    )
 
 
 def make_signer(secret_key: str) -> URLSafeTimedSerializer:
@@ -177,7 +180,7 @@ def _identify(state: WebchatState) -> tuple[str, bool]:
     return "v" + secrets.token_urlsafe(16), True
 
 
-def _remember(response, state: WebchatState, visitor: str):  # noqa: ANN001, ANN202 - flask response
+def _remember(response, state: WebchatState, visitor: str):
     """Set (refresh) the signed visitor cookie; cross-site (iframe) capable over HTTPS."""
     secure = request.is_secure
     response.set_cookie(
@@ -192,21 +195,21 @@ def _remember(response, state: WebchatState, visitor: str):  # noqa: ANN001, ANN
     return response
 
 
-def _error(status: int, message: str, **extra: Any):  # noqa: ANN202
+def _error(status: int, message: str, **extra: Any):
     return jsonify(error=message, **extra), status
 
 
 # -- routes ----------------------------------------------------------------
 
 
-def _ui_language(settings) -> str:  # noqa: ANN001
+def _ui_language(settings) -> str:
     supported = [lang for lang in settings.brand.languages if lang in UI_TEXT] or ["en"]
     default = settings.brand.default_language if settings.brand.default_language in supported else supported[0]
     return request.accept_languages.best_match(supported, default=default) or default
 
 
 @bp.get("")
-def page():  # noqa: ANN201
+def page():
     """The chat page: the demo's front door, embeddable in an iframe."""
     state = _state()
     settings = state.services.settings
@@ -235,14 +238,18 @@ def _rate_limited(state: WebchatState, bucket: str, limit: int) -> bool:
 
 
 @bp.post("/api/messages")
-def post_message():  # noqa: ANN201
+def post_message():
     """Accept one customer message: parse, record, enqueue, answer 202 at once."""
     state = _state()
     if not request.is_json:
         return _error(415, "send JSON: Content-Type: application/json")
     visitor, new = _identify(state)
     # a known visitor is limited per visitor; cookie-less posts share a per-address budget.
-    bucket, limit = (f"webchat-ip:{request.remote_addr}", 4 * state.rate_per_minute) if new else (f"webchat:{visitor}", state.rate_per_minute)
+    bucket, limit = (
+        (f"webchat-ip:{request.remote_addr}", 4 * state.rate_per_minute)
+        if new
+        else (f"webchat:{visitor}", state.rate_per_minute)
+    )
     if _rate_limited(state, bucket, limit):
         response = jsonify(error=f"too many messages; at most {limit} a minute")
         response.status_code = 429
@@ -275,7 +282,7 @@ def post_message():  # noqa: ANN201
 @bp.errorhandler(StoreUnavailable)
 @bp.errorhandler(TransientSendError)
 @bp.errorhandler(redis.RedisError)
-def _stores_down(exc: Exception):  # noqa: ANN202
+def _stores_down(exc: Exception):
     """Redis trouble: 503 with Retry-After; the page retries with the same client_id (deduped)."""
     log.warning("web chat %s %s failed: %s", request.method, request.path, exc)
     response = jsonify(error="we cannot take your message right now; please retry in a moment")
@@ -285,7 +292,7 @@ def _stores_down(exc: Exception):  # noqa: ANN202
 
 
 @bp.get("/api/messages")
-def get_messages():  # noqa: ANN201
+def get_messages():
     """Transcript entries after ``after`` (default ``0``), waiting up to ``wait`` seconds (max 5) for one.
 
     The fallback of the events stream, for browsers without EventSource.
@@ -312,6 +319,7 @@ def get_messages():  # noqa: ANN201
 
 def _newer(entry_id: str, cursor: str) -> bool:
     """Whether stream id ``entry_id`` comes after ``cursor`` (``0`` or a stream id)."""
+
     def parts(value: str) -> tuple[int, int]:
         ms, _, seq = value.partition("-")
         return int(ms), int(seq or 0)
@@ -344,10 +352,10 @@ def _transcript_events(state: WebchatState, visitor: str, cursor: str) -> Iterat
             elif event["type"] == "resync":
                 resync = True
             else:
-                entry = event.get("entry")
-                if isinstance(entry, dict) and _newer(str(entry.get("id")), cursor):
-                    cursor = str(entry["id"])
-                    yield _as_event(entry)
+                published = event.get("entry")
+                if isinstance(published, dict) and _newer(str(published.get("id")), cursor):
+                    cursor = str(published["id"])
+                    yield _as_event(published)
     except redis.RedisError as exc:
         log.warning("web chat stream for %s ended: %s", visitor, exc)  # the page reconnects
     finally:
@@ -355,7 +363,7 @@ def _transcript_events(state: WebchatState, visitor: str, cursor: str) -> Iterat
 
 
 @bp.get("/api/events")
-def events():  # noqa: ANN201
+def events():
     """Server-Sent Events: the visitor's transcript after ``Last-Event-ID`` / ``after``, then live entries.
 
     Each event is one entry (``to_dict()`` JSON) with its stream id as the event id.

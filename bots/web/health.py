@@ -12,12 +12,12 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # noqa: ANN201
+def healthz():
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
-def readyz():  # noqa: ANN201
+def readyz():
     services = current_app.extensions["brandbot"]
     checks: dict[str, str] = {}
     reasons: list[str] = []

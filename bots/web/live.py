@@ -29,13 +29,15 @@ Usage in a view::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import redis
 from flask import Flask, Response
@@ -70,7 +72,7 @@ class Subscription:
     Use :meth:`get` from one greenlet/thread; call :meth:`close` when done (a ``with`` block does it).
     """
 
-    def __init__(self, hub: "LiveHub", match: Match, maxsize: int) -> None:
+    def __init__(self, hub: LiveHub, match: Match, maxsize: int) -> None:
         self._hub = hub
         self.match = match
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=maxsize)
@@ -96,17 +98,15 @@ class Subscription:
                 except queue.Empty:
                     break
             self.dropped += 1  # the event that did not fit
-            try:
+            with contextlib.suppress(queue.Full):  # a concurrent offer refilled it; it will resync too
                 self._queue.put_nowait(dict(RESYNC))
-            except queue.Full:  # pragma: no cover - a concurrent offer refilled it; it will resync too
-                pass
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self._hub._remove(self)
 
-    def __enter__(self) -> "Subscription":
+    def __enter__(self) -> Subscription:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,7 +136,9 @@ class LiveHub:
     ) -> None:
         if isinstance(redis_source, str):
             url = redis_source
-            self._factory: Callable[[], redis.Redis] = lambda: make_redis(url, socket_timeout=30, health_check_interval=0)
+            self._factory: Callable[[], redis.Redis] = lambda: make_redis(
+                url, socket_timeout=30, health_check_interval=0
+            )
         else:
             self._factory = redis_source
         self.channel = channel
@@ -184,7 +186,7 @@ class LiveHub:
         for sub in subs:
             try:
                 wanted = resync or sub.match(event)
-            except Exception:  # noqa: BLE001 - one bad predicate must not stop the fan-out
+            except Exception:
                 log.exception("live subscription predicate failed on %s", event.get("type"))
                 continue
             if wanted:
@@ -194,7 +196,7 @@ class LiveHub:
 
     # -- the listener ----------------------------------------------------
 
-    def start(self) -> "LiveHub":
+    def start(self) -> LiveHub:
         """Start the listener thread (idempotent)."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
@@ -236,17 +238,17 @@ class LiveHub:
                 if self._stopping.is_set():
                     break
                 self.connected.clear()
-                log.warning("live hub: Redis pub/sub on %s failed (%s); reconnecting in %.1fs", self.channel, exc, pause)
+                log.warning(
+                    "live hub: Redis pub/sub on %s failed (%s); reconnecting in %.1fs", self.channel, exc, pause
+                )
                 self._stopping.wait(pause)
                 pause = min(pause * 2, self.backoff[1])
             finally:
                 self.connected.clear()
                 for closeable in (pubsub, client):
                     if closeable is not None:
-                        try:
+                        with contextlib.suppress(redis.RedisError, OSError):  # already broken
                             closeable.close()
-                        except (redis.RedisError, OSError):  # pragma: no cover - already broken
-                            pass
 
     def _await_confirmation(self, pubsub: Any) -> None:
         deadline = time.monotonic() + 10
@@ -280,7 +282,9 @@ def init_live(app: Flask, services: Services) -> LiveHub:
     """The app's hub, created on first call (not started until someone subscribes)."""
     hub = app.extensions.get(_EXTENSION)
     if hub is None:
-        hub = app.extensions[_EXTENSION] = LiveHub(services.redis_url, live_channel(services.settings.stores.key_prefix))
+        hub = app.extensions[_EXTENSION] = LiveHub(
+            services.redis_url, live_channel(services.settings.stores.key_prefix)
+        )
     return hub
 
 
@@ -322,8 +326,12 @@ class _StreamLimits:
     retry_ms: int
 
 
-def _stream(events: Iterable[SseEvent | None], limits: _StreamLimits, on_heartbeat: Callable[[], None] | None,
-            clock: Callable[[], float]) -> Iterator[str]:
+def _stream(
+    events: Iterable[SseEvent | None],
+    limits: _StreamLimits,
+    on_heartbeat: Callable[[], None] | None,
+    clock: Callable[[], float],
+) -> Iterator[str]:
     started = last_write = clock()
     source = iter(events)
     try:

@@ -15,12 +15,14 @@ Nothing else happens in the request: the dialogue runs in the workers.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, cast, runtime_checkable
 from urllib.parse import parse_qsl
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Request
 
 from connectors.base import Connector, WebhookRequest
@@ -34,7 +36,15 @@ from ..services import Services
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "bp", "EMPTY_TWIML", "to_webhook_request", "handle_telegram", "handle_twilio", "handle_twilio_status"]
+__all__ = [
+    "register",
+    "bp",
+    "EMPTY_TWIML",
+    "to_webhook_request",
+    "handle_telegram",
+    "handle_twilio",
+    "handle_twilio_status",
+]
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -47,7 +57,8 @@ def _services() -> Services:
 
 
 def _flask_request() -> Request:
-    return request._get_current_object()  # the werkzeug Request behind the proxy
+    # the werkzeug Request behind the proxy (flask annotates `request` as the Request it stands for)
+    return cast("LocalProxy[Request]", request)._get_current_object()
 
 
 def twilio_public_url(services: Services) -> str:
@@ -97,7 +108,11 @@ def _accept(
 ) -> Response:
     connector = _connector(services, channel_names)
     if connector is None:
-        return _plain(404, f"channel {channel_names[0]} is not enabled (channels.{channel_names[0].replace('whatsapp', 'twilio')}.enabled)")
+        return _plain(
+            404,
+            f"channel {channel_names[0]} is not enabled "
+            f"(channels.{channel_names[0].replace('whatsapp', 'twilio')}.enabled)",
+        )
     try:
         inbounds = connector.parse(to_webhook_request(public_url, req))
     except ForgedRequest as exc:
@@ -171,8 +186,11 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
         log.error("cannot record Twilio status %s for %s: %s", status.status, status.message_sid, exc)
         return _unavailable()
     if key is None:
-        log.info("Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet: kept)",
-                 status.status, status.message_sid)
+        log.info(
+            "Twilio status %s for unknown message %s (not sent by this deployment, or not recorded yet: kept)",
+            status.status,
+            status.message_sid,
+        )
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
 
 
@@ -192,7 +210,11 @@ def twilio_status() -> Response:
 
 
 def _queue_probe(services: Services) -> Callable[[], str | None]:
-    """Readiness: None when the inbound queue accepts messages, else why not (Redis down is reported by /readyz itself)."""
+    """Readiness: None when the inbound queue accepts messages, else why not.
+
+    Redis being down is reported by /readyz itself.
+    """
+
     def probe() -> str | None:
         ingest = ingest_for(services)
         try:

@@ -7,9 +7,11 @@ import concurrent.futures
 import logging
 import time
 import warnings
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Callable, Coroutine, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import redis
 from telegram import Bot, Message
@@ -34,6 +36,7 @@ from .keyboard import HASH_PREFIX, build_keyboard
 from .parse import CHANNEL, conversation_id, decode_body, parse_update, verify_secret
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 __all__ = ["TelegramConnector", "MAX_TEXT", "DEFAULT_ALLOWED_UPDATES"]
 
@@ -97,10 +100,20 @@ class TelegramConnector:
         self._max_rate_wait = max_rate_wait
         self._per_row = buttons_per_row
         self._callback_ttl = callback_ttl_seconds
-        self._request = HTTPXRequest(connection_pool_size=32, connect_timeout=timeout, read_timeout=timeout,
-                                     write_timeout=timeout, pool_timeout=timeout)
-        self._updates_request = HTTPXRequest(connection_pool_size=1, connect_timeout=timeout,
-                                             read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
+        self._request = HTTPXRequest(
+            connection_pool_size=32,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
+        self._updates_request = HTTPXRequest(
+            connection_pool_size=1,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
         self._bot = Bot(token, base_url=api_base_url, request=self._request, get_updates_request=self._updates_request)
         self._portal = Portal("telegram-connector")
         self._limiter = RedisRateLimiter(redis, f"{self._prefix}:rl", sleep=sleep)
@@ -112,7 +125,7 @@ class TelegramConnector:
         return self._secret
 
     # -- plumbing -------------------------------------------------------------
-    def _call(self, what: str, coro_fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None = None) -> Any:
+    def _call(self, what: str, coro_fn: Callable[[], Coroutine[Any, Any, _T]], timeout: float | None = None) -> _T:
         """Run one Bot API call through the owned portal; vendor errors become SendErrors."""
         limit = timeout or self._timeout
         try:
@@ -120,15 +133,22 @@ class TelegramConnector:
         except RetryAfter as exc:
             wait = _retry_after(exc)
             log.warning("telegram %s: flood control, retry after %s s", what, wait)
-            raise TransientSendError(f"Telegram {what}: flood control, retry after {wait:g} s", code="429", retry_after=wait) from exc
+            raise TransientSendError(
+                f"Telegram {what}: flood control, retry after {wait:g} s", code="429", retry_after=wait
+            ) from exc
         except Forbidden as exc:
-            raise PermanentSendError(f"Telegram {what}: forbidden ({exc.message}); the customer blocked the bot or never started it", code="403") from exc
+            raise PermanentSendError(
+                f"Telegram {what}: forbidden ({exc.message}); the customer blocked the bot or never started it",
+                code="403",
+            ) from exc
         except ChatMigrated as exc:
             raise PermanentSendError(f"Telegram {what}: the group moved to chat {exc.new_chat_id}", code="400") from exc
         except BadRequest as exc:
             raise PermanentSendError(f"Telegram {what}: bad request ({exc.message})", code="400") from exc
         except InvalidToken as exc:
-            raise PermanentSendError(f"Telegram {what}: the bot token was rejected ({exc.message}); check TELEGRAM_BOT_TOKEN", code="401") from exc
+            raise PermanentSendError(
+                f"Telegram {what}: the bot token was rejected ({exc.message}); check TELEGRAM_BOT_TOKEN", code="401"
+            ) from exc
         except NetworkError as exc:  # includes TimedOut and 5xx answers
             raise TransientSendError(f"Telegram {what}: network or server error ({exc.message})") from exc
         except TelegramError as exc:
@@ -144,7 +164,9 @@ class TelegramConnector:
                 [(self._per_chat, f"{{{conversation_id(chat_id)}}}"), (self._overall, "overall")], self._max_rate_wait
             )
         except RateLimited as exc:
-            raise TransientSendError(f"Telegram rate limit: {exc}", code="rate_limited", retry_after=exc.retry_after) from exc
+            raise TransientSendError(
+                f"Telegram rate limit: {exc}", code="rate_limited", retry_after=exc.retry_after
+            ) from exc
 
     def _cb_key(self, data: str) -> str:
         return f"{self._prefix}:cb:{data}"
@@ -190,9 +212,11 @@ class TelegramConnector:
         if inbound.payload and inbound.payload.startswith(HASH_PREFIX):
             full = self._redis.get(self._cb_key(inbound.payload))
             if full is None:
-                log.warning("telegram callback %s: long payload %s expired or unknown", inbound.message_id, inbound.payload)
+                log.warning(
+                    "telegram callback %s: long payload %s expired or unknown", inbound.message_id, inbound.payload
+                )
                 return replace(inbound, payload=None)
-            return replace(inbound, payload=full.decode("utf-8"))
+            return replace(inbound, payload=full.decode("utf-8") if isinstance(full, bytes) else full)
         return inbound
 
     def note_inbound(self, inbound: Inbound) -> None:
@@ -228,7 +252,9 @@ class TelegramConnector:
             raise RuntimeError("TelegramConnector.send(): the connector is closed (close() was called)")
         chat_id = message.recipient.removeprefix(f"{CHANNEL}:")
         if not chat_id.lstrip("-").isdigit() and not chat_id.startswith("@"):
-            raise PermanentSendError(f"Telegram recipient {message.recipient!r} is not a chat id (e.g. '123456' or 'telegram:123456')")
+            raise PermanentSendError(
+                f"Telegram recipient {message.recipient!r} is not a chat id (e.g. '123456' or 'telegram:123456')"
+            )
         conv = conversation_id(chat_id)
         idem = message.idempotency_key
         sent_before = self._sent.load(conv, idem)
@@ -237,21 +263,24 @@ class TelegramConnector:
             return sent_before.done
         self._answer_pending(chat_id)
 
-        steps: list[tuple[str, Callable[[dict[str, Any]], Coroutine[Any, Any, Message]]]] = []
+        # each step is called with the keyword arguments of the last part (the keyboard)
+        steps: list[tuple[str, Callable[..., Coroutine[Any, Any, Message]]]] = []
         for att in message.media:
             source = att.url or att.file_id
             cap = (att.caption or "")[:MAX_CAPTION] or None
             if att.kind == "location" and att.latitude is not None and att.longitude is not None:
                 lat, lon = att.latitude, att.longitude
-                steps.append(("sendLocation", lambda kw, lat=lat, lon=lon: self._bot.send_location(chat_id, latitude=lat, longitude=lon, **kw)))
+                steps.append(("sendLocation", partial(self._bot.send_location, chat_id, latitude=lat, longitude=lon)))
             elif source and att.kind == "image":
-                steps.append(("sendPhoto", lambda kw, s=source, c=cap: self._bot.send_photo(chat_id, s, caption=c, **kw)))
+                steps.append(("sendPhoto", partial(self._bot.send_photo, chat_id, source, caption=cap)))
             elif source:
-                steps.append(("sendDocument", lambda kw, s=source, c=cap, n=att.name: self._bot.send_document(chat_id, s, caption=c, filename=n, **kw)))
+                steps.append(
+                    ("sendDocument", partial(self._bot.send_document, chat_id, source, caption=cap, filename=att.name))
+                )
             else:
                 raise PermanentSendError(f"Telegram attachment {att!r} has neither url nor file_id (nor coordinates)")
         for chunk in split_text(message.text, MAX_TEXT) if message.text.strip() else []:
-            steps.append(("sendMessage", lambda kw, t=chunk: self._bot.send_message(chat_id, t, **kw)))
+            steps.append(("sendMessage", partial(self._bot.send_message, chat_id, chunk)))
         if not steps:
             raise PermanentSendError("Telegram: nothing to send (empty text and no media)")
 
@@ -269,7 +298,7 @@ class TelegramConnector:
                 continue
             kw: dict[str, Any] = {"reply_markup": markup} if markup is not None and index == len(steps) - 1 else {}
             self._acquire(chat_id)
-            sent: Message = self._call(endpoint, lambda s=step, k=kw: s(k))
+            sent = self._call(endpoint, partial(step, **kw))
             ids.append(str(sent.message_id))
             self._sent.record_part(conv, idem, index, ids[-1])
         delivery_id = ",".join(ids)
@@ -281,10 +310,22 @@ class TelegramConnector:
         """The bot's own user (checks the token)."""
         return self._call("getMe", self._bot.get_me).to_dict()
 
-    def set_webhook(self, url: str, secret: str, drop_pending_updates: bool = False,
-                    allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES) -> None:
-        self._call("setWebhook", lambda: self._bot.set_webhook(
-            url, secret_token=secret, drop_pending_updates=drop_pending_updates, allowed_updates=list(allowed_updates)))
+    def set_webhook(
+        self,
+        url: str,
+        secret: str,
+        drop_pending_updates: bool = False,
+        allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES,
+    ) -> None:
+        self._call(
+            "setWebhook",
+            lambda: self._bot.set_webhook(
+                url,
+                secret_token=secret,
+                drop_pending_updates=drop_pending_updates,
+                allowed_updates=list(allowed_updates),
+            ),
+        )
 
     def delete_webhook(self, drop_pending_updates: bool = False) -> None:
         self._call("deleteWebhook", lambda: self._bot.delete_webhook(drop_pending_updates=drop_pending_updates))
@@ -293,12 +334,20 @@ class TelegramConnector:
         """The webhook URL Telegram has for this bot ("" when none: polling is possible)."""
         return self._call("getWebhookInfo", self._bot.get_webhook_info).url or ""
 
-    def get_updates(self, offset: int | None, timeout: int = 25,
-                    allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES) -> list[dict[str, Any]]:
+    def get_updates(
+        self, offset: int | None, timeout: int = 25, allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES
+    ) -> list[dict[str, Any]]:
         """One long-polling call; returns raw updates (dicts shaped like the webhook's)."""
-        updates = self._call("getUpdates", lambda: self._bot.get_updates(
-            offset=offset, timeout=timeout, allowed_updates=list(allowed_updates), read_timeout=timeout + self._timeout),
-            timeout=timeout + self._timeout)
+        updates = self._call(
+            "getUpdates",
+            lambda: self._bot.get_updates(
+                offset=offset,
+                timeout=timeout,
+                allowed_updates=list(allowed_updates),
+                read_timeout=timeout + self._timeout,
+            ),
+            timeout=timeout + self._timeout,
+        )
         return [u.to_dict() for u in updates]
 
     def close(self) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
 
@@ -39,7 +40,9 @@ def verify_secret(request: WebhookRequest, secret: str) -> None:
         ForgedRequest: the header is missing or differs (answer 403).
     """
     if not secret:
-        raise ForgedRequest("no Telegram webhook secret is configured (channels.telegram.webhook_secret); refusing every update")
+        raise ForgedRequest(
+            "no Telegram webhook secret is configured (channels.telegram.webhook_secret); refusing every update"
+        )
     got = request.header(SECRET_HEADER)
     if got is None:
         raise ForgedRequest(f"missing {SECRET_HEADER} header")
@@ -66,8 +69,8 @@ def decode_body(body: bytes) -> dict[str, Any]:
 
 def _when(dt: datetime | None) -> datetime:
     if dt is None:
-        return datetime.now(timezone.utc)
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return datetime.now(UTC)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _name(user: Any) -> str | None:
@@ -100,7 +103,9 @@ def _attachments(msg: Message) -> tuple[Attachment, ...]:
         out.append(Attachment("location", latitude=v.location.latitude, longitude=v.location.longitude, name=v.title))
     if msg.contact:
         c = msg.contact
-        out.append(Attachment("contact", name=" ".join(p for p in (c.first_name, c.last_name) if p), caption=c.phone_number))
+        out.append(
+            Attachment("contact", name=" ".join(p for p in (c.first_name, c.last_name) if p), caption=c.phone_number)
+        )
     return tuple(out)
 
 
@@ -117,7 +122,7 @@ def _inbound(update_id: int, chat_id: int, raw: Mapping[str, Any], **fields: Any
 
 
 def _from_message(update_id: int, msg: Message, kind: str, raw: Mapping[str, Any]) -> list[Inbound]:
-    base = dict(
+    base: dict[str, Any] = dict(
         update_id=update_id,
         chat_id=msg.chat.id,
         raw=raw,
@@ -138,9 +143,9 @@ def _from_message(update_id: int, msg: Message, kind: str, raw: Mapping[str, Any
 
 
 def _button_title(query: CallbackQuery) -> str:
-    msg = query.message
-    markup = getattr(msg, "reply_markup", None) if msg is not None else None
-    for row in getattr(markup, "inline_keyboard", None) or ():
+    msg = query.message  # a Message, or an InaccessibleMessage (too old) that has no keyboard
+    markup = msg.reply_markup if isinstance(msg, Message) else None
+    for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
             if button.callback_data == query.data:
                 return button.text
@@ -152,12 +157,14 @@ def _from_callback(update_id: int, query: CallbackQuery, raw: Mapping[str, Any])
     chat_id = msg.chat.id if msg is not None else query.from_user.id
     return [
         _inbound(
-            update_id, chat_id, raw,
+            update_id,
+            chat_id,
+            raw,
             kind="callback",
             text=_button_title(query),
             payload=query.data,
             sender_name=_name(query.from_user),
-            timestamp=datetime.now(timezone.utc),
+            timestamp=datetime.now(UTC),
         )
     ]
 
@@ -170,7 +177,9 @@ def _from_member(update_id: int, change: ChatMemberUpdated, raw: Mapping[str, An
     event = "bot_blocked" if status in ("kicked", "left") else "bot_unblocked"
     return [
         _inbound(
-            update_id, change.chat.id, raw,
+            update_id,
+            change.chat.id,
+            raw,
             kind="event",
             event=event,
             sender_name=_name(change.from_user),

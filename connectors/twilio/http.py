@@ -40,5 +40,25 @@ class BaseUrlHttpClient(TwilioHttpClient):
         path = self._base.path + parts.path
         return urlunsplit((self._base.scheme, self._base.netloc, path, parts.query, parts.fragment))
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:  # noqa: D102
-        return super().request(method, self.rewrite(url), *args, **kwargs)
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """:meth:`TwilioHttpClient.request` (the same signature) with ``url`` rewritten to ``api_base_url``."""
+        return super().request(
+            method,
+            self.rewrite(url),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )

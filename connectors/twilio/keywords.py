@@ -6,8 +6,9 @@ offers" is a sentence, not a keyword.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping
+from typing import Literal
 
 __all__ = ["Keyword", "KeywordConfig", "classify_keyword", "TWILIO_OPT_OUT", "TWILIO_OPT_IN", "TWILIO_HELP"]
 
@@ -35,7 +36,7 @@ class KeywordConfig:
     help: frozenset[str] = field(default_factory=lambda: _norm(TWILIO_HELP))
 
     @classmethod
-    def with_extra(cls, extra: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> "KeywordConfig":
+    def with_extra(cls, extra: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> KeywordConfig:
         """Twilio's keywords plus the configured ones of every language.
 
         Raises:
@@ -48,9 +49,15 @@ class KeywordConfig:
                 if kind not in words:
                     raise ValueError(f"keywords.{lang}.{kind}: unknown kind; use opt_out, opt_in or help")
                 words[kind] |= _norm(listed)
-        clash = (words["opt_out"] & words["opt_in"]) | (words["opt_out"] & words["help"]) | (words["opt_in"] & words["help"])
+        clash = (
+            (words["opt_out"] & words["opt_in"])
+            | (words["opt_out"] & words["help"])
+            | (words["opt_in"] & words["help"])
+        )
         if clash:
-            raise ValueError(f"keywords {sorted(clash)} are listed under two kinds (opt_out / opt_in / help); keep each in one")
+            raise ValueError(
+                f"keywords {sorted(clash)} are listed under two kinds (opt_out / opt_in / help); keep each in one"
+            )
         return cls(frozenset(words["opt_out"]), frozenset(words["opt_in"]), frozenset(words["help"]))
 
 

@@ -8,14 +8,15 @@ URL to check is rebuilt from ``public_url`` + the request's path and query.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from ..base import Attachment, Inbound, WebhookRequest
+from ..base import Attachment, AttachmentKind, Inbound, WebhookRequest
 from ..errors import ForgedRequest, MalformedRequest
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,23 @@ __all__ = [
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 WHATSAPP = "whatsapp:"
-KNOWN_STATUSES = frozenset({
-    "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed",
-    "read", "receiving", "received", "canceled", "partially_delivered",
-})
+KNOWN_STATUSES = frozenset(
+    {
+        "accepted",
+        "scheduled",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "read",
+        "receiving",
+        "received",
+        "canceled",
+        "partially_delivered",
+    }
+)
 
 
 def signed_url(request: WebhookRequest, public_url: str = "") -> str:
@@ -68,7 +82,9 @@ def form_of(request: WebhookRequest) -> dict[str, str]:
         raise MalformedRequest(f"Twilio webhook body is not application/x-www-form-urlencoded UTF-8: {exc}") from exc
 
 
-def signature_matches(url: str, params: Mapping[str, str], signature: str, auth_token: str, algorithm: str | None = None) -> bool:
+def signature_matches(
+    url: str, params: Mapping[str, str], signature: str, auth_token: str, algorithm: str | None = None
+) -> bool:
     """twilio's public ``RequestValidator(auth_token).validate(url, params, signature, algorithm)``.
 
     It accepts the URL with or without its default port, compares in constant time, and
@@ -77,7 +93,9 @@ def signature_matches(url: str, params: Mapping[str, str], signature: str, auth_
     return bool(RequestValidator(auth_token).validate(url, dict(params), signature, algorithm))
 
 
-def verify_signature(request: WebhookRequest, auth_token: str, public_url: str = "", form: Mapping[str, str] | None = None) -> None:
+def verify_signature(
+    request: WebhookRequest, auth_token: str, public_url: str = "", form: Mapping[str, str] | None = None
+) -> None:
     """Check ``X-Twilio-Signature`` with twilio's public validator (see :func:`signature_matches`).
 
     Raises:
@@ -110,7 +128,7 @@ def bare_number(address: str) -> str:
     """``"whatsapp:+31612345678"`` -> ``"+31612345678"``; ``"sms:+1..."`` -> ``"+1..."``."""
     for prefix in (WHATSAPP, "sms:"):
         if address.startswith(prefix):
-            return address[len(prefix):]
+            return address[len(prefix) :]
     return address
 
 
@@ -121,9 +139,12 @@ def _required(form: Mapping[str, str], key: str, what: str) -> str:
     return value
 
 
-def _media_kind(content_type: str) -> str:
+_MEDIA_KINDS: dict[str, AttachmentKind] = {"image": "image", "video": "video", "audio": "audio"}
+
+
+def _media_kind(content_type: str) -> AttachmentKind:
     major = content_type.split("/", 1)[0]
-    return {"image": "image", "video": "video", "audio": "audio"}.get(major, "document")
+    return _MEDIA_KINDS.get(major, "document")
 
 
 def _float(form: Mapping[str, str], key: str) -> float:
@@ -159,12 +180,17 @@ def parse_message_form(form: Mapping[str, str], received_at: datetime | None = N
         if not url:
             raise MalformedRequest(f"Twilio NumMedia={count} but MediaUrl{i} is missing")
         ctype = form.get(f"MediaContentType{i}", "")
-        attachments.append(Attachment(_media_kind(ctype), url=url, mime_type=ctype or None))  # type: ignore[arg-type]
+        attachments.append(Attachment(_media_kind(ctype), url=url, mime_type=ctype or None))
     if form.get("Latitude") and form.get("Longitude"):
-        attachments.append(Attachment(
-            "location", latitude=_float(form, "Latitude"), longitude=_float(form, "Longitude"),
-            name=form.get("Label") or None, caption=form.get("Address") or None,
-        ))
+        attachments.append(
+            Attachment(
+                "location",
+                latitude=_float(form, "Latitude"),
+                longitude=_float(form, "Longitude"),
+                name=form.get("Label") or None,
+                caption=form.get("Address") or None,
+            )
+        )
     payload = form.get("ButtonPayload") or None
     return Inbound(
         channel=channel,
@@ -172,7 +198,7 @@ def parse_message_form(form: Mapping[str, str], received_at: datetime | None = N
         conversation_id=f"{channel}:{number}",
         message_id=sid,
         text=form.get("Body", "") or form.get("ButtonText", ""),
-        timestamp=received_at or datetime.now(timezone.utc),
+        timestamp=received_at or datetime.now(UTC),
         kind="callback" if payload else "message",
         attachments=tuple(attachments),
         payload=payload,
@@ -202,9 +228,13 @@ class StatusUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "message_sid": self.message_sid, "status": self.status, "channel": self.channel,
-            "recipient": self.recipient, "error_code": self.error_code,
-            "error_message": self.error_message, "raw": dict(self.raw),
+            "message_sid": self.message_sid,
+            "status": self.status,
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "raw": dict(self.raw),
         }
 
 
@@ -221,7 +251,12 @@ def parse_status_form(form: Mapping[str, str]) -> StatusUpdate:
     if not status:
         raise MalformedRequest(f"Twilio status callback for {sid} has no MessageStatus")
     if status not in KNOWN_STATUSES:
-        log.warning("Twilio status callback for %s: unknown status %r kept as is (known: %s)", sid, status, sorted(KNOWN_STATUSES))
+        log.warning(
+            "Twilio status callback for %s: unknown status %r kept as is (known: %s)",
+            sid,
+            status,
+            sorted(KNOWN_STATUSES),
+        )
     to = form.get("To", "")
     return StatusUpdate(
         message_sid=sid,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from ..base import QuickReply
 
@@ -29,7 +31,7 @@ _LOOKUP = (
 )
 
 
-def active_opt_out(record: dict | None) -> dict | None:
+def active_opt_out(record: dict[str, Any] | None) -> dict[str, Any] | None:
     """The record when it is an opt-out in force, None when absent or lifted (an opt-in marker)."""
     if record is None or "opted_in_by" in record:
         return None
@@ -38,21 +40,27 @@ def active_opt_out(record: dict | None) -> dict | None:
 
 class TwilioState:
     """Args:
-        client: Redis client.
-        key_prefix: e.g. ``"bb:twilio"``.
-        clock: seconds since the epoch (injected in tests to move past 24 hours).
-        window_seconds: length of the WhatsApp customer service window.
-        options_ttl_seconds: how long offered numbered options stay answerable.
+    client: Redis client.
+    key_prefix: e.g. ``"bb:twilio"``.
+    clock: seconds since the epoch (injected in tests to move past 24 hours).
+    window_seconds: length of the WhatsApp customer service window.
+    options_ttl_seconds: how long offered numbered options stay answerable.
     """
 
-    def __init__(self, client: redis.Redis, key_prefix: str, clock: Callable[[], float] = time.time,
-                 window_seconds: int = 24 * 3600, options_ttl_seconds: int = 24 * 3600) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        key_prefix: str,
+        clock: Callable[[], float] = time.time,
+        window_seconds: int = 24 * 3600,
+        options_ttl_seconds: int = 24 * 3600,
+    ) -> None:
         self._r = client
         self._p = key_prefix
         self.clock = clock
         self.window_seconds = window_seconds
         self._options_ttl = options_ttl_seconds
-        self._lookup = None  # the registered _LOOKUP script, on first use
+        self._lookup: Script | None = None  # the registered _LOOKUP script, on first use
 
     def _key(self, what: str, conversation: str) -> str:
         return f"{self._p}:{what}:{{{conversation}}}"
@@ -62,8 +70,9 @@ class TwilioState:
         """The customer wrote: the window is open for ``window_seconds`` from ``at`` (default now)."""
         self.lookup(conversation, note_at=self.clock() if at is None else at)
 
-    def lookup(self, conversation: str, *, note_at: float | None = None, opt_out: bool = False,
-               options: bool = False) -> tuple[dict | None, list[QuickReply]]:
+    def lookup(
+        self, conversation: str, *, note_at: float | None = None, opt_out: bool = False, options: bool = False
+    ) -> tuple[dict[str, Any] | None, list[QuickReply]]:
         """One round trip (one Lua script, keys of one hash slot: fine on Redis Cluster) for what
         an inbound needs before its turn: optionally note it in the window (``note_at``), and
         read the opt-out record and the offered options.
@@ -77,7 +86,12 @@ class TwilioState:
         if self._lookup is None:
             self._lookup = self._r.register_script(_LOOKUP)
         keys = [self._key(k, conversation) for k in ("last_inbound", "opted_out", "options")]
-        args = ["" if note_at is None else repr(note_at), self.window_seconds + 3600, int(opt_out), int(options)]
+        args: list[str | int] = [
+            "" if note_at is None else repr(note_at),
+            self.window_seconds + 3600,
+            int(opt_out),
+            int(options),
+        ]
         raw_record, raw_options = self._lookup(keys=keys, args=args)
         record = json.loads(raw_record) if raw_record is not None else None
         offered = [QuickReply(t, p) for t, p in json.loads(raw_options)] if raw_options is not None else []
@@ -113,7 +127,7 @@ class TwilioState:
             marker = {"opted_in_by": by, "at": self.clock() if at is None else at}
             self._r.set(key, json.dumps(marker), ex=self._options_ttl)
 
-    def opted_out(self, conversation: str) -> dict | None:
+    def opted_out(self, conversation: str) -> dict[str, Any] | None:
         """When and why the number opted out (``{"at": ..., "reason": ...}``), or None."""
         got = self._r.get(self._key("opted_out", conversation))
         return active_opt_out(json.loads(got)) if got is not None else None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from ..base import Outbound, Template
 
@@ -28,18 +28,26 @@ class TemplateSpec:
 
     def __post_init__(self) -> None:
         if not self.content_sid.startswith("HX"):
-            raise ValueError(f"content_sid {self.content_sid!r} is not a Content API sid (HX followed by 32 hex digits)")
+            raise ValueError(
+                f"content_sid {self.content_sid!r} is not a Content API sid (HX followed by 32 hex digits)"
+            )
         values = self.variables.values() if isinstance(self.variables, Mapping) else self.variables
         for v in values:
             for _, name, _, _ in string.Formatter().parse(v):
                 if name is not None and name not in PLACEHOLDERS:
-                    raise ValueError(f"template variable {v!r} uses {{{name}}}; valid placeholders: {list(PLACEHOLDERS)}")
+                    raise ValueError(
+                        f"template variable {v!r} uses {{{name}}}; valid placeholders: {list(PLACEHOLDERS)}"
+                    )
 
 
 def render_template(spec: TemplateSpec, message: Outbound, max_variable_length: int = 1024) -> Template:
     """The Template to send for ``message`` (variables filled from its text, recipient, kind)."""
     ctx = {"text": message.text, "recipient": message.recipient, "kind": message.kind}
-    items = spec.variables.items() if isinstance(spec.variables, Mapping) else ((str(i), v) for i, v in enumerate(spec.variables, start=1))
+    items = (
+        spec.variables.items()
+        if isinstance(spec.variables, Mapping)
+        else ((str(i), v) for i, v in enumerate(spec.variables, start=1))
+    )
     variables = {}
     for name, fmt in items:
         value = fmt.format(**ctx)

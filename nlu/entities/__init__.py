@@ -9,8 +9,9 @@ the longer span). Values are normalised: ``"kl 1234" -> "KL1234"``,
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone as _tz
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from ..result import Entity
 from .airports import AIRPORTS, AMBIGUOUS_CITY_NAMES
@@ -18,8 +19,18 @@ from .dates import _zone, find_dates, find_times, local_now
 
 __all__ = ["EntityExtractor", "ENTITY_TYPES", "KNOWN_CARRIERS"]
 
-ENTITY_TYPES = ("email", "phone", "amount", "flight_number", "booking_ref", "seat",
-                "datetime", "date", "time", "airport")
+ENTITY_TYPES = (
+    "email",
+    "phone",
+    "amount",
+    "flight_number",
+    "booking_ref",
+    "seat",
+    "datetime",
+    "date",
+    "time",
+    "airport",
+)
 
 #: airline codes accepted even when written in lower case or with a space ("kl 1234").
 #: Codes that are also common short words (AT, TO, DE, LA, AS, OK, NO...) are left out.
@@ -33,10 +44,22 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d .\-()]{6,}\d(?!\w)")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUM = r"\d+(?:[.,]\d{1,2})?"
 _CUR_WORDS = {
-    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD",
-    "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "livre": "GBP", "livres": "GBP",
-    "chf": "CHF", "francs suisses": "CHF",
+    "€": "EUR",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "$": "USD",
+    "usd": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "£": "GBP",
+    "gbp": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "livre": "GBP",
+    "livres": "GBP",
+    "chf": "CHF",
+    "francs suisses": "CHF",
 }
 _AMOUNT = re.compile(
     r"(?<![\w.,])(?:(?P<sym>[€$£])\s?(?P<n1>" + _NUM + r")"
@@ -66,8 +89,13 @@ class EntityExtractor:
         extra_airports: more IATA code -> city names.
     """
 
-    def __init__(self, language: str, date_order: str = "DMY", phone_country_code: str = "",
-                 extra_airports: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        language: str,
+        date_order: str = "DMY",
+        phone_country_code: str = "",
+        extra_airports: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.language = language
         self.date_order = date_order
         self.phone_country_code = phone_country_code.lstrip("+")
@@ -120,8 +148,12 @@ class EntityExtractor:
             g = m.groupdict()
             num = g["n1"] or g["n2"] or g["n3"]
             cur = (g["sym"] or g["cur"] or g["code"] or "").lower()
-            add("amount", m.start(), m.end(),
-                {"amount": float(num.replace(",", ".")), "currency": _CUR_WORDS.get(cur, cur.upper())})
+            add(
+                "amount",
+                m.start(),
+                m.end(),
+                {"amount": float(num.replace(",", ".")), "currency": _CUR_WORDS.get(cur, cur.upper())},
+            )
         for m in _FLIGHT.finditer(text):
             code, sep = m.group("code"), m.group("sep")
             up = code.upper()
@@ -142,9 +174,8 @@ class EntityExtractor:
 
     def _dates(self, text: str, now: datetime | None, tz: str, has_digit: bool, add: Any) -> None:
         low = text.lower()
-        times = list(find_times(text)) if (has_digit or "mid" in low or "minuit" in low
-                                           or "noon" in low) else []
-        base_aware = now or datetime.now(_tz.utc)
+        times = list(find_times(text)) if (has_digit or "mid" in low or "minuit" in low or "noon" in low) else []
+        base_aware = now or datetime.now(UTC)
         base = local_now(base_aware, tz)
         dates = list(find_dates(text, self.language, self.date_order, base))
         for s, e, v in times:
@@ -174,12 +205,12 @@ class EntityExtractor:
         cands.sort(key=lambda c: (c[0], -(c[2] - c[1]), c[1]))
         kept: list[tuple[int, int, int, str, Any]] = []
         for c in cands:
-            pr, s, e, kind, _v = c
+            _pr, s, e, kind, _v = c
             clash = False
             for k in kept:
                 if s < k[2] and k[1] < e:
                     pair = {kind, k[3]}
-                    if kind in ("date", "time") and k[3] == "datetime" or pair <= {"date", "time", "datetime"}:
+                    if (kind in ("date", "time") and k[3] == "datetime") or pair <= {"date", "time", "datetime"}:
                         continue
                     clash = True
                     break

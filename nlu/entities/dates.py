@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from datetime import date, datetime, time
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:  # at run time dateparser is imported by _parser, when the first date is parsed
+    from dateparser.date import DateDataParser
 
 __all__ = ["find_times", "find_dates", "local_now"]
 
@@ -24,8 +28,7 @@ _MONTHS = (
     "janv|f[ée]vr|avr|juil|d[ée]c"
 )
 _WEEKDAYS = (
-    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
 )
 _DATE_RE = re.compile(
     r"(?<![\w/-])(?:"
@@ -108,9 +111,9 @@ def _ampm(h: int, ap: str) -> int:
     return h
 
 
-def _parser(language: str, date_order: str, base: datetime) -> Any:
+def _parser(language: str, date_order: str, base: datetime) -> DateDataParser:
     """This thread's ``DateDataParser`` for (language, date order, base), made once per thread."""
-    parsers: dict[tuple[str, str, datetime], Any] | None = getattr(_PER_THREAD, "parsers", None)
+    parsers: dict[tuple[str, str, datetime], DateDataParser] | None = getattr(_PER_THREAD, "parsers", None)
     if parsers is None:
         parsers = _PER_THREAD.parsers = {}
     key = (language, date_order, base)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -45,17 +46,22 @@ class World:
 
 
 @pytest.fixture
-def world(make_settings, redis_client, sql_engine, redis_url, demo_nlu, tmp_path) -> Iterator[World]:  # noqa: ANN001
-    settings = make_settings(desk_config(
-        dialogue={"actions_module": "bots.airline.actions", "actions_options": {"database": str(tmp_path / "airline.db")}},
-        # staffed around the clock, nobody needs to be online: a request for a person always queues
-        handoff={"require_agent_online": False, "business_hours": {d: ["00:00-24:00"] for d in DAYS}},
-    ))
+def world(make_settings, redis_client, sql_engine, redis_url, demo_nlu, tmp_path) -> Iterator[World]:
+    settings = make_settings(
+        desk_config(
+            dialogue={
+                "actions_module": "bots.airline.actions",
+                "actions_options": {"database": str(tmp_path / "airline.db")},
+            },
+            # staffed around the clock, nobody needs to be online: a request for a person always queues
+            handoff={"require_agent_online": False, "business_hours": {d: ["00:00-24:00"] for d in DAYS}},
+        )
+    )
     channel = FakeChannelServer().start()
     connectors = {"fake": FakeConnector(channel.url)}
     services = Services(settings, redis_client, sql_engine, redis_url)
     runtime = build_runtime(services, nlu=demo_nlu)
-    desk = make_desk(settings, redis_client, sql_engine, connectors, lambda: datetime.now(timezone.utc))
+    desk = make_desk(settings, redis_client, sql_engine, connectors, lambda: datetime.now(UTC))
     runner = TurnRunner(runtime.handle, desk.deliverer, desk.deliverer.dead_letters, sleep=lambda _s: None)
     accounts = Accounts(sql_engine)
     tokens = {}

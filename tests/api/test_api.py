@@ -18,8 +18,15 @@ _ids = itertools.count(1)
 def say(world: World, text: str, conv: str = CID) -> list[str]:
     """The customer writes; returns what the channel received for this turn."""
     before = len(world.channel.sent)
-    world.runner.run(Inbound(channel="fake", sender_id=conv.split(":", 1)[1], conversation_id=conv,
-                             message_id=f"in{next(_ids)}", text=text))
+    world.runner.run(
+        Inbound(
+            channel="fake",
+            sender_id=conv.split(":", 1)[1],
+            conversation_id=conv,
+            message_id=f"in{next(_ids)}",
+            text=text,
+        )
+    )
     return [m["text"] for m in world.channel.sent[before:]]
 
 
@@ -41,8 +48,9 @@ def test_handoff_takeover_reply_handback_flow(world: World) -> None:
     again = web.post(f"/api/v1/conversations/{CID}/takeover", headers=world.auth("bob"))
     assert again.status_code == 409 and "Ana" in again.get_json()["error"]
 
-    r = web.post(f"/api/v1/conversations/{CID}/messages", json={"text": "Hi, I'm Ana. How can I help?"},
-                 headers=world.auth())
+    r = web.post(
+        f"/api/v1/conversations/{CID}/messages", json={"text": "Hi, I'm Ana. How can I help?"}, headers=world.auth()
+    )
     assert r.status_code == 201, r.get_json()
     out = r.get_json()
     assert out["delivery"] == {"status": "sent", "reason": None} and out["message"]["author"] == "staff"
@@ -78,14 +86,18 @@ def test_handoff_takeover_reply_handback_flow(world: World) -> None:
 def test_assign_by_id_and_email(world: World) -> None:
     say(world, "I want to talk to a human")
     bob = world.accounts.by_email("bob@nimbus.example")
-    r = world.client.post(f"/api/v1/conversations/{CID}/assign", json={"email": "bob@nimbus.example"}, headers=world.auth())
+    r = world.client.post(
+        f"/api/v1/conversations/{CID}/assign", json={"email": "bob@nimbus.example"}, headers=world.auth()
+    )
     assert r.status_code == 200 and r.get_json()["conversation"]["assigned_to"] == bob.id
     mine = world.client.get("/api/v1/conversations?view=mine", headers=world.auth("bob")).get_json()
     assert [c["id"] for c in mine["conversations"]] == [CID]
     ivy = world.accounts.by_email("ivy@nimbus.example")
     r = world.client.post(f"/api/v1/conversations/{CID}/assign", json={"staff_id": ivy.id}, headers=world.auth())
     assert r.status_code == 422 and "analyst" in r.get_json()["error"]
-    r = world.client.post(f"/api/v1/conversations/{CID}/assign", json={"email": "who@nimbus.example"}, headers=world.auth())
+    r = world.client.post(
+        f"/api/v1/conversations/{CID}/assign", json={"email": "who@nimbus.example"}, headers=world.auth()
+    )
     assert r.status_code == 404
     for bad in ({}, {"staff_id": "3"}, {"staff_id": True}, {"staff_id": 1, "email": "x@y"}):
         r = world.client.post(f"/api/v1/conversations/{CID}/assign", json=bad, headers=world.auth())
@@ -116,21 +128,40 @@ def test_json_errors_everywhere(world: World) -> None:
         (web.delete(f"/api/v1/conversations/{CID}/notes", headers=auth), 405, ""),
         (web.get("/api/v1/conversations?view=later", headers=auth), 422, "view 'later'"),
         (web.get("/api/v1/conversations?limit=ten", headers=auth), 400, "limit='ten'"),
-        (web.post(f"/api/v1/conversations/{CID}/messages", data="{not json", content_type="application/json",
-                  headers=auth), 400, "not valid JSON"),
+        (
+            web.post(
+                f"/api/v1/conversations/{CID}/messages", data="{not json", content_type="application/json", headers=auth
+            ),
+            400,
+            "not valid JSON",
+        ),
         (web.post(f"/api/v1/conversations/{CID}/messages", data="text=hi", headers=auth), 400, "Content-Type"),
         (web.post(f"/api/v1/conversations/{CID}/messages", json=["hi"], headers=auth), 400, "JSON object"),
         (web.post(f"/api/v1/conversations/{CID}/messages", json={}, headers=auth), 422, 'missing "text"'),
         (web.post(f"/api/v1/conversations/{CID}/messages", json={"text": "  "}, headers=auth), 422, "empty"),
         (web.post(f"/api/v1/conversations/{CID}/messages", json={"text": "a\u0000b"}, headers=auth), 422, "NUL"),
-        (web.post(f"/api/v1/conversations/{CID}/messages", data='{"text": "\\ud800"}',
-                  content_type="application/json", headers=auth), 422, "lone surrogate"),
+        (
+            web.post(
+                f"/api/v1/conversations/{CID}/messages",
+                data='{"text": "\\ud800"}',
+                content_type="application/json",
+                headers=auth,
+            ),
+            422,
+            "lone surrogate",
+        ),
         (web.post(f"/api/v1/conversations/{CID}/messages", json={"text": "x" * 5000}, headers=auth), 422, "4096"),
-        (web.post(f"/api/v1/conversations/{CID}/messages", json={"text": "hi", "template": 3}, headers=auth), 422,
-         "template"),
+        (
+            web.post(f"/api/v1/conversations/{CID}/messages", json={"text": "hi", "template": 3}, headers=auth),
+            422,
+            "template",
+        ),
         (web.post(f"/api/v1/conversations/{CID}/notes", json={"text": None}, headers=auth), 422, "string"),
-        (web.post(f"/api/v1/conversations/{CID}/takeover", data="junk", content_type="text/plain", headers=auth), 400,
-         "Content-Type"),
+        (
+            web.post(f"/api/v1/conversations/{CID}/takeover", data="junk", content_type="text/plain", headers=auth),
+            400,
+            "Content-Type",
+        ),
     ]
     for i, (r, status, fragment) in enumerate(cases):
         assert r.status_code == status, (i, r.status_code, r.get_data(as_text=True))

@@ -11,10 +11,11 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -111,7 +112,7 @@ def serve(app: Any, services: Services, name: str) -> Iterator[LiveBot]:
 
 
 @pytest.fixture
-def live_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -> Iterator[LiveBot]:  # noqa: ANN001
+def live_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -> Iterator[LiveBot]:
     """The example airline bot from the repo's config.yaml, served on 127.0.0.1 with embedded workers."""
     from bots.runtime import start_embedded
     from bots.web import create_app
@@ -142,7 +143,7 @@ def live_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -
 
 
 @pytest.fixture
-def live_chat(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  # noqa: ANN001
+def live_chat(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:
     """The app alone (no workers, no NLU) on the test Redis: the test plays the bot."""
     from bots.web import create_app
 
@@ -182,7 +183,7 @@ def new_page(playwright_browser: Any) -> Iterator[Callable[..., Any]]:
         context.set_default_timeout(15000)
         contexts.append(context)
         page = context.new_page()
-        page.dialogs = []  # type: ignore[attr-defined]  # test bookkeeping on Playwright's page
+        page.dialogs = []  # test bookkeeping on Playwright's page
 
         def on_dialog(dialog: Any) -> None:
             page.dialogs.append(dialog.message)

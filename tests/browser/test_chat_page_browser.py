@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from bots.live_events import live_channel
 from bots.pipeline.keys import Keys
 from connectors.base import Inbound, Outbound, QuickReply
-from bots.live_events import live_channel
 from connectors.webchat import WebchatConnector
 
 from .conftest import LiveBot
@@ -22,7 +22,7 @@ from .conftest import LiveBot
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def wait_for(predicate, timeout: float = 10, what: str = "condition") -> Any:  # noqa: ANN001
+def wait_for(predicate, timeout: float = 10, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = predicate()
@@ -75,8 +75,12 @@ def test_the_page_sends_shows_replies_and_buttons_and_keeps_text_inert(live_chat
     assert browser.find_element(By.ID, "chat-typing").is_displayed()  # waiting for the bot
 
     connector.send(
-        Outbound("webchat", first.sender_id, "Bonjour ! Voulez-vous changer de siège ?",
-                 quick_replies=(QuickReply("Oui", "/affirm"), QuickReply("Non", "/deny")))
+        Outbound(
+            "webchat",
+            first.sender_id,
+            "Bonjour ! Voulez-vous changer de siège ?",
+            quick_replies=(QuickReply("Oui", "/affirm"), QuickReply("Non", "/deny")),
+        )
     )
     wait_for(lambda: css("#chat-log .msg-bot"), what="the bot reply")
     assert css("#chat-log .msg-bot")[0].text == "Bonjour ! Voulez-vous changer de siège ?"
@@ -101,8 +105,13 @@ def test_the_page_sends_shows_replies_and_buttons_and_keeps_text_inert(live_chat
 
     # a reload replays the conversation, in order, each line once.
     shown = [e.text for e in css("#chat-log .msg")]
-    assert shown == ["Bonjour", "Bonjour ! Voulez-vous changer de siège ?", "Oui", evil,
-                     "<b>bold?</b> <script>window.__pwned = 3</script>"]
+    assert shown == [
+        "Bonjour",
+        "Bonjour ! Voulez-vous changer de siège ?",
+        "Oui",
+        evil,
+        "<b>bold?</b> <script>window.__pwned = 3</script>",
+    ]
     browser.refresh()
     wait_for(lambda: len(css("#chat-log .msg")) >= len(shown), what="the replayed transcript")
     time.sleep(0.3)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -41,11 +42,21 @@ class Customer:
         self.bot, self.twilio, self.number = bot, twilio, number
 
     def says(self, text: str) -> None:
-        form = {"MessageSid": f"SMcust{next(_sids):06d}", "AccountSid": DEFAULT_SID, "From": self.number,
-                "To": BRAND_NUMBER, "Body": text, "NumMedia": "0", "ProfileName": "Ana"}
+        form = {
+            "MessageSid": f"SMcust{next(_sids):06d}",
+            "AccountSid": DEFAULT_SID,
+            "From": self.number,
+            "To": BRAND_NUMBER,
+            "Body": text,
+            "NumMedia": "0",
+            "ProfileName": "Ana",
+        }
         sig = RequestValidator(DEFAULT_TOKEN).compute_signature(PUBLIC + "/webhooks/twilio", form)
-        r = httpx.post(self.bot.url + "/webhooks/twilio", content=urlencode(form),
-                       headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+        r = httpx.post(
+            self.bot.url + "/webhooks/twilio",
+            content=urlencode(form),
+            headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert r.status_code == 200, r.text
 
     def received(self) -> list[str]:
@@ -62,25 +73,35 @@ class Customer:
 
 
 @pytest.fixture
-def console_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -> Iterator[tuple[LiveBot, Customer]]:  # noqa: ANN001
+def console_bot(redis_url: str, redis_client, tmp_path: Path, demo_nlu_dir: Path) -> Iterator[tuple[LiveBot, Customer]]:
     """The demo airline with WhatsApp on (fake Twilio API), staff open every hour, one agent account."""
     from bots.runtime import start_embedded
     from bots.staff.accounts import Accounts
     from bots.web import create_app
 
     twilio = FakeTwilioAPI().start()
-    env = {"TWILIO_ENABLED": "true", "TWILIO_ACCOUNT_SID": DEFAULT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_TOKEN,
-           "TWILIO_WHATSAPP_FROM": BRAND_NUMBER, "TWILIO_PUBLIC_URL": PUBLIC, "TWILIO_API_BASE_URL": twilio.base_url}
-    settings = load_settings(REPO / "config.yaml", env=env, overrides={
-        "stores.redis_url": redis_url,
-        "stores.database_url": f"sqlite:///{tmp_path / 'brandbot.db'}",
-        "nlu.model_dir": str(demo_nlu_dir),
-        "dialogue.actions_options.database": str(tmp_path / "airline.db"),
-        "server.embedded_workers": 2,
-        "pipeline.send_backoff_initial": 0.01,
-        "handoff.business_hours": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-        "console.secure_cookies": False,
-    })
+    env = {
+        "TWILIO_ENABLED": "true",
+        "TWILIO_ACCOUNT_SID": DEFAULT_SID,
+        "TWILIO_AUTH_TOKEN": DEFAULT_TOKEN,
+        "TWILIO_WHATSAPP_FROM": BRAND_NUMBER,
+        "TWILIO_PUBLIC_URL": PUBLIC,
+        "TWILIO_API_BASE_URL": twilio.base_url,
+    }
+    settings = load_settings(
+        REPO / "config.yaml",
+        env=env,
+        overrides={
+            "stores.redis_url": redis_url,
+            "stores.database_url": f"sqlite:///{tmp_path / 'brandbot.db'}",
+            "nlu.model_dir": str(demo_nlu_dir),
+            "dialogue.actions_options.database": str(tmp_path / "airline.db"),
+            "server.embedded_workers": 2,
+            "pipeline.send_backoff_initial": 0.01,
+            "handoff.business_hours": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+            "console.secure_cookies": False,
+        },
+    )
     services = build_services(settings)
     upgrade(services.engine)
     Accounts(services.engine).add(AGENT[0], "agent", password=AGENT[1], name="Anna")
@@ -104,7 +125,7 @@ def sign_in(page: Any, bot: LiveBot) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def test_agent_takes_over_a_whatsapp_customer_answers_and_hands_back(console_bot, new_page) -> None:  # noqa: ANN001
+def test_agent_takes_over_a_whatsapp_customer_answers_and_hands_back(console_bot, new_page) -> None:
     bot, customer = console_bot
     page = new_page()
     sign_in(page, bot)
@@ -139,7 +160,7 @@ def test_agent_takes_over_a_whatsapp_customer_answers_and_hands_back(console_bot
     assert page.dialogs == []
 
 
-def test_customer_html_is_shown_as_text_and_runs_nothing(console_bot, new_page) -> None:  # noqa: ANN001
+def test_customer_html_is_shown_as_text_and_runs_nothing(console_bot, new_page) -> None:
     bot, customer = console_bot
     page = new_page()
     sign_in(page, bot)

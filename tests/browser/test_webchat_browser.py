@@ -89,7 +89,7 @@ def test_a_newcomer_changes_a_seat_in_french_in_the_web_chat(live_bot: LiveBot, 
         browser.save_screenshot(str(folder / "webchat-seat-change-fr.png"))
 
     # customer text is shown as text: a <script> message is inert.
-    evil = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+    evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
     step(evil)
     customer = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#chat-log .msg-customer")]
     assert customer[-1] == evil

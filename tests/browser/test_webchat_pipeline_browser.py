@@ -8,16 +8,17 @@ change through the same path is in test_webchat_browser.py.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from bots.live_events import live_channel
+from bots.pipeline.turn import TurnResult
 from bots.pipeline.worker import start_embedded_workers
 from bots.services import build_services
 from connectors.base import Inbound, Outbound, QuickReply
-from bots.live_events import live_channel
 from connectors.webchat import WebchatConnector
-from bots.pipeline.turn import TurnResult
 
 from .conftest import LiveBot, serve
 
@@ -27,26 +28,30 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 def parrot(inbound: Inbound) -> TurnResult:
     """Answers every message once, with a button, keyed so a redone turn never shows twice."""
     said = inbound.payload or inbound.text
-    return TurnResult([
-        Outbound(
-            channel=inbound.channel,
-            recipient=inbound.sender_id,
-            text=f"Vous avez écrit : {said}",
-            quick_replies=(QuickReply("Encore", "/again"),),
-            idempotency_key=f"{inbound.message_id}:0",
-            conversation_id=inbound.conversation_id,
-        )
-    ])
+    return TurnResult(
+        [
+            Outbound(
+                channel=inbound.channel,
+                recipient=inbound.sender_id,
+                text=f"Vous avez écrit : {said}",
+                quick_replies=(QuickReply("Encore", "/again"),),
+                idempotency_key=f"{inbound.message_id}:0",
+                conversation_id=inbound.conversation_id,
+            )
+        ]
+    )
 
 
 @pytest.fixture
-def live_parrot(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:  # noqa: ANN001
+def live_parrot(make_settings, sql_engine, redis_client) -> Iterator[LiveBot]:
     from bots.web import create_app
 
     settings = make_settings()
     services = build_services(settings)
     app = create_app(settings, services)
-    connector = WebchatConnector(services.redis, settings.stores.key_prefix, live_channel=live_channel(settings.stores.key_prefix))
+    connector = WebchatConnector(
+        services.redis, settings.stores.key_prefix, live_channel=live_channel(settings.stores.key_prefix)
+    )
     workers = start_embedded_workers(services, parrot, {"webchat": connector}, 2)
     try:
         with serve(app, services, "live-parrot") as bot:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -16,7 +17,8 @@ from connectors.base import WebhookRequest
 from connectors.telegram import SECRET_HEADER, TelegramConnector
 from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, WhatsAppConnector
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
-from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN as TWILIO_TOKEN, FakeTwilioAPI
+from tests.fakes.twilio_api import DEFAULT_SID, FakeTwilioAPI
+from tests.fakes.twilio_api import DEFAULT_TOKEN as TWILIO_TOKEN
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TG_SECRET = "s3cr3t-Token_from-set-webhook"
@@ -44,8 +46,14 @@ def fake_telegram() -> Iterator[FakeTelegramAPI]:
 def telegram(fake_telegram: FakeTelegramAPI, redis_client: redis.Redis) -> Iterator[TelegramConnector]:
     """A connector on the fake with generous rate limits (the rate-limit test sets its own)."""
     conn = TelegramConnector(
-        DEFAULT_TOKEN, TG_SECRET, redis_client, "test",
-        api_base_url=fake_telegram.base_url, per_chat=Rate(100), overall=Rate(1000), timeout=5,
+        DEFAULT_TOKEN,
+        TG_SECRET,
+        redis_client,
+        "test",
+        api_base_url=fake_telegram.base_url,
+        per_chat=Rate(100),
+        overall=Rate(1000),
+        timeout=5,
     )
     yield conn
     conn.close()
@@ -72,8 +80,13 @@ class Clock:
         self.now += seconds
 
 
-def twilio_request(form: dict[str, str], url: str = TWILIO_URL, token: str = TWILIO_TOKEN,
-                   signature: str | None = "compute", signed_url: str | None = None) -> WebhookRequest:
+def twilio_request(
+    form: dict[str, str],
+    url: str = TWILIO_URL,
+    token: str = TWILIO_TOKEN,
+    signature: str | None = "compute",
+    signed_url: str | None = None,
+) -> WebhookRequest:
     """A request as Twilio sends it: urlencoded form, X-Twilio-Signature over ``signed_url or url``."""
     headers = {"Content-Type": "application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token": "d4c1"}
     if signature == "compute":
@@ -95,8 +108,15 @@ def fake_twilio() -> Iterator[FakeTwilioAPI]:
 
 
 def _twilio_kwargs(fake: FakeTwilioAPI, clock: Clock) -> dict[str, Any]:
-    return dict(api_base_url=fake.base_url, status_callback_url=STATUS_URL, clock=clock, timeout=5,
-                keywords=KeywordConfig.with_extra({"fr": {"opt_out": ["ARRET", "ARRÊT"], "opt_in": ["DEMARRER"], "help": ["AIDE"]}}))
+    return dict(
+        api_base_url=fake.base_url,
+        status_callback_url=STATUS_URL,
+        clock=clock,
+        timeout=5,
+        keywords=KeywordConfig.with_extra(
+            {"fr": {"opt_out": ["ARRET", "ARRÊT"], "opt_in": ["DEMARRER"], "help": ["AIDE"]}}
+        ),
+    )
 
 
 @pytest.fixture
@@ -106,5 +126,12 @@ def sms(fake_twilio: FakeTwilioAPI, redis_client: redis.Redis, clock: Clock) -> 
 
 @pytest.fixture
 def whatsapp(fake_twilio: FakeTwilioAPI, redis_client: redis.Redis, clock: Clock) -> WhatsAppConnector:
-    return WhatsAppConnector(DEFAULT_SID, TWILIO_TOKEN, WHATSAPP_FROM, redis_client, "test",
-                             templates={"reply": REPLY_TEMPLATE}, **_twilio_kwargs(fake_twilio, clock))
+    return WhatsAppConnector(
+        DEFAULT_SID,
+        TWILIO_TOKEN,
+        WHATSAPP_FROM,
+        redis_client,
+        "test",
+        templates={"reply": REPLY_TEMPLATE},
+        **_twilio_kwargs(fake_twilio, clock),
+    )

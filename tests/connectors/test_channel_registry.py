@@ -6,27 +6,53 @@ import pytest
 
 from bots.channel_registry import build_connectors, check_credentials
 from bots.errors import ConfigError
+from bots.runtime import close_connectors
 from connectors.base import Connector, Outbound
 from connectors.errors import PermanentSendError
 from connectors.telegram import TelegramConnector
 from connectors.twilio import SmsConnector, WhatsAppConnector
 from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 
-from .conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture, telegram_request, twilio_request
+from .conftest import (
+    DEFAULT_SID,
+    SMS_FROM,
+    TG_SECRET,
+    TWILIO_TOKEN,
+    WHATSAPP_FROM,
+    load_fixture,
+    telegram_request,
+    twilio_request,
+)
 
 pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
 
 
 def channels(fake_telegram, fake_twilio, **twilio_extra):
-    return {"channels": {
-        "telegram": {"enabled": True, "token": TG_TOKEN, "webhook_secret": TG_SECRET, "api_base_url": fake_telegram.base_url},
-        "twilio": {"enabled": True, "account_sid": DEFAULT_SID, "auth_token": TWILIO_TOKEN, "whatsapp_from": WHATSAPP_FROM,
-                   "sms_from": SMS_FROM, "api_base_url": fake_twilio.base_url, "public_url": "https://bot.example.com",
-                   **twilio_extra},
-    }}
+    return {
+        "channels": {
+            "telegram": {
+                "enabled": True,
+                "token": TG_TOKEN,
+                "webhook_secret": TG_SECRET,
+                "api_base_url": fake_telegram.base_url,
+            },
+            "twilio": {
+                "enabled": True,
+                "account_sid": DEFAULT_SID,
+                "auth_token": TWILIO_TOKEN,
+                "whatsapp_from": WHATSAPP_FROM,
+                "sms_from": SMS_FROM,
+                "api_base_url": fake_twilio.base_url,
+                "public_url": "https://bot.example.com",
+                **twilio_extra,
+            },
+        }
+    }
 
 
-def test_enabled_channels_get_connectors_that_talk_to_the_configured_apis(make_settings, redis_client, fake_telegram, fake_twilio):
+def test_enabled_channels_get_connectors_that_talk_to_the_configured_apis(
+    make_settings, redis_client, fake_telegram, fake_twilio
+):
     settings = make_settings(channels(fake_telegram, fake_twilio, sms={"keywords": {"fr": {"opt_out": ["ARRET"]}}}))
     conns = build_connectors(settings, redis_client)
     try:
@@ -48,8 +74,7 @@ def test_enabled_channels_get_connectors_that_talk_to_the_configured_apis(make_s
         conns["telegram"].send(Outbound("telegram", "42", "hello"))
         assert fake_telegram.sent_texts(42) == ["hello"]
     finally:
-        for c in conns.values():
-            c.close()
+        close_connectors(conns)
 
 
 def test_disabled_channels_get_nothing(make_settings, redis_client):
@@ -65,13 +90,17 @@ def test_only_configured_twilio_senders_get_a_connector(make_settings, redis_cli
 
 def test_whatsapp_templates_come_from_the_settings(make_settings, redis_client, fake_telegram, fake_twilio):
     sid = "HX" + "0123456789abcdef" * 2
-    settings = make_settings(channels(fake_telegram, fake_twilio, whatsapp={"templates": {"reply": {"content_sid": sid, "variables": ["{text}"]}}}))
+    settings = make_settings(
+        channels(
+            fake_telegram, fake_twilio, whatsapp={"templates": {"reply": {"content_sid": sid, "variables": ["{text}"]}}}
+        )
+    )
     conns = build_connectors(settings, redis_client)
     try:
         conns["whatsapp"].send(Outbound("whatsapp", "+31612345678", "Your flight is on time."))  # window never opened
         assert fake_twilio.messages()[0]["ContentSid"] == sid
     finally:
-        conns["telegram"].close()
+        close_connectors(conns)
 
 
 @pytest.mark.parametrize(
@@ -95,16 +124,20 @@ def test_twilio_without_any_sender_is_a_config_error(make_settings, redis_client
 
 def test_keyword_clash_is_a_config_error(make_settings, redis_client, fake_telegram, fake_twilio):
     settings = make_settings(channels(fake_telegram, fake_twilio, sms={"keywords": {"en": {"opt_in": ["STOP"]}}}))
-    with pytest.raises(ConfigError, match="sms.keywords.*two kinds"):
+    with pytest.raises(ConfigError, match=r"sms.keywords.*two kinds"):
         build_connectors(settings, redis_client)
 
 
 def test_check_credentials_without_redis(make_settings, fake_telegram, fake_twilio):
     conns = build_connectors(make_settings(channels(fake_telegram, fake_twilio)), None)
     try:
-        assert {name: check_credentials(c) for name, c in conns.items()} == {"telegram": None, "whatsapp": None, "sms": None}
+        assert {name: check_credentials(c) for name, c in conns.items()} == {
+            "telegram": None,
+            "whatsapp": None,
+            "sms": None,
+        }
     finally:
-        conns["telegram"].close()
+        close_connectors(conns)
 
 
 def test_check_credentials_reports_what_is_wrong(make_settings, fake_telegram, fake_twilio):
@@ -116,7 +149,7 @@ def test_check_credentials_reports_what_is_wrong(make_settings, fake_telegram, f
         assert "token was rejected" in check_credentials(conns["telegram"])
         assert "refused the credentials" in check_credentials(conns["sms"])
     finally:
-        conns["telegram"].close()
+        close_connectors(conns)
 
 
 def test_missing_webhook_secret_is_reported(make_settings, fake_telegram, fake_twilio):
@@ -126,4 +159,4 @@ def test_missing_webhook_secret_is_reported(make_settings, fake_telegram, fake_t
     try:
         assert "TELEGRAM_WEBHOOK_SECRET is empty" in check_credentials(conns["telegram"])
     finally:
-        conns["telegram"].close()
+        close_connectors(conns)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from bots.runtime import start_embedded
-from bots.settings import load_settings
 from bots.services import build_services
+from bots.settings import load_settings
 from bots.stores.sql import upgrade
 from bots.web.app import create_app
 from tests.conftest import REPO
@@ -43,17 +43,28 @@ def wait_for(probe: Callable[[], list], count: int = 1, timeout: float = 20.0) -
 def live(redis_url, redis_client, demo_nlu_dir: Path, tmp_path: Path, fake_telegram, fake_twilio):
     """The shipped config.yaml with the channels switched on by environment, as an operator would."""
     env = {
-        "TELEGRAM_ENABLED": "true", "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+        "TELEGRAM_ENABLED": "true",
+        "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
         "TELEGRAM_API_BASE_URL": fake_telegram.base_url,
-        "TWILIO_ENABLED": "true", "TWILIO_ACCOUNT_SID": DEFAULT_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_WHATSAPP_FROM": WHATSAPP_FROM, "TWILIO_SMS_FROM": SMS_FROM,
-        "TWILIO_API_BASE_URL": fake_twilio.base_url, "TWILIO_PUBLIC_URL": PUBLIC,
-        "REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'brandbot.db'}",
+        "TWILIO_ENABLED": "true",
+        "TWILIO_ACCOUNT_SID": DEFAULT_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
+        "TWILIO_SMS_FROM": SMS_FROM,
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "TWILIO_PUBLIC_URL": PUBLIC,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'brandbot.db'}",
     }
-    settings = load_settings(REPO / "config.yaml", env=env, overrides={
-        "nlu.model_dir": str(demo_nlu_dir),
-        "dialogue.actions_options.database": str(tmp_path / "airline.db"),
-    })
+    settings = load_settings(
+        REPO / "config.yaml",
+        env=env,
+        overrides={
+            "nlu.model_dir": str(demo_nlu_dir),
+            "dialogue.actions_options.database": str(tmp_path / "airline.db"),
+        },
+    )
     services = build_services(settings)
     upgrade(services.engine)
     app = create_app(settings, services)

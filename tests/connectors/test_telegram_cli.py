@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from bots.cli import main
 from bots.cli.telegram_cmd import poll_updates, webhook_url_for
 from bots.errors import BrandbotError
+from connectors.base import Inbound
 from tests.fakes.telegram_api import DEFAULT_TOKEN
 
 from .conftest import load_fixture
@@ -17,11 +18,21 @@ pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
 
 @pytest.fixture
 def config(write_config, redis_url, sqlite_url, fake_telegram):
-    return str(write_config({
-        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
-        "channels": {"telegram": {"enabled": True, "token": DEFAULT_TOKEN, "webhook_secret": "x",
-                                  "api_base_url": fake_telegram.base_url}},
-    }))
+    return str(
+        write_config(
+            {
+                "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+                "channels": {
+                    "telegram": {
+                        "enabled": True,
+                        "token": DEFAULT_TOKEN,
+                        "webhook_secret": "x",
+                        "api_base_url": fake_telegram.base_url,
+                    }
+                },
+            }
+        )
+    )
 
 
 def run(config: str, *args: str):
@@ -69,7 +80,7 @@ def test_poll_puts_updates_on_the_inbound_queue_once(config, fake_telegram, redi
 def test_poll_updates_hands_inbounds_to_the_callable_and_confirms_them(fake_telegram, telegram):
     fake_telegram.push_update(load_fixture("telegram_message_text"))
     fake_telegram.push_update(load_fixture("telegram_callback_query"))
-    got = []
+    got: list[Inbound] = []
     assert poll_updates(telegram, got.append, timeout=0, max_rounds=1) == 2
     assert [i.kind for i in got] == ["message", "callback"]
     assert got[1].payload == "seat_change:yes"

@@ -35,18 +35,26 @@ def test_long_text_is_split_at_4096_on_word_boundaries(telegram, fake_telegram):
 
 
 def test_quick_replies_become_an_inline_keyboard_on_the_last_message(telegram, fake_telegram):
-    telegram.send(Outbound("telegram", "telegram:42", "Change your seat?",
-                           quick_replies=(QuickReply("Yes, please", "seat_change:yes"), QuickReply("No", "seat_change:no"))))
+    telegram.send(
+        Outbound(
+            "telegram",
+            "telegram:42",
+            "Change your seat?",
+            quick_replies=(QuickReply("Yes, please", "seat_change:yes"), QuickReply("No", "seat_change:no")),
+        )
+    )
     [call] = fake_telegram.calls("sendMessage")
     assert call.params["chat_id"] == "42"
-    assert call.json_param("reply_markup") == {"inline_keyboard": [
-        [{"text": "Yes, please", "callback_data": "seat_change:yes"}],
-        [{"text": "No", "callback_data": "seat_change:no"}],
-    ]}
+    assert call.json_param("reply_markup") == {
+        "inline_keyboard": [
+            [{"text": "Yes, please", "callback_data": "seat_change:yes"}],
+            [{"text": "No", "callback_data": "seat_change:no"}],
+        ]
+    }
 
 
 def test_long_callback_payload_is_hashed_within_64_bytes_and_resolved_on_press(telegram, fake_telegram):
-    payload = "intent:change_seat{\"flight\": \"KL1234\", \"seat\": \"12A\", \"note\": \"près du hublot\"}"
+    payload = 'intent:change_seat{"flight": "KL1234", "seat": "12A", "note": "près du hublot"}'
     assert len(payload.encode()) > 64
     telegram.send(Outbound("telegram", "5123456789", "Confirm?", quick_replies=(QuickReply("Confirm", payload),)))
     data = fake_telegram.calls("sendMessage")[0].json_param("reply_markup")["inline_keyboard"][0][0]["callback_data"]
@@ -107,8 +115,12 @@ def test_a_retried_send_with_the_same_idempotency_key_sends_once(telegram, fake_
 
 def test_a_retry_after_a_failed_part_does_not_resend_the_parts_that_went_out(telegram, fake_telegram):
     text = " ".join(["segment"] * 900)  # 7,199 characters: 2 parts
-    fake_telegram.fail("sendMessage", 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"},
-                       when=lambda rec: len(fake_telegram.calls("sendMessage")) == 2)
+    fake_telegram.fail(
+        "sendMessage",
+        500,
+        {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+        when=lambda rec: len(fake_telegram.calls("sendMessage")) == 2,
+    )
     msg = Outbound("telegram", "42", text, idempotency_key="815400002:0")
     with pytest.raises(TransientSendError):
         telegram.send(msg)
@@ -119,10 +131,17 @@ def test_a_retry_after_a_failed_part_does_not_resend_the_parts_that_went_out(tel
 
 
 def test_photos_and_documents_are_sent_with_captions(telegram, fake_telegram):
-    delivery = telegram.send(Outbound("telegram", "42", "Here is your boarding pass.", media=(
-        Attachment("image", url="https://cdn.example.com/bp.png", caption="Boarding pass"),
-        Attachment("document", file_id="BQACAgQAAxkBAAIBs2Doc", name="receipt.pdf"),
-    )))
+    delivery = telegram.send(
+        Outbound(
+            "telegram",
+            "42",
+            "Here is your boarding pass.",
+            media=(
+                Attachment("image", url="https://cdn.example.com/bp.png", caption="Boarding pass"),
+                Attachment("document", file_id="BQACAgQAAxkBAAIBs2Doc", name="receipt.pdf"),
+            ),
+        )
+    )
     assert [r.endpoint for r in fake_telegram.requests] == ["sendPhoto", "sendDocument", "sendMessage"]
     photo = fake_telegram.calls("sendPhoto")[0].params
     assert photo["photo"] == "https://cdn.example.com/bp.png" and photo["caption"] == "Boarding pass"
@@ -144,8 +163,17 @@ def test_a_recipient_that_is_not_a_chat_id_is_refused_without_a_call(telegram, f
 
 def test_per_chat_rate_limit_spaces_messages_and_raises_when_the_wait_is_too_long(fake_telegram, redis_client):
     waits: list[float] = []
-    conn = TelegramConnector(DEFAULT_TOKEN, TG_SECRET, redis_client, "test", api_base_url=fake_telegram.base_url,
-                             per_chat=Rate(1), overall=Rate(30), max_rate_wait=2, sleep=waits.append)
+    conn = TelegramConnector(
+        DEFAULT_TOKEN,
+        TG_SECRET,
+        redis_client,
+        "test",
+        api_base_url=fake_telegram.base_url,
+        per_chat=Rate(1),
+        overall=Rate(30),
+        max_rate_wait=2,
+        sleep=waits.append,
+    )
     try:
         conn.send(Outbound("telegram", "42", "one"))
         conn.send(Outbound("telegram", "43", "other chat: no wait"))

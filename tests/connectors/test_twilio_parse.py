@@ -23,7 +23,11 @@ def test_sms_message_is_channel_sms_keyed_on_message_sid(sms):
 def test_whatsapp_sender_goes_to_the_whatsapp_channel_whichever_connector_parses(sms, whatsapp):
     for conn in (sms, whatsapp):
         [inb] = conn.parse(twilio_request(load_fixture("twilio_whatsapp_text")))
-        assert (inb.channel, inb.sender_id, inb.conversation_id) == ("whatsapp", "+31612345678", "whatsapp:+31612345678")
+        assert (inb.channel, inb.sender_id, inb.conversation_id) == (
+            "whatsapp",
+            "+31612345678",
+            "whatsapp:+31612345678",
+        )
         assert inb.sender_name == "Marieke"
 
 
@@ -51,13 +55,23 @@ def test_a_changed_field_breaks_the_signature(sms):
 def test_behind_a_proxy_the_public_url_is_what_is_checked(fake_twilio, redis_client):
     form = load_fixture("twilio_sms_text")
     # Twilio signed the public URL; the app sees its internal address
-    req = twilio_request(form, url="http://10.0.0.5:8000/webhooks/twilio?src=tw",
-                         signed_url="https://bot.example.com/webhooks/twilio?src=tw")
+    req = twilio_request(
+        form,
+        url="http://10.0.0.5:8000/webhooks/twilio?src=tw",
+        signed_url="https://bot.example.com/webhooks/twilio?src=tw",
+    )
     direct = SmsConnector(DEFAULT_SID, TWILIO_TOKEN, SMS_FROM, redis_client, "test", api_base_url=fake_twilio.base_url)
     with pytest.raises(ForgedRequest, match="public_url"):
         direct.parse(req)
-    proxied = SmsConnector(DEFAULT_SID, TWILIO_TOKEN, SMS_FROM, redis_client, "test", api_base_url=fake_twilio.base_url,
-                           public_url="https://bot.example.com")
+    proxied = SmsConnector(
+        DEFAULT_SID,
+        TWILIO_TOKEN,
+        SMS_FROM,
+        redis_client,
+        "test",
+        api_base_url=fake_twilio.base_url,
+        public_url="https://bot.example.com",
+    )
     assert proxied.parse(req)[0].message_id == form["MessageSid"]
 
 
@@ -87,7 +101,9 @@ def test_signed_but_malformed_forms_are_refused(sms, form, match):
 def test_whatsapp_image_and_location_are_typed_attachments():
     img = parse_message_form(load_fixture("twilio_whatsapp_image"))
     [att] = img.attachments
-    assert (att.kind, att.mime_type) == ("image", "image/jpeg") and att.url.endswith("/Media/ME0718293a4b5c6d7e8f9a0b1c2d3e4f5")
+    assert (att.kind, att.mime_type) == ("image", "image/jpeg") and att.url.endswith(
+        "/Media/ME0718293a4b5c6d7e8f9a0b1c2d3e4f5"
+    )
     loc = parse_message_form(load_fixture("twilio_whatsapp_location"))
     [att] = loc.attachments
     assert (att.kind, att.latitude, att.longitude, att.name) == ("location", 52.308613, 4.763889, "Schiphol Plaza")
@@ -101,11 +117,19 @@ def test_whatsapp_template_button_gives_a_callback_with_payload():
 def test_status_callbacks_parse_into_status_updates(sms):
     delivered = parse_status_form(load_fixture("twilio_status_delivered"))
     assert (delivered.message_sid, delivered.status, delivered.channel, delivered.recipient, delivered.error_code) == (
-        "SMaa000000000000000000000000000001", "delivered", "sms", "+31612345678", None)
+        "SMaa000000000000000000000000000001",
+        "delivered",
+        "sms",
+        "+31612345678",
+        None,
+    )
     read = parse_status_form(load_fixture("twilio_status_whatsapp_read"))
     assert (read.status, read.channel) == ("read", "whatsapp") and not read.failed
-    failed = sms.parse_status(twilio_request(load_fixture("twilio_status_whatsapp_failed_63016"),
-                                             url="https://bot.example.com/webhooks/twilio/status"))
+    failed = sms.parse_status(
+        twilio_request(
+            load_fixture("twilio_status_whatsapp_failed_63016"), url="https://bot.example.com/webhooks/twilio/status"
+        )
+    )
     assert (failed.status, failed.error_code, failed.failed) == ("failed", "63016", True)
 
 
@@ -120,7 +144,9 @@ def test_signature_settings_header_selects_hmac_sha256(sms):
     from twilio.request_validator import RequestValidator
 
     form = load_fixture("twilio_sms_text")
-    req = twilio_request(form, signature=RequestValidator(TWILIO_TOKEN).compute_signature(TWILIO_URL, form, "HMAC_SHA256"))
+    req = twilio_request(
+        form, signature=RequestValidator(TWILIO_TOKEN).compute_signature(TWILIO_URL, form, "HMAC_SHA256")
+    )
     from connectors.base import WebhookRequest
 
     headers = dict(req.headers, **{"X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256"})

@@ -51,7 +51,9 @@ def test_resolving_the_same_start_twice_gives_the_same_answer(sms, fake_twilio):
     again = sms.resolve(start)  # the turn redone after a worker crash
     assert (first.kind, first.event) == (again.kind, again.event) == ("event", "opt_in")
     sms.send(Outbound("sms", CUSTOMER, "Welcome back."))
-    later_yes = sms.parse(twilio_request(dict(load_fixture("twilio_sms_start"), Body="YES", MessageSid="SM" + "9" * 32)))[0]
+    later_yes = sms.parse(
+        twilio_request(dict(load_fixture("twilio_sms_start"), Body="YES", MessageSid="SM" + "9" * 32))
+    )[0]
     assert sms.resolve(later_yes).kind == "message", "a later YES from a subscribed number is an answer"
 
 
@@ -69,20 +71,29 @@ def test_numbered_options_resolve_against_what_the_previous_turn_offered(whatsap
     form = dict(load_fixture("twilio_whatsapp_text"), Body="2", MessageSid="SM" + "7" * 32)
     [early] = whatsapp.parse(twilio_request(form))
     assert early.payload is None  # the webhook does not look options up
-    whatsapp.send(Outbound("whatsapp", CUSTOMER, "Window or aisle?",
-                           quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle"))))
+    whatsapp.send(
+        Outbound(
+            "whatsapp",
+            CUSTOMER,
+            "Window or aisle?",
+            quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle")),
+        )
+    )
     answer = whatsapp.resolve(early)
     assert (answer.kind, answer.payload, answer.text) == ("callback", "seat:aisle", "Aisle")
 
 
-@pytest.mark.parametrize("signed, seen", [
-    ("https://bot.example.com/webhooks/twilio", "https://bot.example.com/webhooks/twilio"),
-    ("https://bot.example.com:443/webhooks/twilio", "https://bot.example.com/webhooks/twilio"),
-    ("https://bot.example.com/webhooks/twilio", "https://bot.example.com:443/webhooks/twilio"),
-    ("http://127.0.0.1:8000/webhooks/twilio?x=1", "http://127.0.0.1:8000/webhooks/twilio?x=1"),
-    ("http://127.0.0.1/webhooks/twilio?x=1", "http://127.0.0.1:8000/webhooks/twilio?x=1"),
-    ("https://evil.example.com/webhooks/twilio", "https://bot.example.com/webhooks/twilio"),
-])
+@pytest.mark.parametrize(
+    "signed, seen",
+    [
+        ("https://bot.example.com/webhooks/twilio", "https://bot.example.com/webhooks/twilio"),
+        ("https://bot.example.com:443/webhooks/twilio", "https://bot.example.com/webhooks/twilio"),
+        ("https://bot.example.com/webhooks/twilio", "https://bot.example.com:443/webhooks/twilio"),
+        ("http://127.0.0.1:8000/webhooks/twilio?x=1", "http://127.0.0.1:8000/webhooks/twilio?x=1"),
+        ("http://127.0.0.1/webhooks/twilio?x=1", "http://127.0.0.1:8000/webhooks/twilio?x=1"),
+        ("https://evil.example.com/webhooks/twilio", "https://bot.example.com/webhooks/twilio"),
+    ],
+)
 @pytest.mark.parametrize("algorithm", [None, "HMAC_SHA1", "HMAC_SHA256", "HMAC_MD5"])
 def test_signature_check_accepts_exactly_what_twilios_validator_accepts(signed, seen, algorithm):
     form = load_fixture("twilio_sms_text")
@@ -91,4 +102,3 @@ def test_signature_check_accepts_exactly_what_twilios_validator_accepts(signed, 
     for signature in (good, good[:-2] + "xx", ""):
         expected = validator.validate(seen, form, signature, algorithm)
         assert signature_matches(seen, form, signature, TWILIO_TOKEN, algorithm) is expected, (signed, seen, signature)
-

@@ -29,8 +29,12 @@ def test_inside_the_window_free_text_goes_out(whatsapp, fake_twilio):
     receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
     sid = whatsapp.send(Outbound("whatsapp", CUSTOMER, "Yes, bikes travel as special baggage."))
     [msg] = fake_twilio.messages()
-    assert msg == {"To": f"whatsapp:{CUSTOMER}", "From": WHATSAPP_FROM, "Body": "Yes, bikes travel as special baggage.",
-                   "StatusCallback": STATUS_URL}
+    assert msg == {
+        "To": f"whatsapp:{CUSTOMER}",
+        "From": WHATSAPP_FROM,
+        "Body": "Yes, bikes travel as special baggage.",
+        "StatusCallback": STATUS_URL,
+    }
     assert sid.startswith("SM")
 
 
@@ -64,7 +68,9 @@ def test_note_inbound_opens_the_window_for_inbounds_that_came_another_way(whatsa
 
 
 def test_window_closed_without_a_template_for_the_kind_is_refused_before_any_call(whatsapp, fake_twilio):
-    with pytest.raises(PermanentSendError, match=r"no template is configured for kind 'handoff'.*templates.handoff") as info:
+    with pytest.raises(
+        PermanentSendError, match=r"no template is configured for kind 'handoff'.*templates.handoff"
+    ) as info:
         whatsapp.send(Outbound("whatsapp", CUSTOMER, "An agent will join.", kind="handoff"))
     assert info.value.code == "window_closed"
     assert fake_twilio.requests == []
@@ -73,7 +79,10 @@ def test_window_closed_without_a_template_for_the_kind_is_refused_before_any_cal
 def test_an_explicit_template_is_sent_as_is(whatsapp, fake_twilio):
     whatsapp.send(Outbound("whatsapp", CUSTOMER, template=Template("HX" + "c" * 32, {"1": "Marieke", "2": "KL1234"})))
     [msg] = fake_twilio.messages()
-    assert msg["ContentSid"] == "HX" + "c" * 32 and json.loads(msg["ContentVariables"]) == {"1": "Marieke", "2": "KL1234"}
+    assert msg["ContentSid"] == "HX" + "c" * 32 and json.loads(msg["ContentVariables"]) == {
+        "1": "Marieke",
+        "2": "KL1234",
+    }
 
 
 def test_63016_is_permanent_and_closes_the_window_so_the_next_send_uses_the_template(whatsapp, fake_twilio, caplog):
@@ -107,10 +116,26 @@ def test_a_63016_status_callback_closes_the_window(whatsapp, fake_twilio):
 # -- SMS: keywords and opt-out --------------------------------------------------
 @pytest.mark.parametrize(
     "text, expected",
-    [("STOP", "opt_out"), (" stop ", "opt_out"), ("Unsubscribe", "opt_out"), ("stopall", "opt_out"), ("optout", "opt_out"),
-     ("CANCEL", "opt_out"), ("end", "opt_out"), ("quit", "opt_out"), ("revoke", "opt_out"),
-     ("START", "opt_in"), ("yes", "opt_in"), ("unstop", "opt_in"), ("HELP", "help"), ("info", "help"),
-     ("Stop sending me offers", None), ("STOP!", None), ("", None), ("ARRET", None)],
+    [
+        ("STOP", "opt_out"),
+        (" stop ", "opt_out"),
+        ("Unsubscribe", "opt_out"),
+        ("stopall", "opt_out"),
+        ("optout", "opt_out"),
+        ("CANCEL", "opt_out"),
+        ("end", "opt_out"),
+        ("quit", "opt_out"),
+        ("revoke", "opt_out"),
+        ("START", "opt_in"),
+        ("yes", "opt_in"),
+        ("unstop", "opt_in"),
+        ("HELP", "help"),
+        ("info", "help"),
+        ("Stop sending me offers", None),
+        ("STOP!", None),
+        ("", None),
+        ("ARRET", None),
+    ],
 )
 def test_classify_keyword_with_twilio_defaults(text, expected):
     assert classify_keyword(text) == expected
@@ -188,7 +213,9 @@ def test_a_21610_status_callback_marks_the_number_opted_out(sms, fake_twilio):
 
 def test_opt_out_holds_across_connector_instances(sms, fake_twilio, redis_client, clock):
     receive(sms, twilio_request(load_fixture("twilio_sms_stop")))
-    other = SmsConnector(DEFAULT_SID, fake_twilio.auth_token, SMS_FROM, redis_client, "test", api_base_url=fake_twilio.base_url)
+    other = SmsConnector(
+        DEFAULT_SID, fake_twilio.auth_token, SMS_FROM, redis_client, "test", api_base_url=fake_twilio.base_url
+    )
     with pytest.raises(PermanentSendError, match="opted out"):
         other.send(Outbound("sms", CUSTOMER, "from another worker"))
 
@@ -205,8 +232,14 @@ def test_long_sms_is_split_into_segments_on_sentence_boundaries(sms, fake_twilio
 
 
 def test_numbered_quick_replies_round_trip(sms, fake_twilio):
-    sms.send(Outbound("sms", CUSTOMER, "Change your seat?",
-                      quick_replies=(QuickReply("Yes, please", "seat:yes"), QuickReply("No", "seat:no"))))
+    sms.send(
+        Outbound(
+            "sms",
+            CUSTOMER,
+            "Change your seat?",
+            quick_replies=(QuickReply("Yes, please", "seat:yes"), QuickReply("No", "seat:no")),
+        )
+    )
     assert fake_twilio.messages()[0]["Body"] == "Change your seat?\n\n1. Yes, please\n2. No"
     form = dict(load_fixture("twilio_sms_text"), Body=" 2 ")
     [answer] = receive(sms, twilio_request(form))
@@ -227,23 +260,39 @@ def test_a_number_out_of_range_or_after_a_plain_reply_is_plain_text(sms, fake_tw
 
 def test_whatsapp_quick_replies_are_numbered_too(whatsapp, fake_twilio):
     receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
-    whatsapp.send(Outbound("whatsapp", CUSTOMER, "Window or aisle?",
-                           quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle"))))
+    whatsapp.send(
+        Outbound(
+            "whatsapp",
+            CUSTOMER,
+            "Window or aisle?",
+            quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle")),
+        )
+    )
     assert fake_twilio.messages()[0]["Body"].endswith("1. Window\n2. Aisle")
-    [answer] = receive(whatsapp, twilio_request(dict(load_fixture("twilio_whatsapp_text"), Body="1", MessageSid="SM" + "a" * 32)))
+    [answer] = receive(
+        whatsapp, twilio_request(dict(load_fixture("twilio_whatsapp_text"), Body="1", MessageSid="SM" + "a" * 32))
+    )
     assert answer.payload == "seat:window"
 
 
 def test_media_goes_with_the_first_part(whatsapp, fake_twilio):
     receive(whatsapp, twilio_request(load_fixture("twilio_whatsapp_text")))
-    whatsapp.send(Outbound("whatsapp", CUSTOMER, "Your boarding pass",
-                           media=(Attachment("image", url="https://cdn.example.com/bp.png"),)))
+    whatsapp.send(
+        Outbound(
+            "whatsapp",
+            CUSTOMER,
+            "Your boarding pass",
+            media=(Attachment("image", url="https://cdn.example.com/bp.png"),),
+        )
+    )
     assert fake_twilio.messages()[0]["MediaUrl"] == "https://cdn.example.com/bp.png"
 
 
 # -- errors, retries, idempotency, credentials ---------------------------------------
-@pytest.mark.parametrize("status, code, error", [(500, 20500, TransientSendError), (429, 20429, TransientSendError),
-                                                 (400, 21211, PermanentSendError)])
+@pytest.mark.parametrize(
+    "status, code, error",
+    [(500, 20500, TransientSendError), (429, 20429, TransientSendError), (400, 21211, PermanentSendError)],
+)
 def test_api_errors_map_to_transient_or_permanent(sms, fake_twilio, status, code, error):
     fake_twilio.fail_code(code, status)
     with pytest.raises(error, match=str(code)):
@@ -253,7 +302,9 @@ def test_api_errors_map_to_transient_or_permanent(sms, fake_twilio, status, code
 def test_unreachable_twilio_is_transient(redis_client, clock):
     from bots.stores.redis_client import free_port
 
-    conn = SmsConnector(DEFAULT_SID, "tok", SMS_FROM, redis_client, "test", api_base_url=f"http://127.0.0.1:{free_port()}", timeout=2)
+    conn = SmsConnector(
+        DEFAULT_SID, "tok", SMS_FROM, redis_client, "test", api_base_url=f"http://127.0.0.1:{free_port()}", timeout=2
+    )
     with pytest.raises(TransientSendError, match="unreachable"):
         conn.send(Outbound("sms", CUSTOMER, "hello"))
 
@@ -271,6 +322,8 @@ def test_check_credentials(sms, fake_twilio, redis_client):
 
 
 def test_messaging_service_sender(fake_twilio, redis_client):
-    conn = SmsConnector(DEFAULT_SID, fake_twilio.auth_token, "MG" + "1" * 32, redis_client, "test", api_base_url=fake_twilio.base_url)
+    conn = SmsConnector(
+        DEFAULT_SID, fake_twilio.auth_token, "MG" + "1" * 32, redis_client, "test", api_base_url=fake_twilio.base_url
+    )
     conn.send(Outbound("sms", CUSTOMER, "hi"))
     assert fake_twilio.messages()[0]["MessagingServiceSid"] == "MG" + "1" * 32

@@ -7,14 +7,13 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from bots.pipeline import keys_for
 from bots.services import Services
 from bots.web.app import create_app
 from connectors.telegram import SECRET_HEADER
 from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
-
-from twilio.request_validator import RequestValidator
 
 from .conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture
 
@@ -25,11 +24,27 @@ PUBLIC = "https://bot.example.com"
 
 @pytest.fixture
 def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegram, fake_twilio):
-    settings = make_settings({"channels": {
-        "telegram": {"enabled": True, "token": TG_TOKEN, "webhook_secret": TG_SECRET, "api_base_url": fake_telegram.base_url},
-        "twilio": {"enabled": True, "account_sid": DEFAULT_SID, "auth_token": TWILIO_TOKEN, "whatsapp_from": WHATSAPP_FROM,
-                   "sms_from": SMS_FROM, "api_base_url": fake_twilio.base_url, "public_url": PUBLIC},
-    }})
+    settings = make_settings(
+        {
+            "channels": {
+                "telegram": {
+                    "enabled": True,
+                    "token": TG_TOKEN,
+                    "webhook_secret": TG_SECRET,
+                    "api_base_url": fake_telegram.base_url,
+                },
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": DEFAULT_SID,
+                    "auth_token": TWILIO_TOKEN,
+                    "whatsapp_from": WHATSAPP_FROM,
+                    "sms_from": SMS_FROM,
+                    "api_base_url": fake_twilio.base_url,
+                    "public_url": PUBLIC,
+                },
+            }
+        }
+    )
     services = Services(settings, redis_client, sql_engine, redis_url)
     yield create_app(settings, services), services
     for connector in (services.connectors or {}).values():
@@ -37,10 +52,10 @@ def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegr
 
 
 def backlog(services: Services) -> list[dict]:
-    out = []
+    out: list[dict] = []
     for stream in keys_for(services.settings).all_streams():
         for _, fields in services.redis.xrange(stream):
-            out.extend(json.loads(v) for k, v in fields.items() if v.startswith(b"{"))
+            out.extend(json.loads(v) for v in fields.values() if isinstance(v, bytes) and v.startswith(b"{"))
     return out
 
 
@@ -52,8 +67,12 @@ def post_telegram(client, update, secret=TG_SECRET):
 
 def post_twilio(client, form, path="/webhooks/twilio", token=TWILIO_TOKEN):
     sig = RequestValidator(token).compute_signature(PUBLIC + path, form)
-    return client.post(path, data=urlencode(form), content_type="application/x-www-form-urlencoded",
-                       headers={"X-Twilio-Signature": sig})
+    return client.post(
+        path,
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sig},
+    )
 
 
 def test_telegram_forged_malformed_and_retried(app_services):
@@ -67,7 +86,11 @@ def test_telegram_forged_malformed_and_retried(app_services):
     assert backlog(services) == []
     assert [post_telegram(client, update).status_code for _ in range(3)] == [200, 200, 200]
     [queued] = backlog(services)
-    assert (queued["channel"], queued["message_id"], queued["text"]) == ("telegram", "815400001", "Can I change my seat on KL1234?")
+    assert (queued["channel"], queued["message_id"], queued["text"]) == (
+        "telegram",
+        "815400001",
+        "Can I change my seat on KL1234?",
+    )
 
 
 @pytest.mark.parametrize("fixture, channel", [("twilio_whatsapp_text", "whatsapp"), ("twilio_sms_text", "sms")])
@@ -94,6 +117,8 @@ def test_sms_stop_over_http_is_recorded_and_enqueued_as_an_event(app_services):
 
 def test_status_callback_route_uses_the_connector(app_services):
     app, services = app_services
-    r = post_twilio(app.test_client(), load_fixture("twilio_status_sms_undelivered_21610"), path="/webhooks/twilio/status")
+    r = post_twilio(
+        app.test_client(), load_fixture("twilio_status_sms_undelivered_21610"), path="/webhooks/twilio/status"
+    )
     assert r.status_code == 200
     assert services.connectors["sms"].is_opted_out("+31612345678")

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,9 +25,12 @@ from bots.web.console import ConsoleState
 
 REPO = Path(__file__).resolve().parents[2]
 CANNED = [
-    {"shortcut": "refund", "title": "Refund policy",
-     "text": {"en": "Refunds reach your card within 7 days.", "fr": "Le remboursement arrive sous 7 jours."},
-     "intents": ["refund"]},
+    {
+        "shortcut": "refund",
+        "title": "Refund policy",
+        "text": {"en": "Refunds reach your card within 7 days.", "fr": "Le remboursement arrive sous 7 jours."},
+        "intents": ["refund"],
+    },
     {"shortcut": "hello", "title": "Greeting", "text": {"en": "Hello, I'm here to help."}},
 ]
 XSS = "<img src=x onerror=alert(1)>"
@@ -34,9 +38,13 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(make_settings, sql_engine, redis_client) -> Iterator[Flask]:  # noqa: ANN001
-    settings = make_settings({"console": {"canned_replies": CANNED},
-                              "dialogue": {"domain_file": str(REPO / "bots" / "airline" / "domain.yml")}})
+def app(make_settings, sql_engine, redis_client) -> Iterator[Flask]:
+    settings = make_settings(
+        {
+            "console": {"canned_replies": CANNED},
+            "dialogue": {"domain_file": str(REPO / "bots" / "airline" / "domain.yml")},
+        }
+    )
     services = build_services(settings)
     app = create_app(settings, services)
     app.config["TESTING"] = True
@@ -73,9 +81,14 @@ def staff(console: ConsoleState) -> Staff:
 def sign_in(client: FlaskClient, member: Any) -> FlaskClient:
     """Sign in through the real login form."""
     page = client.get("/console/login")
-    response = client.post("/console/login", data={
-        "email": member.email, "password": PASSWORD, "csrf_token": csrf_of(page.get_data(as_text=True)),
-    })
+    response = client.post(
+        "/console/login",
+        data={
+            "email": member.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
 
@@ -100,18 +113,47 @@ def waiting_conversation(app: Flask, console: ConsoleState) -> str:
     from bots.handoff.modes import Modes
 
     engine = app.extensions["brandbot"].engine
-    now = datetime.now(timezone.utc) - timedelta(minutes=7)
+    now = datetime.now(UTC) - timedelta(minutes=7)
     with engine.begin() as conn:
-        conn.execute(insert(conversations).values(
-            id=CID, channel="webchat", customer_id="vcustomer42", language="en", mode="bot",
-            created_at=now, updated_at=now, last_message_at=now, last_preview=XSS))
-        conn.execute(insert(messages).values(
-            conversation_id=CID, direction="in", channel="webchat", message_id="m1", text=XSS,
-            data={"nlu": {"intent": "refund", "confidence": 0.87, "sentiment": {"score": -0.62, "label": "negative"}}},
-            created_at=now))
-        conn.execute(insert(messages).values(
-            conversation_id=CID, direction="out", channel="webchat", message_id="m1:0",
-            text="Let me find a person for you.", data={}, created_at=now + timedelta(seconds=1)))
+        conn.execute(
+            insert(conversations).values(
+                id=CID,
+                channel="webchat",
+                customer_id="vcustomer42",
+                language="en",
+                mode="bot",
+                created_at=now,
+                updated_at=now,
+                last_message_at=now,
+                last_preview=XSS,
+            )
+        )
+        conn.execute(
+            insert(messages).values(
+                conversation_id=CID,
+                direction="in",
+                channel="webchat",
+                message_id="m1",
+                text=XSS,
+                data={
+                    "nlu": {"intent": "refund", "confidence": 0.87, "sentiment": {"score": -0.62, "label": "negative"}}
+                },
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(messages).values(
+                conversation_id=CID,
+                direction="out",
+                channel="webchat",
+                message_id="m1:0",
+                text="Let me find a person for you.",
+                data={},
+                created_at=now + timedelta(seconds=1),
+            )
+        )
     desk = console.desk
-    Modes(desk.store, engine, clock=lambda: now).change(CID, "webchat", "waiting", actor="customer", reason="human_request")
+    Modes(desk.store, engine, clock=lambda: now).change(
+        CID, "webchat", "waiting", actor="customer", reason="human_request"
+    )
     return CID

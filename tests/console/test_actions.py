@@ -15,34 +15,38 @@ pytestmark = pytest.mark.integration
 URL = f"/console/c/{CID}"
 
 
-def mode_of(app) -> tuple[str, int | None]:  # noqa: ANN001
+def mode_of(app) -> tuple[str, int | None]:
     with app.extensions["brandbot"].engine.connect() as conn:
-        row = conn.execute(select(conversations.c.mode, conversations.c.assigned_to)
-                           .where(conversations.c.id == CID)).one()
+        row = conn.execute(
+            select(conversations.c.mode, conversations.c.assigned_to).where(conversations.c.id == CID)
+        ).one()
     return row.mode, row.assigned_to
 
 
-def outbox(app) -> list[str]:  # noqa: ANN001
+def outbox(app) -> list[str]:
     services = app.extensions["brandbot"]
     entries, _ = WebchatConnector(services.redis, services.settings.stores.key_prefix).read("vcustomer42", "0")
     return [e.text for e in entries]
 
 
 @pytest.mark.parametrize("action", ["takeover", "reply", "note", "handback", "resolve", "assign"])
-def test_a_post_without_the_csrf_token_is_refused(app, agent_client, waiting_conversation, action) -> None:  # noqa: ANN001
+def test_a_post_without_the_csrf_token_is_refused(app, agent_client, waiting_conversation, action) -> None:
     response = agent_client.post(f"{URL}/{action}", data={"text": "hello", "assignee": "1"})
     assert response.status_code == 400
     assert mode_of(app) == ("waiting", None)
 
 
-def test_a_wrong_csrf_token_is_refused_for_scripts_too(app, agent_client, waiting_conversation) -> None:  # noqa: ANN001
-    response = agent_client.post(f"{URL}/takeover", data={"csrf_token": "forged"},
-                                 headers={"Accept": "application/json", "X-CSRFToken": "forged"})
+def test_a_wrong_csrf_token_is_refused_for_scripts_too(app, agent_client, waiting_conversation) -> None:
+    response = agent_client.post(
+        f"{URL}/takeover",
+        data={"csrf_token": "forged"},
+        headers={"Accept": "application/json", "X-CSRFToken": "forged"},
+    )
     assert response.status_code == 400 and "error" in response.get_json()
     assert mode_of(app)[0] == "waiting"
 
 
-def test_takeover_reply_note_handback_resolve_with_the_token(app, agent_client, staff, waiting_conversation) -> None:  # noqa: ANN001
+def test_takeover_reply_note_handback_resolve_with_the_token(app, agent_client, staff, waiting_conversation) -> None:
     token = csrf_of(agent_client.get(URL).get_data(as_text=True))
 
     r = agent_client.post(f"{URL}/takeover", data={"csrf_token": token})
@@ -53,8 +57,11 @@ def test_takeover_reply_note_handback_resolve_with_the_token(app, agent_client, 
     assert ">Take over<" not in page and ">Hand back to bot<" in page
     assert "vcustomer42" in agent_client.get("/console?view=mine").get_data(as_text=True)
 
-    r = agent_client.post(f"{URL}/reply", data={"csrf_token": token, "text": "Hi, Ada here. <b>Let me check.</b>"},
-                          headers={"Accept": "application/json"})
+    r = agent_client.post(
+        f"{URL}/reply",
+        data={"csrf_token": token, "text": "Hi, Ada here. <b>Let me check.</b>"},
+        headers={"Accept": "application/json"},
+    )
     assert r.status_code == 200, r.get_json()
     assert "Hi, Ada here. <b>Let me check.</b>" in outbox(app)
     page = agent_client.get(URL).get_data(as_text=True)
@@ -74,12 +81,16 @@ def test_takeover_reply_note_handback_resolve_with_the_token(app, agent_client, 
     assert "vcustomer42" in agent_client.get("/console?view=resolved").get_data(as_text=True)
 
     with app.extensions["brandbot"].engine.connect() as conn:
-        actions = [a for (a,) in conn.execute(select(audit_log.c.action).where(audit_log.c.subject == CID)
-                                             .order_by(audit_log.c.id))]
+        actions = [
+            a
+            for (a,) in conn.execute(
+                select(audit_log.c.action).where(audit_log.c.subject == CID).order_by(audit_log.c.id)
+            )
+        ]
     assert {"mode:human", "reply", "note", "mode:bot", "mode:resolved"} <= set(actions)
 
 
-def test_script_posts_get_json(app, agent_client, staff, waiting_conversation) -> None:  # noqa: ANN001
+def test_script_posts_get_json(app, agent_client, staff, waiting_conversation) -> None:
     token = csrf_of(agent_client.get(URL).get_data(as_text=True))
     headers = {"Accept": "application/json", "X-CSRFToken": token}
     r = agent_client.post(f"{URL}/assign", data={"assignee": str(staff.agent2.id)}, headers=headers)
@@ -97,7 +108,7 @@ def test_script_posts_get_json(app, agent_client, staff, waiting_conversation) -
     assert r.status_code == 404
 
 
-def test_a_slash_shortcut_sent_as_is_expands_to_the_canned_reply(app, agent_client, waiting_conversation) -> None:  # noqa: ANN001
+def test_a_slash_shortcut_sent_as_is_expands_to_the_canned_reply(app, agent_client, waiting_conversation) -> None:
     token = csrf_of(agent_client.get(URL).get_data(as_text=True))
     r = agent_client.post(f"{URL}/reply", data={"csrf_token": token, "text": "/refund"})
     assert r.status_code == 303
@@ -105,7 +116,7 @@ def test_a_slash_shortcut_sent_as_is_expands_to_the_canned_reply(app, agent_clie
     assert mode_of(app)[0] == "human"  # replying took it over
 
 
-def test_the_reply_form_offers_the_canned_replies(agent_client, waiting_conversation) -> None:  # noqa: ANN001
+def test_the_reply_form_offers_the_canned_replies(agent_client, waiting_conversation) -> None:
     html = agent_client.get(URL).get_data(as_text=True)
     assert 'data-shortcut="refund"' in html and 'data-shortcut="hello"' in html
     assert "<code>/refund</code>" in html

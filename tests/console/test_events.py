@@ -15,13 +15,13 @@ from .conftest import CID
 pytestmark = pytest.mark.integration
 
 
-def _frames(response):  # noqa: ANN001, ANN202
+def _frames(response):
     """Yield the SSE frames (text) of a streamed test-client response, one chunk at a time."""
     for chunk in response.response:
         yield chunk.decode() if isinstance(chunk, bytes) else chunk
 
 
-def _next_event(frames, kind: str, timeout: float = 10.0) -> dict:  # noqa: ANN001
+def _next_event(frames, kind: str, timeout: float = 10.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         frame = next(frames)
@@ -30,7 +30,7 @@ def _next_event(frames, kind: str, timeout: float = 10.0) -> dict:  # noqa: ANN0
     raise AssertionError(f"no {kind} event within {timeout}s")
 
 
-def _publish_when_connected(app, events: list[dict]) -> threading.Thread:  # noqa: ANN001
+def _publish_when_connected(app, events: list[dict]) -> threading.Thread:
     services = app.extensions["brandbot"]
     hub = app.extensions["console"].hub
 
@@ -45,7 +45,7 @@ def _publish_when_connected(app, events: list[dict]) -> threading.Thread:  # noq
     return thread
 
 
-def test_the_inbox_stream_gets_mode_events_and_marks_the_agent_online(app, agent_client, console, staff) -> None:  # noqa: ANN001
+def test_the_inbox_stream_gets_mode_events_and_marks_the_agent_online(app, agent_client, console, staff) -> None:
     response = agent_client.get("/console/events", buffered=False)
     try:
         assert response.status_code == 200
@@ -54,11 +54,21 @@ def test_the_inbox_stream_gets_mode_events_and_marks_the_agent_online(app, agent
         assert console.presence.online() == 1
         frames = _frames(response)
         assert next(frames).startswith("retry:")
-        _publish_when_connected(app, [
-            {"type": "note", "conversation_id": CID, "text": "not for the inbox"},
-            {"type": "mode", "conversation_id": CID, "channel": "webchat", "mode": "waiting", "old": "bot",
-             "actor": "customer", "reason": "human_request"},
-        ])
+        _publish_when_connected(
+            app,
+            [
+                {"type": "note", "conversation_id": CID, "text": "not for the inbox"},
+                {
+                    "type": "mode",
+                    "conversation_id": CID,
+                    "channel": "webchat",
+                    "mode": "waiting",
+                    "old": "bot",
+                    "actor": "customer",
+                    "reason": "human_request",
+                },
+            ],
+        )
         event = _next_event(frames, "mode")
         assert event["conversation_id"] == CID and event["mode"] == "waiting"
     finally:
@@ -66,16 +76,24 @@ def test_the_inbox_stream_gets_mode_events_and_marks_the_agent_online(app, agent
     assert console.hub.subscriptions == 0  # closing the stream unsubscribed
 
 
-def test_a_conversation_stream_gets_its_own_messages_only(app, agent_client, console, staff) -> None:  # noqa: ANN001
+def test_a_conversation_stream_gets_its_own_messages_only(app, agent_client, console, staff) -> None:
     response = agent_client.get(f"/console/events?conversation={CID}", buffered=False)
     try:
         frames = _frames(response)
         next(frames)
-        _publish_when_connected(app, [
-            {"type": "message", "conversation_id": "webchat:someoneelse", "direction": "in", "text": "other"},
-            {"type": "message", "conversation_id": CID, "direction": "in", "text": "<b>mine</b>",
-             "nlu": {"intent": "refund", "confidence": 0.9}},
-        ])
+        _publish_when_connected(
+            app,
+            [
+                {"type": "message", "conversation_id": "webchat:someoneelse", "direction": "in", "text": "other"},
+                {
+                    "type": "message",
+                    "conversation_id": CID,
+                    "direction": "in",
+                    "text": "<b>mine</b>",
+                    "nlu": {"intent": "refund", "confidence": 0.9},
+                },
+            ],
+        )
         event = _next_event(frames, "message")
         assert event["text"] == "<b>mine</b>" and event["conversation_id"] == CID
     finally:

@@ -12,21 +12,21 @@ DESK_PAGES = ["/console", "/console/inbox/rows", f"/console/c/{CID}", "/console/
 
 
 @pytest.mark.parametrize("path", [*DESK_PAGES, "/console/staff", "/console/"])
-def test_anonymous_is_sent_to_the_login_page(app, staff, path) -> None:  # noqa: ANN001
+def test_anonymous_is_sent_to_the_login_page(app, staff, path) -> None:
     response = app.test_client().get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/console/login?next=")
 
 
 @pytest.mark.parametrize("path", [*DESK_PAGES, "/console/staff"])
-def test_analyst_gets_403_on_conversation_pages(app, staff, waiting_conversation, path) -> None:  # noqa: ANN001
+def test_analyst_gets_403_on_conversation_pages(app, staff, waiting_conversation, path) -> None:
     client = sign_in(app.test_client(), staff.analyst)
     response = client.get(path)
     assert response.status_code == 403
     assert XSS not in response.get_data(as_text=True) and "vcustomer42" not in response.get_data(as_text=True)
 
 
-def test_analyst_lands_on_a_page_pointing_to_the_dashboard(app, staff, waiting_conversation) -> None:  # noqa: ANN001
+def test_analyst_lands_on_a_page_pointing_to_the_dashboard(app, staff, waiting_conversation) -> None:
     client = sign_in(app.test_client(), staff.analyst)
     page = client.get("/console/")
     assert page.status_code == 200
@@ -34,7 +34,7 @@ def test_analyst_lands_on_a_page_pointing_to_the_dashboard(app, staff, waiting_c
     assert "dashboard" in html and "vcustomer42" not in html and "onerror" not in html
 
 
-def test_analyst_cannot_act_on_a_conversation(app, staff, waiting_conversation) -> None:  # noqa: ANN001
+def test_analyst_cannot_act_on_a_conversation(app, staff, waiting_conversation) -> None:
     client = sign_in(app.test_client(), staff.analyst)
     token = _token(client, "/console/")
     for action in ("takeover", "reply", "note", "handback", "resolve", "assign"):
@@ -42,13 +42,13 @@ def test_analyst_cannot_act_on_a_conversation(app, staff, waiting_conversation) 
         assert response.status_code == 403, action
 
 
-def _token(client, path: str) -> str:  # noqa: ANN001
+def _token(client, path: str) -> str:
     from .conftest import csrf_of
 
     return csrf_of(client.get(path).get_data(as_text=True))
 
 
-def test_agent_sees_the_waiting_conversation_with_its_preview_escaped(agent_client, waiting_conversation) -> None:  # noqa: ANN001
+def test_agent_sees_the_waiting_conversation_with_its_preview_escaped(agent_client, waiting_conversation) -> None:
     page = agent_client.get("/console")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -65,7 +65,7 @@ def test_agent_sees_the_waiting_conversation_with_its_preview_escaped(agent_clie
     assert headers["Referrer-Policy"]
 
 
-def test_inbox_filters_and_search(agent_client, waiting_conversation) -> None:  # noqa: ANN001
+def test_inbox_filters_and_search(agent_client, waiting_conversation) -> None:
     assert "vcustomer42" in agent_client.get("/console?view=waiting&channel=webchat&language=en").get_data(as_text=True)
     assert "vcustomer42" not in agent_client.get("/console?view=waiting&language=fr").get_data(as_text=True)
     assert "vcustomer42" in agent_client.get("/console?view=open&q=ONERROR").get_data(as_text=True)
@@ -74,11 +74,13 @@ def test_inbox_filters_and_search(agent_client, waiting_conversation) -> None:  
     rows = agent_client.get("/console/inbox/rows?view=waiting")
     assert rows.status_code == 200
     fragment = rows.get_data(as_text=True)
-    assert fragment.lstrip().startswith("<table>\n<tbody") and 'data-count-waiting="1"' in fragment  # a parser keeps a tbody only inside a table
+    assert (
+        fragment.lstrip().startswith("<table>\n<tbody") and 'data-count-waiting="1"' in fragment
+    )  # a parser keeps a tbody only inside a table
     assert "&lt;img" in fragment and XSS not in fragment
 
 
-def test_conversation_shows_transcript_nlu_and_canned_replies(agent_client, waiting_conversation) -> None:  # noqa: ANN001
+def test_conversation_shows_transcript_nlu_and_canned_replies(agent_client, waiting_conversation) -> None:
     page = agent_client.get(f"/console/c/{CID}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -94,11 +96,11 @@ def test_conversation_shows_transcript_nlu_and_canned_replies(agent_client, wait
     assert " style=" not in html and " onclick=" not in html and "<script>" not in html
 
 
-def test_unknown_conversation_is_404(agent_client) -> None:  # noqa: ANN001
+def test_unknown_conversation_is_404(agent_client) -> None:
     assert agent_client.get("/console/c/webchat:nobody").status_code == 404
 
 
-def test_static_files_are_served(app) -> None:  # noqa: ANN001
+def test_static_files_are_served(app) -> None:
     client = app.test_client()
     for name in ("console.css", "console.js", "inbox.js", "conversation.js"):
         response = client.get(f"/console/static/{name}")
@@ -106,7 +108,7 @@ def test_static_files_are_served(app) -> None:  # noqa: ANN001
         response.close()
 
 
-def test_signing_out_drops_the_agents_presence(app, staff, console) -> None:  # noqa: ANN001
+def test_signing_out_drops_the_agents_presence(app, staff, console) -> None:
     from .conftest import csrf_of, sign_in
 
     client = sign_in(app.test_client(), staff.agent)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 import redis
@@ -28,15 +29,26 @@ from tests.pipeline.fake_channel import FakeChannelServer, FakeConnector
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = REPO / "bots" / "airline" / "domain.yml"
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REFUSED = "refuse-me"
 
 CANNED = [
-    {"shortcut": "bags", "title": "Baggage rules", "intents": ["baggage_info"],
-     "text": {"en": "Our baggage rules are on nimbus.example/bags.", "fr": "Nos règles bagages : nimbus.example/bags."}},
+    {
+        "shortcut": "bags",
+        "title": "Baggage rules",
+        "intents": ["baggage_info"],
+        "text": {
+            "en": "Our baggage rules are on nimbus.example/bags.",
+            "fr": "Nos règles bagages : nimbus.example/bags.",
+        },
+    },
     {"shortcut": "hello", "title": "Hello", "text": {"en": "Hello, I'm Ana from Nimbus Air."}},
-    {"shortcut": "refund", "title": "Refunds", "intents": ["cancel_booking"],
-     "text": {"en": "Refunds take 7 days.", "fr": "Les remboursements prennent 7 jours."}},
+    {
+        "shortcut": "refund",
+        "title": "Refunds",
+        "intents": ["cancel_booking"],
+        "text": {"en": "Refunds take 7 days.", "fr": "Les remboursements prennent 7 jours."},
+    },
 ]
 RETURNED = {"text": {"en": "You're back with the Nimbus Air assistant.", "fr": "Vous êtes de retour avec l'assistant."}}
 
@@ -82,17 +94,32 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_desk(settings: Settings, redis_client: redis.Redis, engine: Engine, connectors: Mapping[str, Connector],
-              clock: Callable[[], datetime]) -> Desk:
+def make_desk(
+    settings: Settings,
+    redis_client: redis.Redis,
+    engine: Engine,
+    connectors: Mapping[str, Connector],
+    clock: Callable[[], datetime],
+) -> Desk:
     store = StateStore(redis_client, prefix=settings.stores.key_prefix)
-    deliverer = Deliverer.from_settings(redis_client, engine, settings, connectors,
-                                        DeadLetters(redis_client, keys_for(settings)), sleep=lambda _s: None)
-    return Desk(settings, engine, store, Modes(store, engine, clock), deliverer, redis_client, load_domain(settings),
-                connectors, clock)
+    deliverer = Deliverer.from_settings(
+        redis_client, engine, settings, connectors, DeadLetters(redis_client, keys_for(settings)), sleep=lambda _s: None
+    )
+    return Desk(
+        settings,
+        engine,
+        store,
+        Modes(store, engine, clock),
+        deliverer,
+        redis_client,
+        load_domain(settings),
+        connectors,
+        clock,
+    )
 
 
 @pytest.fixture
-def desk(settings, redis_client, sql_engine, fake_channel, clock) -> Desk:  # noqa: ANN001
+def desk(settings, redis_client, sql_engine, fake_channel, clock) -> Desk:
     return make_desk(settings, redis_client, sql_engine, {"fake": FakeConnector(fake_channel.url)}, clock)
 
 
@@ -112,39 +139,88 @@ def people(sql_engine: Engine) -> dict[str, StaffMember]:
 _ids = itertools.count(1)
 
 
-def add_conversation(engine: Engine, cid: str, *, channel: str = "fake", customer: str | None = None,
-                     language: str | None = "en", at: datetime = T0) -> None:
+def add_conversation(
+    engine: Engine,
+    cid: str,
+    *,
+    channel: str = "fake",
+    customer: str | None = None,
+    language: str | None = "en",
+    at: datetime = T0,
+) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(conversations).values(id=cid, channel=channel, customer_id=customer or cid.split(":", 1)[1],
-                                                  language=language, mode="bot", created_at=at, updated_at=at))
+        conn.execute(
+            insert(conversations).values(
+                id=cid,
+                channel=channel,
+                customer_id=customer or cid.split(":", 1)[1],
+                language=language,
+                mode="bot",
+                created_at=at,
+                updated_at=at,
+            )
+        )
 
 
-def add_message(engine: Engine, cid: str, text: str, *, direction: str = "in", intent: str | None = None,
-                confidence: float = 0.9, sentiment: float = 0.0, at: datetime = T0,
-                ranking: list[dict[str, Any]] | None = None) -> None:
+def add_message(
+    engine: Engine,
+    cid: str,
+    text: str,
+    *,
+    direction: str = "in",
+    intent: str | None = None,
+    confidence: float = 0.9,
+    sentiment: float = 0.0,
+    at: datetime = T0,
+    ranking: list[dict[str, Any]] | None = None,
+) -> None:
     nlu = None
     if intent is not None:
         label = "negative" if sentiment < -0.3 else "positive" if sentiment > 0.3 else "neutral"
-        nlu = {"text": text, "language": "en", "intent": intent, "confidence": confidence, "ranking": ranking or [],
-               "entities": [], "sentiment": {"score": sentiment, "label": label}}
+        nlu = {
+            "text": text,
+            "language": "en",
+            "intent": intent,
+            "confidence": confidence,
+            "ranking": ranking or [],
+            "entities": [],
+            "sentiment": {"score": sentiment, "label": label},
+        }
     with engine.begin() as conn:
-        conn.execute(insert(messages).values(conversation_id=cid, direction=direction, channel=cid.split(":")[0],
-                                             message_id=f"m{next(_ids)}", text=text,
-                                             data={"nlu": nlu, "kind": "message"} if direction == "in" else {"kind": "reply"},
-                                             created_at=at))
-        conn.execute(update(conversations).where(conversations.c.id == cid)
-                     .values(last_message_at=at, last_preview=text[:200]))
+        conn.execute(
+            insert(messages).values(
+                conversation_id=cid,
+                direction=direction,
+                channel=cid.split(":")[0],
+                message_id=f"m{next(_ids)}",
+                text=text,
+                data={"nlu": nlu, "kind": "message"} if direction == "in" else {"kind": "reply"},
+                created_at=at,
+            )
+        )
+        conn.execute(
+            update(conversations).where(conversations.c.id == cid).values(last_message_at=at, last_preview=text[:200])
+        )
 
 
-def set_mode(desk: Desk, cid: str, mode: str, at: datetime, *, actor: str = "customer", reason: str = "human_request",
-             assigned_to: Any = None) -> None:
+def set_mode(
+    desk: Desk,
+    cid: str,
+    mode: str,
+    at: datetime,
+    *,
+    actor: str = "customer",
+    reason: str = "human_request",
+    assigned_to: Any = None,
+) -> None:
     """Move a conversation to ``mode`` the way the runtime or an agent would (Modes, clock pinned)."""
     from bots.handoff.modes import UNCHANGED
 
     modes = Modes(desk.store, desk.engine, clock=lambda: at)
     channel = cid.split(":")[0]
-    modes.change(cid, channel, mode, actor=actor, reason=reason,
-                 assigned_to=UNCHANGED if assigned_to is None else assigned_to)
+    modes.change(
+        cid, channel, mode, actor=actor, reason=reason, assigned_to=UNCHANGED if assigned_to is None else assigned_to
+    )
 
 
 def next_event(pubsub: Any, type_: str, timeout: float = 2.0) -> dict[str, Any]:

@@ -13,8 +13,14 @@ from .conftest import T0, add_conversation, add_message, set_mode
 
 def populate(desk: Desk, ana_id: int) -> None:
     e = desk.engine
-    for cid, lang in [("fake:a", "en"), ("fake:b", "fr"), ("fake:c", "en"), ("fake:d", "en"), ("fake:e", "en"),
-                      ("other:f", "en")]:
+    for cid, lang in [
+        ("fake:a", "en"),
+        ("fake:b", "fr"),
+        ("fake:c", "en"),
+        ("fake:d", "en"),
+        ("fake:e", "en"),
+        ("other:f", "en"),
+    ]:
         add_conversation(e, cid, channel=cid.split(":")[0], language=lang)
     add_message(e, "fake:a", "Where is my BAG?", intent="baggage_info", at=T0 + timedelta(minutes=1))
     add_message(e, "fake:b", "Je veux un remboursement de 100% svp", at=T0 + timedelta(minutes=2))
@@ -24,17 +30,24 @@ def populate(desk: Desk, ana_id: int) -> None:
     add_message(e, "other:f", "100 percent sure, a person please", at=T0 + timedelta(minutes=6))
     set_mode(desk, "fake:a", "waiting", T0 + timedelta(minutes=10))
     set_mode(desk, "fake:b", "waiting", T0 + timedelta(minutes=5))  # waits longer: first
-    set_mode(desk, "fake:c", "human", T0 + timedelta(minutes=7), actor=f"staff:{ana_id}", reason="takeover",
-             assigned_to=ana_id)
+    set_mode(
+        desk,
+        "fake:c",
+        "human",
+        T0 + timedelta(minutes=7),
+        actor=f"staff:{ana_id}",
+        reason="takeover",
+        assigned_to=ana_id,
+    )
     set_mode(desk, "fake:d", "resolved", T0 + timedelta(minutes=8))
     set_mode(desk, "other:f", "waiting", T0 + timedelta(minutes=12))
 
 
-def ids(items) -> list[str]:  # noqa: ANN001
+def ids(items) -> list[str]:
     return [i.id for i in items]
 
 
-def test_views_and_counts(desk: Desk, people, clock) -> None:  # noqa: ANN001
+def test_views_and_counts(desk: Desk, people, clock) -> None:
     ana, bob = people["ana"], people["bob"]
     populate(desk, ana.id)
     clock.now = T0 + timedelta(minutes=20)
@@ -56,7 +69,7 @@ def test_views_and_counts(desk: Desk, people, clock) -> None:  # noqa: ANN001
     assert desk.counts(bob)["mine"] == 0
 
 
-def test_filters_and_paging(desk: Desk, people) -> None:  # noqa: ANN001
+def test_filters_and_paging(desk: Desk, people) -> None:
     ana = people["ana"]
     populate(desk, ana.id)
     assert ids(desk.inbox("waiting", ana, channel="other")) == ["other:f"]
@@ -72,7 +85,7 @@ def test_filters_and_paging(desk: Desk, people) -> None:  # noqa: ANN001
         desk.inbox("all", ana, limit=0)
 
 
-def test_search_is_case_insensitive_and_escapes_like_wildcards(desk: Desk, people) -> None:  # noqa: ANN001
+def test_search_is_case_insensitive_and_escapes_like_wildcards(desk: Desk, people) -> None:
     ana = people["ana"]
     populate(desk, ana.id)
     assert ids(desk.inbox("all", ana, q="bag")) == ["fake:a"]
@@ -88,7 +101,7 @@ def test_search_is_case_insensitive_and_escapes_like_wildcards(desk: Desk, peopl
         desk.inbox("all", ana, q="a\x00b")
 
 
-def test_a_message_left_outside_hours_waits_in_the_inbox(desk: Desk, people, clock) -> None:  # noqa: ANN001
+def test_a_message_left_outside_hours_waits_in_the_inbox(desk: Desk, people, clock) -> None:
     from sqlalchemy import update
 
     from bots.stores.models import conversations
@@ -96,11 +109,19 @@ def test_a_message_left_outside_hours_waits_in_the_inbox(desk: Desk, people, clo
     add_conversation(desk.engine, "fake:night")
     add_message(desk.engine, "fake:night", "Please call me back about my refund", at=T0)
     with desk.engine.begin() as conn:  # what the runtime records when a customer leaves a message
-        conn.execute(update(conversations).where(conversations.c.id == "fake:night")
-                     .values(waiting_since=T0, handoff_reason="left_message"))
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.id == "fake:night")
+            .values(waiting_since=T0, handoff_reason="left_message")
+        )
     clock.now = T0 + timedelta(hours=9)
     [left] = desk.inbox("waiting", people["ana"])
-    assert (left.id, left.mode, left.handoff_reason, left.wait_seconds) == ("fake:night", "bot", "left_message", 9 * 3600)
+    assert (left.id, left.mode, left.handoff_reason, left.wait_seconds) == (
+        "fake:night",
+        "bot",
+        "left_message",
+        9 * 3600,
+    )
     assert desk.counts(people["ana"])["open"] == 1
     desk.takeover("fake:night", people["ana"])
     assert desk.inbox("waiting", people["ana"]) == []

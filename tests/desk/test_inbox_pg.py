@@ -10,7 +10,7 @@ from .conftest import T0, add_message, make_desk
 from .test_inbox import ids, populate
 
 
-def test_inbox_and_search_on_postgresql(settings, redis_client, pg_engine, clock) -> None:  # noqa: ANN001
+def test_inbox_and_search_on_postgresql(settings, redis_client, pg_engine, clock) -> None:
     from bots.staff.accounts import Accounts
 
     accounts = Accounts(pg_engine)

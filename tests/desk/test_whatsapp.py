@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,13 +24,22 @@ def fake_twilio() -> Iterator[FakeTwilioAPI]:
         yield fake
 
 
-def test_reply_inside_and_outside_the_window(make_settings, redis_client, sql_engine, fake_twilio, people) -> None:  # noqa: ANN001
-    settings = make_settings(desk_config(channels={
-        "webchat": {"enabled": False},
-        "twilio": {"enabled": True, "account_sid": DEFAULT_SID, "auth_token": DEFAULT_TOKEN,
-                   "whatsapp_from": "whatsapp:+3120000000", "api_base_url": fake_twilio.base_url,
-                   "whatsapp": {"templates": {"reply": {"content_sid": CONTENT_SID, "variables": ["{text}"]}}}},
-    }))
+def test_reply_inside_and_outside_the_window(make_settings, redis_client, sql_engine, fake_twilio, people) -> None:
+    settings = make_settings(
+        desk_config(
+            channels={
+                "webchat": {"enabled": False},
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": DEFAULT_SID,
+                    "auth_token": DEFAULT_TOKEN,
+                    "whatsapp_from": "whatsapp:+3120000000",
+                    "api_base_url": fake_twilio.base_url,
+                    "whatsapp": {"templates": {"reply": {"content_sid": CONTENT_SID, "variables": ["{text}"]}}},
+                },
+            }
+        )
+    )
     now = {"t": T0}
     connector = build_whatsapp(settings, redis_client, clock=lambda: now["t"].timestamp())
     assert isinstance(connector, ReplyWindow)
@@ -43,12 +52,18 @@ def test_reply_inside_and_outside_the_window(make_settings, redis_client, sql_en
     now["t"] = T0 + timedelta(hours=1)
     window = desk.detail(CID).window
     assert window is not None and (window.open, window.closes_at, window.templates) == (
-        True, T0 + timedelta(hours=24), ("reply",))
+        True,
+        T0 + timedelta(hours=24),
+        ("reply",),
+    )
     result = desk.reply(CID, ana, "Hi, Ana here. Let me look.")
     assert result.status == "sent"
     [sent] = fake_twilio.messages()
-    assert (sent["To"], sent["Body"], sent["From"]) == (f"whatsapp:{NUMBER}", "Hi, Ana here. Let me look.",
-                                                        "whatsapp:+3120000000")
+    assert (sent["To"], sent["Body"], sent["From"]) == (
+        f"whatsapp:{NUMBER}",
+        "Hi, Ana here. Let me look.",
+        "whatsapp:+3120000000",
+    )
 
     now["t"] = T0 + timedelta(hours=25)
     window = desk.detail(CID).window
@@ -66,14 +81,24 @@ def test_reply_inside_and_outside_the_window(make_settings, redis_client, sql_en
     assert desk.detail(CID).messages[-1].text == "Are you still there?"
 
 
-def test_a_closed_window_without_templates_says_the_customer_must_write(make_settings, redis_client, sql_engine,
-                                                                       fake_twilio, people) -> None:  # noqa: ANN001
-    settings = make_settings(desk_config(channels={
-        "webchat": {"enabled": False},
-        "twilio": {"enabled": True, "account_sid": DEFAULT_SID, "auth_token": DEFAULT_TOKEN,
-                   "whatsapp_from": "whatsapp:+3120000000", "api_base_url": fake_twilio.base_url},
-    }))
-    at = datetime(2026, 3, 5, tzinfo=timezone.utc)
+def test_a_closed_window_without_templates_says_the_customer_must_write(
+    make_settings, redis_client, sql_engine, fake_twilio, people
+) -> None:
+    settings = make_settings(
+        desk_config(
+            channels={
+                "webchat": {"enabled": False},
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": DEFAULT_SID,
+                    "auth_token": DEFAULT_TOKEN,
+                    "whatsapp_from": "whatsapp:+3120000000",
+                    "api_base_url": fake_twilio.base_url,
+                },
+            }
+        )
+    )
+    at = datetime(2026, 3, 5, tzinfo=UTC)
     connector = build_whatsapp(settings, redis_client, clock=lambda: at.timestamp())
     desk = make_desk(settings, redis_client, sql_engine, {"whatsapp": connector}, lambda: at)
     add_conversation(sql_engine, CID, channel="whatsapp", customer=NUMBER)

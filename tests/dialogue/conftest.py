@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from bots.dialogue.actions import load_actions
 from bots.dialogue.runtime import ConversationRuntime
 from bots.settings import Settings
 from bots.settings.handoff import DAYS
-from connectors.base import Inbound
+from connectors.base import Inbound, InboundKind
 
 from .rules_nlu import RulesNLU
 
@@ -47,28 +48,40 @@ def airline_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> 
 
 
 @pytest.fixture
-def make_runtime(airline_settings, redis_client, sql_engine) -> Callable[..., ConversationRuntime]:  # noqa: ANN001
-    def make(nlu: Any = None, settings: Settings | None = None, actions: Any = None,
-             clock: Callable[[], datetime] | None = None, **dialogue: Any) -> ConversationRuntime:
+def make_runtime(airline_settings, redis_client, sql_engine) -> Callable[..., ConversationRuntime]:
+    def make(
+        nlu: Any = None,
+        settings: Settings | None = None,
+        actions: Any = None,
+        clock: Callable[[], datetime] | None = None,
+        **dialogue: Any,
+    ) -> ConversationRuntime:
         s = settings or airline_settings(**dialogue)
         d = s.dialogue
         registry = actions or load_actions(d.actions_module, s, d.actions_options, d.action_timeout_seconds)
-        return ConversationRuntime(settings=s, redis=redis_client, engine=sql_engine, nlu=nlu or RulesNLU(),
-                                   actions=registry, clock=clock)
+        return ConversationRuntime(
+            settings=s, redis=redis_client, engine=sql_engine, nlu=nlu or RulesNLU(), actions=registry, clock=clock
+        )
 
     return make
 
 
 @pytest.fixture
-def runtime(make_runtime) -> ConversationRuntime:  # noqa: ANN001
+def runtime(make_runtime) -> ConversationRuntime:
     return make_runtime()
 
 
 _ids = itertools.count(1)
 
 
-def inbound(text: str = "", conv: str = "test:c1", message_id: str | None = None, payload: str | None = None,
-            kind: str = "message", channel: str = "test") -> Inbound:
+def inbound(
+    text: str = "",
+    conv: str = "test:c1",
+    message_id: str | None = None,
+    payload: str | None = None,
+    kind: InboundKind = "message",
+    channel: str = "test",
+) -> Inbound:
     """An inbound message from the test channel."""
     return Inbound(
         channel=channel,
@@ -77,7 +90,7 @@ def inbound(text: str = "", conv: str = "test:c1", message_id: str | None = None
         message_id=message_id or f"m{next(_ids)}",
         text=text,
         payload=payload,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
     )
 
 

@@ -14,7 +14,7 @@ from .conftest import inbound
 pytestmark = pytest.mark.integration
 
 
-def test_two_workers_same_conversation_no_lost_update(make_runtime) -> None:  # noqa: ANN001
+def test_two_workers_same_conversation_no_lost_update(make_runtime) -> None:
     # two runtimes = two workers (separate objects, shared Redis and SQL), each handling its own
     # share of one customer's messages at the same time
     workers: list[ConversationRuntime] = [make_runtime(), make_runtime()]
@@ -28,7 +28,7 @@ def test_two_workers_same_conversation_no_lost_update(make_runtime) -> None:  # 
             start.wait()
             for i in range(per_worker):
                 workers[w].handle(inbound(f"hello {w}-{i}", conv=conv, message_id=f"w{w}-{i:02d}"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - collected for the assert
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(2)]
@@ -49,7 +49,7 @@ def test_two_workers_same_conversation_no_lost_update(make_runtime) -> None:  # 
     assert len(set(interleaved)) == 2  # both workers really ran on the same conversation
 
 
-def test_two_workers_racing_on_one_flow_keep_its_slots(make_runtime) -> None:  # noqa: ANN001
+def test_two_workers_racing_on_one_flow_keep_its_slots(make_runtime) -> None:
     a, b = make_runtime(), make_runtime()
     conv = "test:flow-race"
     a.handle(inbound("I want to change my seat", conv=conv, message_id="1"))
@@ -62,14 +62,16 @@ def test_two_workers_racing_on_one_flow_keep_its_slots(make_runtime) -> None:  #
 
     t1 = threading.Thread(target=send, args=(a, "X7K9QZ", "2"))
     t2 = threading.Thread(target=send, args=(b, "what's the baggage allowance?", "3"))
-    t1.start(), t2.start()
-    t1.join(), t2.join()
+    t1.start()
+    t2.start()
+    t1.join()
+    t2.join()
     state = a.store.load(conv)
     assert state.turns == 3
     assert state.flow is not None and state.flow.slots.get("booking_ref") == "X7K9QZ"
 
 
-def test_same_message_delivered_to_two_workers_runs_once(make_runtime) -> None:  # noqa: ANN001
+def test_same_message_delivered_to_two_workers_runs_once(make_runtime) -> None:
     a, b = make_runtime(), make_runtime()
     conv = "test:dup"
     barrier = threading.Barrier(2)
@@ -89,7 +91,7 @@ def test_same_message_delivered_to_two_workers_runs_once(make_runtime) -> None: 
     assert a.store.load(conv).turns == 1
 
 
-def _worker_process(config_path: str, conv: str, worker: int, count: int, start: "Any") -> None:
+def _worker_process(config_path: str, conv: str, worker: int, count: int, start: Any) -> None:
     """One worker process: its own runtime, Redis client and SQL engine on the shared stores."""
     from bots.dialogue.runtime import build_runtime
     from bots.services import build_services
@@ -102,7 +104,7 @@ def _worker_process(config_path: str, conv: str, worker: int, count: int, start:
         rt.handle(inbound(f"hello {worker}-{i}", conv=conv, message_id=f"p{worker}-{i:02d}"))
 
 
-def test_two_worker_processes_same_conversation_no_lost_update(airline_settings, sql_engine, redis_client) -> None:  # noqa: ANN001
+def test_two_worker_processes_same_conversation_no_lost_update(airline_settings, sql_engine, redis_client) -> None:
     import multiprocessing as mp
 
     settings = airline_settings()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bots.dialogue.actions import ActionResult
 from bots.dialogue.engine import OFFER_MESSAGE, TAKE_MESSAGE, Engine, ModeRequest
-from bots.dialogue.state import DialogueState
+from bots.dialogue.state import DialogueState, Mode
 from bots.handoff.queue import Availability
 from bots.settings.handoff import HandoffTriggers
 from nlu.result import NLUResult, Sentiment
@@ -17,13 +18,19 @@ from nlu.result import NLUResult, Sentiment
 from .test_engine import DOMAIN_SPEC, nlu
 
 PARIS = ZoneInfo("Europe/Paris")
-CLOSED = Availability(open_now=False, agents_online=0, position=0, expected_wait_minutes=0,
-                      back_at=datetime(2026, 3, 3, 8, 0, tzinfo=PARIS), staffed=False,
-                      now=datetime(2026, 3, 2, 21, 0, tzinfo=PARIS))
+CLOSED = Availability(
+    open_now=False,
+    agents_online=0,
+    position=0,
+    expected_wait_minutes=0,
+    back_at=datetime(2026, 3, 3, 8, 0, tzinfo=PARIS),
+    staffed=False,
+    now=datetime(2026, 3, 2, 21, 0, tzinfo=PARIS),
+)
 BUSY = Availability(position=4, expected_wait_minutes=16)
 
 
-def make(**triggers: object) -> Engine:
+def make(**triggers: Any) -> Engine:
     return Engine(DOMAIN_SPEC, ["en", "fr"], "en", fallback_threshold=0.5, triggers=HandoffTriggers(**triggers))
 
 
@@ -31,9 +38,9 @@ def said(text: str, score: float, intent: str = "out_of_scope", confidence: floa
     return NLUResult(text, "en", intent, confidence, (), (), Sentiment(score, "negative" if score < 0 else "neutral"))
 
 
-def st(mode: str = "bot", lang: str = "en") -> DialogueState:
+def st(mode: Mode = "bot", lang: str = "en") -> DialogueState:
     s = DialogueState.fresh("c", lang)
-    s.mode = mode  # type: ignore[assignment]
+    s.mode = mode
     return s
 
 
@@ -79,7 +86,9 @@ def test_misses_zero_never_offers() -> None:
 
 def _history(*scores: float) -> DialogueState:
     s = st()
-    s.history = [{"id": str(i), "user": "x", "intent": "greet", "sentiment": v, "bot": []} for i, v in enumerate(scores)]
+    s.history = [
+        {"id": str(i), "user": "x", "intent": "greet", "sentiment": v, "bot": []} for i, v in enumerate(scores)
+    ]
     return s
 
 
@@ -118,15 +127,21 @@ def test_the_complaint_faq_offer_is_not_doubled() -> None:
     assert out.state.pending == "offer_human:intent:complaint"
 
 
-def _flight_status(e: Engine):  # noqa: ANN202
+def _flight_status(e: Engine):
     return e.turn(st(), nlu("status NM780", "flight_status", entities={"flight_number": "NM780"}))
 
 
 def test_an_action_asking_for_a_person_hands_over_after_its_response() -> None:
     e = make()
     out = _flight_status(e)
-    out = e.resume(out, out.action, ActionResult(ok=True, response="flight_cancelled", handoff="flight_cancelled",
-                                                 values={"flight_number": "NM780"}), BUSY)
+    out = e.resume(
+        out,
+        out.action,
+        ActionResult(
+            ok=True, response="flight_cancelled", handoff="flight_cancelled", values={"flight_number": "NM780"}
+        ),
+        BUSY,
+    )
     assert [r.key for r in out.replies] == ["flight_cancelled", "handoff_waiting"]
     assert out.mode_request == ModeRequest("waiting", "action:flight_cancelled", "bot")
     assert out.state.flow is None
@@ -187,8 +202,16 @@ def test_needs_availability_only_when_a_handoff_may_happen() -> None:
 
 
 # ---- modes -----------------------------------------------------------------------
-@pytest.mark.parametrize("text,intent", [("cancel", "abort"), ("back to the bot", "out_of_scope"),
-                                         ("annuler", "abort"), ("never mind", "abort"), ("forget it then", "abort")])
+@pytest.mark.parametrize(
+    "text,intent",
+    [
+        ("cancel", "abort"),
+        ("back to the bot", "out_of_scope"),
+        ("annuler", "abort"),
+        ("never mind", "abort"),
+        ("forget it then", "abort"),
+    ],
+)
 def test_waiting_customer_can_go_back_to_the_bot(text: str, intent: str) -> None:
     out = make().turn(st("waiting"), nlu(text, intent, 0.9))
     assert out.mode_request == ModeRequest("bot", "customer_cancel")
@@ -220,13 +243,19 @@ def test_describe_back_and_wait_words() -> None:
     from bots.handoff.hours import describe_back
     from bots.handoff.queue import describe_wait
 
-    now = datetime(2026, 3, 2, 21, 0, tzinfo=timezone.utc)
-    assert describe_back(datetime(2026, 3, 2, 22, 0, tzinfo=timezone.utc), now, "en") == "today at 22:00"
-    assert describe_back(datetime(2026, 3, 5, 8, 0, tzinfo=timezone.utc), now, "en") == "on Thursday at 08:00"
-    assert describe_back(datetime(2026, 3, 5, 8, 0, tzinfo=timezone.utc), now, "fr") == "jeudi à 8h00"
-    assert describe_back(datetime(2026, 3, 20, 9, 30, tzinfo=timezone.utc), now, "fr") == "le 20 mars à 9h30"
+    now = datetime(2026, 3, 2, 21, 0, tzinfo=UTC)
+    assert describe_back(datetime(2026, 3, 2, 22, 0, tzinfo=UTC), now, "en") == "today at 22:00"
+    assert describe_back(datetime(2026, 3, 5, 8, 0, tzinfo=UTC), now, "en") == "on Thursday at 08:00"
+    assert describe_back(datetime(2026, 3, 5, 8, 0, tzinfo=UTC), now, "fr") == "jeudi à 8h00"
+    assert describe_back(datetime(2026, 3, 20, 9, 30, tzinfo=UTC), now, "fr") == "le 20 mars à 9h30"
     assert describe_back(None, now, "fr") == "bientôt"
     assert [describe_wait(m, "en") for m in (0.5, 4, 12, 33, 60, 95, 150)] == [
-        "about a minute", "about 4 minutes", "about 10 minutes", "about 35 minutes", "about an hour",
-        "about an hour and a half", "about 2 and a half hours"]
+        "about a minute",
+        "about 4 minutes",
+        "about 10 minutes",
+        "about 35 minutes",
+        "about an hour",
+        "about an hour and a half",
+        "about 2 and a half hours",
+    ]
     assert describe_wait(95, "fr") == "environ une heure et demie"

@@ -24,7 +24,7 @@ class _Count:
 
 
 def _counting(base: type) -> type:
-    class Counting(base):  # type: ignore[misc, valid-type]
+    class Counting(base):
         def send_packed_command(self, command: Any, check_health: bool = True) -> None:
             with _Count.lock:
                 _Count.n += 1
@@ -33,7 +33,7 @@ def _counting(base: type) -> type:
     return Counting
 
 
-def test_each_turn_takes_two_round_trips(airline_settings, sql_engine, redis_client, redis_url: str) -> None:  # noqa: ANN001
+def test_each_turn_takes_two_round_trips(airline_settings, sql_engine, redis_client, redis_url: str) -> None:
     base = UnixDomainSocketConnection if redis_url.startswith("unix") else Connection
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(redis_url, connection_class=_counting(base)))
     rt = build_runtime(Services(airline_settings(), client, sql_engine, redis_url), nlu=RulesNLU())

@@ -15,7 +15,7 @@ from .conftest import inbound
 pytestmark = pytest.mark.integration
 
 
-def texts(result) -> str:  # noqa: ANN001
+def texts(result) -> str:
     return " | ".join(o.text for o in result.outbounds)
 
 
@@ -40,7 +40,9 @@ def test_outbounds_carry_idempotency_keys_and_addressing(runtime: ConversationRu
     assert [q.payload for q in o.quick_replies][:1] == ["/booking_status"]
 
 
-def test_redelivered_message_replays_stored_replies_without_new_effects(runtime: ConversationRuntime, sql_engine) -> None:  # noqa: ANN001
+def test_redelivered_message_replays_stored_replies_without_new_effects(
+    runtime: ConversationRuntime, sql_engine
+) -> None:
     runtime.handle(inbound("change my seat on booking X7K9QZ", message_id="1"))
     runtime.handle(inbound("15C", message_id="2"))
     first = runtime.handle(inbound("yes", message_id="3"))
@@ -54,7 +56,7 @@ def test_redelivered_message_replays_stored_replies_without_new_effects(runtime:
     assert ("in", "3") in rows and ("out", "test:3:0") in rows
 
 
-def test_transcript_and_conversation_rows_are_written(runtime: ConversationRuntime, sql_engine) -> None:  # noqa: ANN001
+def test_transcript_and_conversation_rows_are_written(runtime: ConversationRuntime, sql_engine) -> None:
     runtime.handle(inbound("bonjour", conv="test:fr1"))
     with sql_engine.connect() as c:
         conv = c.execute(select(conversations)).one()
@@ -64,7 +66,7 @@ def test_transcript_and_conversation_rows_are_written(runtime: ConversationRunti
     assert msgs[1].direction == "out" and msgs[1].text.startswith("Bonjour")
 
 
-def test_live_events_are_published_for_the_console(runtime: ConversationRuntime, redis_client) -> None:  # noqa: ANN001
+def test_live_events_are_published_for_the_console(runtime: ConversationRuntime, redis_client) -> None:
     sub = redis_client.pubsub()
     sub.subscribe(f"{runtime.settings.stores.key_prefix}:live")
     sub.get_message(timeout=1)  # the subscribe confirmation
@@ -93,7 +95,7 @@ def test_button_payload_is_read_as_its_intent(runtime: ConversationRuntime) -> N
     assert "booking reference" in texts(r)
 
 
-def test_keys_use_a_hash_tag_per_conversation(runtime: ConversationRuntime, redis_client) -> None:  # noqa: ANN001
+def test_keys_use_a_hash_tag_per_conversation(runtime: ConversationRuntime, redis_client) -> None:
     runtime.handle(inbound("hello", conv="whatsapp:+3161234"))
     assert redis_client.keys("*") == [b"bb:{whatsapp:+3161234}:state"]
     assert redis_client.ttl(b"bb:{whatsapp:+3161234}:state") > 0

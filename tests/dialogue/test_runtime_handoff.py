@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,10 +16,10 @@ from .conftest import inbound
 
 pytestmark = pytest.mark.integration
 
-MONDAY_NIGHT = datetime(2026, 3, 2, 21, 30, tzinfo=timezone.utc)
+MONDAY_NIGHT = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
 
 
-def _events(pubsub, conv: str) -> list[dict]:  # noqa: ANN001
+def _events(pubsub, conv: str) -> list[dict]:
     out = []
     while (m := pubsub.get_message(timeout=0.3)) is not None:
         if m["type"] == "message":
@@ -29,7 +29,7 @@ def _events(pubsub, conv: str) -> list[dict]:  # noqa: ANN001
     return out
 
 
-def test_a_handoff_is_recorded_with_the_turn_and_published(make_runtime, redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_a_handoff_is_recorded_with_the_turn_and_published(make_runtime, redis_client, sql_engine) -> None:
     rt = make_runtime()
     pubsub = redis_client.pubsub()
     pubsub.subscribe(live_channel(rt.settings.stores.key_prefix))
@@ -45,7 +45,10 @@ def test_a_handoff_is_recorded_with_the_turn_and_published(make_runtime, redis_c
     assert audit == ["mode:waiting"]
     events = _events(pubsub, "test:h1")
     assert [(e["type"], e.get("author") or e.get("mode")) for e in events] == [
-        ("message", "customer"), ("mode", "waiting"), ("message", "bot")]
+        ("message", "customer"),
+        ("mode", "waiting"),
+        ("message", "bot"),
+    ]
     assert events[1]["reason"] == "human_request" and events[1]["old"] == "bot"
 
     r = rt.handle(inbound("hello? " + "x" * 300, conv="test:h1", message_id="b"))
@@ -63,7 +66,7 @@ def test_a_handoff_is_recorded_with_the_turn_and_published(make_runtime, redis_c
     pubsub.close()
 
 
-def test_a_message_left_outside_hours_shows_as_waiting_for_staff(make_runtime, airline_settings, sql_engine) -> None:  # noqa: ANN001
+def test_a_message_left_outside_hours_shows_as_waiting_for_staff(make_runtime, airline_settings, sql_engine) -> None:
     rt = make_runtime(settings=airline_settings(handoff={}), clock=lambda: MONDAY_NIGHT)
     rt.handle(inbound("I want to talk to a human", conv="test:left"))
     rt.handle(inbound("yes", conv="test:left"))
@@ -81,7 +84,7 @@ def test_a_message_left_outside_hours_shows_as_waiting_for_staff(make_runtime, a
         assert conn.execute(select(conversations.c.waiting_since).where(conversations.c.id == "test:left")).scalar_one()
 
 
-def test_resolved_then_a_new_message_is_back_with_the_bot(make_runtime, sql_engine) -> None:  # noqa: ANN001
+def test_resolved_then_a_new_message_is_back_with_the_bot(make_runtime, sql_engine) -> None:
     rt = make_runtime()
     rt.handle(inbound("I want to talk to a human", conv="test:res"))
     modes = Modes(rt.store, sql_engine)
@@ -96,7 +99,7 @@ def test_resolved_then_a_new_message_is_back_with_the_bot(make_runtime, sql_engi
     assert row.mode == "bot" and row.resolved_at is not None
 
 
-def test_the_sentiment_of_each_message_is_kept_for_the_trigger(make_runtime) -> None:  # noqa: ANN001
+def test_the_sentiment_of_each_message_is_kept_for_the_trigger(make_runtime) -> None:
     rt = make_runtime()
     r = rt.handle(inbound("I'm not happy", conv="test:sent"))
     assert r.state.history[-1]["sentiment"] == -0.7

@@ -30,11 +30,13 @@ def shell_config(write_config, redis_url: str, sqlite_url: str, tmp_path: Path) 
     """A config file for the airline on the test stores, its NLU model read from ``model_dir``."""
 
     def write(model_dir: Path) -> Path:
-        return write_config({
-            "stores": {"redis_url": redis_url, "database_url": sqlite_url},
-            "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(model_dir)},
-            "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
-        })
+        return write_config(
+            {
+                "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+                "nlu": {"data_dir": str(REPO / "bots/airline/nlu"), "model_dir": str(model_dir)},
+                "dialogue": {"domain_file": str(DOMAIN), "actions_options": {"database": str(tmp_path / "airline.db")}},
+            }
+        )
 
     return write
 
@@ -49,8 +51,18 @@ def test_scripted_french_seat_change_prints_one_json_object_per_line(
     assert res.exit_code == 0, res.output
     lines = [json.loads(ln) for ln in res.stdout.splitlines() if ln.startswith("{")]
     assert len(lines) == 5
-    assert set(lines[0]) >= {"user", "language", "intent", "confidence", "entities", "sentiment", "replies",
-                             "mode", "flow", "slots"}
+    assert set(lines[0]) >= {
+        "user",
+        "language",
+        "intent",
+        "confidence",
+        "entities",
+        "sentiment",
+        "replies",
+        "mode",
+        "flow",
+        "slots",
+    }
     first = lines[0]
     assert (first["language"], first["intent"], first["flow"]) == ("fr", "change_seat", "change_seat")
     assert first["slots"] == {"booking_ref": "X7K9QZ"}
@@ -70,9 +82,7 @@ def test_shell_without_a_trained_model_says_how_to_train(shell_config, tmp_path:
     assert "brandbot nlu train" in res.output
 
 
-def test_interactive_shell_shows_the_debug_line_and_numbered_buttons(
-    shell_config, trained_model_dir: Path
-) -> None:
+def test_interactive_shell_shows_the_debug_line_and_numbered_buttons(shell_config, trained_model_dir: Path) -> None:
     config = shell_config(trained_model_dir)
     typed = "change my seat on booking X7K9QZ to 15C\n1\n:quit\n"
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--no-train"], input=typed)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(redis_client) -> StateStore:  # noqa: ANN001
+def store(redis_client) -> StateStore:
     return StateStore(redis_client, prefix="bb", state_ttl=3600, lock_ttl=5, lock_wait=0.3)
 
 
@@ -30,20 +30,20 @@ def test_first_load_is_a_fresh_state_at_version_zero(store: StateStore) -> None:
 
 def test_lock_is_exclusive_and_released_by_save(store: StateStore) -> None:
     lease = store.acquire("web:1")
-    with pytest.raises(ConversationBusy, match="web:1.*locked by another worker"):
+    with pytest.raises(ConversationBusy, match=r"web:1.*locked by another worker"):
         store.acquire("web:1")
     store.save(lease, lease.state)
     store.acquire("web:1")  # free again
 
 
-def test_release_only_drops_our_own_lock(store: StateStore, redis_client) -> None:  # noqa: ANN001
+def test_release_only_drops_our_own_lock(store: StateStore, redis_client) -> None:
     lease = store.acquire("web:1")
     redis_client.set(store.lock_key("web:1"), "someone-else")
     assert store.release(lease) is False
     assert redis_client.get(store.lock_key("web:1")) == b"someone-else"
 
 
-def test_a_crashed_workers_lock_expires(redis_client) -> None:  # noqa: ANN001
+def test_a_crashed_workers_lock_expires(redis_client) -> None:
     short = StateStore(redis_client, lock_ttl=0.2, lock_wait=2)
     short.acquire("web:1")  # never saved nor released: the worker "crashed"
     t0 = time.monotonic()
@@ -51,7 +51,7 @@ def test_a_crashed_workers_lock_expires(redis_client) -> None:  # noqa: ANN001
     assert 0.05 < time.monotonic() - t0 < 1.5
 
 
-def test_late_writer_cannot_overwrite_newer_state(redis_client) -> None:  # noqa: ANN001
+def test_late_writer_cannot_overwrite_newer_state(redis_client) -> None:
     store = StateStore(redis_client, lock_ttl=0.1, lock_wait=2)
     slow = store.acquire("web:1")  # this worker stalls past its lock TTL
     time.sleep(0.15)
@@ -64,7 +64,7 @@ def test_late_writer_cannot_overwrite_newer_state(redis_client) -> None:  # noqa
     assert store.load("web:1").turns == 1
 
 
-def test_extend_keeps_the_lock_only_while_ours(store: StateStore, redis_client) -> None:  # noqa: ANN001
+def test_extend_keeps_the_lock_only_while_ours(store: StateStore, redis_client) -> None:
     lease = store.acquire("web:1")
     assert store.extend(lease, 10)
     assert redis_client.pttl(store.lock_key("web:1")) > 5000
@@ -79,13 +79,13 @@ def test_keys_share_a_hash_tag_and_braces_in_ids_are_hashed(store: StateStore) -
     assert odd.count("{") == 1 and odd.count("}") == 1
 
 
-def test_state_ttl_is_set_on_save(store: StateStore, redis_client) -> None:  # noqa: ANN001
+def test_state_ttl_is_set_on_save(store: StateStore, redis_client) -> None:
     lease = store.acquire("web:1")
     store.save(lease, lease.state)
     assert 3500 < redis_client.ttl(store.state_key("web:1")) <= 3600
 
 
-def test_old_schema_is_migrated(redis_client, store: StateStore) -> None:  # noqa: ANN001
+def test_old_schema_is_migrated(redis_client, store: StateStore) -> None:
     v1 = {"schema": 1, "mode": "bot", "language": "fr", "flow": "change_seat", "slots": {"seat": "15C"}}
     redis_client.hset(store.state_key("web:1"), mapping={"v": 3, "d": json.dumps(v1)})
     lease = store.acquire("web:1")
@@ -105,7 +105,7 @@ def test_unreadable_or_future_state_resets_without_crashing(raw: str) -> None:
         assert st.language == "fr"  # the language survives a reset when readable
 
 
-def test_many_threads_incrementing_lose_no_update(redis_client) -> None:  # noqa: ANN001
+def test_many_threads_incrementing_lose_no_update(redis_client) -> None:
     store = StateStore(redis_client, lock_ttl=5, lock_wait=10)
 
     def bump(n: int) -> None:

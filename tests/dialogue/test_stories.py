@@ -26,6 +26,7 @@ the trained NLU, since the keyword NLU is not meant to read free wording.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,12 +77,17 @@ def _check_state(state: Any, want: dict[str, Any], where: str) -> None:
         assert got == value, f"{where}: state.{key} is {got!r}, expected {value!r}"
 
 
-def story_runtime(make_runtime: Any, airline_settings: Any, story: dict[str, Any], nlu: Any = None) -> ConversationRuntime:
+def story_runtime(
+    make_runtime: Any, airline_settings: Any, story: dict[str, Any], nlu: Any = None
+) -> ConversationRuntime:
     """A runtime set up as the story says (handoff settings, clock, agents online)."""
-    clock = None
+    clock: Callable[[], datetime] | None = None
     if "at" in story:
         at = datetime.fromisoformat(str(story["at"]))
-        clock = lambda: at  # noqa: E731
+
+        def clock() -> datetime:
+            return at
+
     rt = make_runtime(nlu=nlu, settings=airline_settings(handoff=story.get("handoff")), clock=clock)
     for i in range(int(story.get("agents_online", 0))):
         rt.presence.beat(f"story-agent-{i}")
@@ -113,12 +119,12 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("story", load_stories(held_out=False))
-def test_story_with_keyword_nlu(story: dict[str, Any], make_runtime, airline_settings) -> None:  # noqa: ANN001
+def test_story_with_keyword_nlu(story: dict[str, Any], make_runtime, airline_settings) -> None:
     run_story(story_runtime(make_runtime, airline_settings, story), story)
 
 
 @pytest.mark.parametrize("story", load_stories())
-def test_story_with_trained_nlu(story: dict[str, Any], make_runtime, airline_settings, trained_nlu) -> None:  # noqa: ANN001
+def test_story_with_trained_nlu(story: dict[str, Any], make_runtime, airline_settings, trained_nlu) -> None:
     run_story(story_runtime(make_runtime, airline_settings, story, trained_nlu), story)
 
 
@@ -128,8 +134,11 @@ def test_held_out_story_lines_are_not_in_the_nlu_training_data() -> None:
 
     data = Path(__file__).resolve().parents[2] / "bots" / "airline" / "nlu"
     known = {e.text.strip().lower() for lang in ("en", "fr") for e in load_examples(data, lang)}
-    leaked = [step["user"] for file in sorted(STORIES.glob("unseen_*.yml"))
-              for story in yaml.load(file.read_text(encoding="utf-8"), Loader=StoryLoader)
-              for step in story["steps"]
-              if "user" in step and len(str(step["user"]).split()) > 2 and str(step["user"]).strip().lower() in known]
+    leaked = [
+        step["user"]
+        for file in sorted(STORIES.glob("unseen_*.yml"))
+        for story in yaml.load(file.read_text(encoding="utf-8"), Loader=StoryLoader)
+        for step in story["steps"]
+        if "user" in step and len(str(step["user"]).split()) > 2 and str(step["user"]).strip().lower() in known
+    ]
     assert leaked == []

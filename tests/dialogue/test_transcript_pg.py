@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 def test_record_turn_is_idempotent_on_postgresql(pg_engine) -> None:
     engine = pg_engine
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     msg = inbound("bonjour", conv="web:pg", message_id="m1")
     outs = [Outbound("web", "pg", "Bonjour !", idempotency_key="web:m1:0", conversation_id="web:pg")]
     record_turn(engine, msg, outs, {"intent": "greet"}, "fr", "bot", now)

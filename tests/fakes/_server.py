@@ -7,13 +7,15 @@ Tests start a fake on 127.0.0.1 and a free port, point the real client library a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["Recorded", "Failure", "FakeServer"]
@@ -57,7 +59,11 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], di
     files: dict[str, bytes] = {}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        if not isinstance(name, str):  # every form-data part is named
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # decode=True gives the part's bytes (None for a multipart part)
+            payload = b""
         if part.get_filename():
             files[name] = payload
         else:
@@ -113,8 +119,10 @@ class FakeServer:
     def root_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True)
+    def start(self) -> Self:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -129,20 +137,25 @@ class FakeServer:
     def run_standalone(self, banner: str) -> None:
         """Print ``banner`` and serve in the current thread until Ctrl-C (a fake's ``main()``)."""
         print(banner, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             self.serve_forever()
-        except KeyboardInterrupt:
-            pass
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
     # -- recording and failures -------------------------------------------
-    def fail(self, endpoint: str, status: int, body: dict[str, Any], times: int = 1,
-             when: Callable[[Recorded], bool] | None = None, headers: dict[str, str] | None = None) -> None:
+    def fail(
+        self,
+        endpoint: str,
+        status: int,
+        body: dict[str, Any],
+        times: int = 1,
+        when: Callable[[Recorded], bool] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Answer the next ``times`` calls of ``endpoint`` ("*" for any) with ``status``/``body``."""
         with self._lock:
             self._failures.append(Failure(endpoint, status, body, times, when, headers or {}))
@@ -156,7 +169,9 @@ class FakeServer:
             self.requests.clear()
             self._failures.clear()
 
-    def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:
+    def _dispatch(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
         parts = urlsplit(raw_path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         ctype = headers.get("Content-Type") or headers.get("content-type") or ""

@@ -25,8 +25,15 @@ from ._server import FakeServer, Recorded
 __all__ = ["FakeTelegramAPI", "DEFAULT_TOKEN"]
 
 DEFAULT_TOKEN = "123456:TEST-token_for-fake"
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Nimbus Air", "username": "nimbus_air_bot",
-            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Nimbus Air",
+    "username": "nimbus_air_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 def _error(status: int, description: str, **parameters: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -54,7 +61,12 @@ class FakeTelegramAPI(FakeServer):
     # -- test helpers ---------------------------------------------------------
     def fail_retry_after(self, endpoint: str, retry_after: int, times: int = 1) -> None:
         """Answer like Telegram's flood control: 429 with parameters.retry_after."""
-        self.fail(endpoint, 429, _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)[1], times)
+        self.fail(
+            endpoint,
+            429,
+            _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)[1],
+            times,
+        )
 
     def fail_with(self, endpoint: str, status: int, description: str, times: int = 1) -> None:
         """E.g. 403 "Forbidden: bot was blocked by the user", 400 "Bad Request: chat not found"."""
@@ -67,8 +79,11 @@ class FakeTelegramAPI(FakeServer):
             self._updates_cv.notify_all()
 
     def sent_texts(self, chat_id: int | str | None = None) -> list[str]:
-        return [r.params.get("text", "") for r in self.calls("sendMessage")
-                if chat_id is None or r.params.get("chat_id") == str(chat_id)]
+        return [
+            r.params.get("text", "")
+            for r in self.calls("sendMessage")
+            if chat_id is None or r.params.get("chat_id") == str(chat_id)
+        ]
 
     # -- routing --------------------------------------------------------------
     def endpoint_of(self, method: str, path: str) -> str:
@@ -102,11 +117,17 @@ class FakeTelegramAPI(FakeServer):
                 return _error(400, "Bad Request: message is too long")
             result = self._message(rec, text=p["text"])
         elif ep == "sendPhoto":
-            result = self._message(rec, photo=[{"file_id": "AgAC-fake-photo", "file_unique_id": "u1", "width": 640, "height": 480}],
-                                   **({"caption": p["caption"]} if p.get("caption") else {}))
+            result = self._message(
+                rec,
+                photo=[{"file_id": "AgAC-fake-photo", "file_unique_id": "u1", "width": 640, "height": 480}],
+                **({"caption": p["caption"]} if p.get("caption") else {}),
+            )
         elif ep == "sendDocument":
-            result = self._message(rec, document={"file_id": "BQAC-fake-doc", "file_unique_id": "u2"},
-                                   **({"caption": p["caption"]} if p.get("caption") else {}))
+            result = self._message(
+                rec,
+                document={"file_id": "BQAC-fake-doc", "file_unique_id": "u2"},
+                **({"caption": p["caption"]} if p.get("caption") else {}),
+            )
         elif ep == "sendLocation":
             result = self._message(rec, location={"latitude": float(p["latitude"]), "longitude": float(p["longitude"])})
         elif ep == "answerCallbackQuery":
@@ -121,7 +142,11 @@ class FakeTelegramAPI(FakeServer):
             result = {"url": self.webhook["url"], "has_custom_certificate": False, "pending_update_count": 0}
         elif ep == "getUpdates":
             if self.webhook["url"]:
-                return _error(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+                return _error(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                )
             result = self._get_updates(int(p.get("offset", 0) or 0), float(p.get("timeout", 0) or 0))
         else:
             return _error(404, "Not Found")
@@ -151,7 +176,9 @@ def main() -> None:
     ap.add_argument("--token", default=DEFAULT_TOKEN)
     args = ap.parse_args()
     fake = FakeTelegramAPI(args.token, args.host, args.port)
-    fake.run_standalone(f"fake Telegram Bot API on {fake.base_url} (token {args.token}); set channels.telegram.api_base_url to it")
+    fake.run_standalone(
+        f"fake Telegram Bot API on {fake.base_url} (token {args.token}); set channels.telegram.api_base_url to it"
+    )
 
 
 if __name__ == "__main__":

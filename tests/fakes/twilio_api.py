@@ -17,9 +17,10 @@ import argparse
 import base64
 import itertools
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any, Callable
+from typing import Any
 
 from ._server import FakeServer, Recorded
 
@@ -40,15 +41,20 @@ _ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(AC\w+)\.json$")
 
 
 def twilio_error(code: int, status: int = 400, message: str | None = None) -> dict[str, Any]:
-    return {"code": code, "message": message or ERROR_MESSAGES.get(code, "Error"),
-            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    return {
+        "code": code,
+        "message": message or ERROR_MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class FakeTwilioAPI(FakeServer):
     """Fake Twilio REST API; ``base_url`` is what ``channels.twilio.api_base_url`` takes."""
 
-    def __init__(self, account_sid: str = DEFAULT_SID, auth_token: str = DEFAULT_TOKEN,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, account_sid: str = DEFAULT_SID, auth_token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         super().__init__(host, port)
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -59,7 +65,9 @@ class FakeTwilioAPI(FakeServer):
         return self.root_url
 
     # -- test helpers ---------------------------------------------------------
-    def fail_code(self, code: int, status: int = 400, times: int = 1, when: Callable[[Recorded], bool] | None = None) -> None:
+    def fail_code(
+        self, code: int, status: int = 400, times: int = 1, when: Callable[[Recorded], bool] | None = None
+    ) -> None:
         """Answer the next message creation(s) with Twilio error ``code`` (21610, 63016, 63014...)."""
         self.fail("Messages", status, twilio_error(code, status), times, when)
 
@@ -83,11 +91,24 @@ class FakeTwilioAPI(FakeServer):
     def route(self, rec: Recorded) -> tuple[int, Any, dict[str, str]]:
         if not self._authorized(rec):
             return 401, twilio_error(20003, 401), {}
-        now = format_datetime(datetime.now(timezone.utc), usegmt=True)
+        now = format_datetime(datetime.now(UTC), usegmt=True)
         if rec.endpoint == "Account" and rec.method == "GET":
-            return 200, {"sid": self.account_sid, "friendly_name": "Fake account", "status": "active", "type": "Full",
-                         "date_created": now, "date_updated": now, "owner_account_sid": self.account_sid,
-                         "auth_token": self.auth_token, "uri": rec.path, "subresource_uris": {}}, {}
+            return (
+                200,
+                {
+                    "sid": self.account_sid,
+                    "friendly_name": "Fake account",
+                    "status": "active",
+                    "type": "Full",
+                    "date_created": now,
+                    "date_updated": now,
+                    "owner_account_sid": self.account_sid,
+                    "auth_token": self.auth_token,
+                    "uri": rec.path,
+                    "subresource_uris": {},
+                },
+                {},
+            )
         if rec.endpoint == "Messages" and rec.method == "POST":
             p = rec.params
             if not p.get("To"):
@@ -95,16 +116,38 @@ class FakeTwilioAPI(FakeServer):
             if not (p.get("Body") or p.get("MediaUrl") or p.get("ContentSid")):
                 return 400, twilio_error(21619, 400, "A text message body or media urls must be specified."), {}
             if len(p.get("Body", "")) > 1600:
-                return 400, twilio_error(21617, 400, "The concatenated message body exceeds the 1600 character limit."), {}
+                return (
+                    400,
+                    twilio_error(21617, 400, "The concatenated message body exceeds the 1600 character limit."),
+                    {},
+                )
             sid = f"SM{next(self._seq):032x}"
-            return 201, {
-                "sid": sid, "account_sid": self.account_sid, "to": p["To"],
-                "from": p.get("From") or None, "messaging_service_sid": p.get("MessagingServiceSid") or None,
-                "body": p.get("Body", ""), "status": "queued", "num_segments": "1", "num_media": "0",
-                "direction": "outbound-api", "api_version": "2010-04-01", "price": None, "price_unit": "USD",
-                "error_code": None, "error_message": None, "date_created": now, "date_updated": now, "date_sent": None,
-                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json", "subresource_uris": {},
-            }, {}
+            return (
+                201,
+                {
+                    "sid": sid,
+                    "account_sid": self.account_sid,
+                    "to": p["To"],
+                    "from": p.get("From") or None,
+                    "messaging_service_sid": p.get("MessagingServiceSid") or None,
+                    "body": p.get("Body", ""),
+                    "status": "queued",
+                    "num_segments": "1",
+                    "num_media": "0",
+                    "direction": "outbound-api",
+                    "api_version": "2010-04-01",
+                    "price": None,
+                    "price_unit": "USD",
+                    "error_code": None,
+                    "error_message": None,
+                    "date_created": now,
+                    "date_updated": now,
+                    "date_sent": None,
+                    "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+                    "subresource_uris": {},
+                },
+                {},
+            )
         return 404, twilio_error(20404, 404, f"The requested resource {rec.path} was not found"), {}
 
 
@@ -116,7 +159,9 @@ def main() -> None:
     ap.add_argument("--token", default=DEFAULT_TOKEN)
     args = ap.parse_args()
     fake = FakeTwilioAPI(args.sid, args.token, args.host, args.port)
-    fake.run_standalone(f"fake Twilio API on {fake.base_url} (account {args.sid}); set channels.twilio.api_base_url to it")
+    fake.run_standalone(
+        f"fake Twilio API on {fake.base_url} (account {args.sid}); set channels.twilio.api_base_url to it"
+    )
 
 
 if __name__ == "__main__":

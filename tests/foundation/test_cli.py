@@ -21,7 +21,7 @@ from bots.stores.sql import make_engine
 from tests.conftest import REPO
 
 
-def run(*args: str, env: dict[str, str] | None = None):  # noqa: ANN201
+def run(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
@@ -81,7 +81,11 @@ def test_serve_starts_embedded_redis_answers_probes_and_stops_on_ctrl_c(write_co
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bots", "--config", str(cfg), "serve"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -116,7 +116,7 @@ def test_default_language_must_be_one_of_the_languages(write_config) -> None:
 def test_settings_are_frozen(write_config) -> None:
     s = load_settings(write_config({}), env={})
     with pytest.raises(Exception, match="frozen"):
-        s.server.port = 1  # type: ignore[misc]
+        s.server.port = 1
 
 
 def test_bad_redis_url_is_refused(write_config) -> None:
@@ -128,5 +128,7 @@ def test_production_refuses_the_development_secret_key(write_config) -> None:
     path = write_config({"server": {"environment": "production"}})
     with pytest.raises(ConfigError, match=r"server: .*BRANDBOT_SECRET_KEY"):
         load_settings(path, env={})
-    s = load_settings(write_config({"server": {"environment": "production", "secret_key": "a-real-long-secret"}}), env={})
+    s = load_settings(
+        write_config({"server": {"environment": "production", "secret_key": "a-real-long-secret"}}), env={}
+    )
     assert s.server.environment == "production"

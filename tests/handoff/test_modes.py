@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert, select
@@ -15,16 +15,19 @@ from bots.handoff.modes import InvalidTransition, Modes, transition
 from bots.live_events import live_channel
 from bots.stores.models import audit_log, conversations
 
-NOW = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
 
-def _conversation(engine, cid: str = "webchat:v1") -> None:  # noqa: ANN001
+def _conversation(engine, cid: str = "webchat:v1") -> None:
     with engine.begin() as conn:
-        conn.execute(insert(conversations).values(id=cid, channel="webchat", customer_id="v1", mode="bot",
-                                                  created_at=NOW, updated_at=NOW))
+        conn.execute(
+            insert(conversations).values(
+                id=cid, channel="webchat", customer_id="v1", mode="bot", created_at=NOW, updated_at=NOW
+            )
+        )
 
 
-def _next_message(pubsub, timeout: float = 2.0) -> dict:  # noqa: ANN001
+def _next_message(pubsub, timeout: float = 2.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.1)
@@ -46,11 +49,11 @@ def test_transition_leaving_the_bot_drops_its_flow_and_question() -> None:
 
 @pytest.mark.parametrize("new", ["bot", "asleep"])
 def test_transition_refuses_the_same_mode_and_unknown_modes(new: str) -> None:
-    with pytest.raises(InvalidTransition, match="already in mode|not one of"):
+    with pytest.raises(InvalidTransition, match=r"already in mode|not one of"):
         transition(DialogueState.fresh("c1"), new, channel="webchat", actor="bot", reason="x", at=NOW)
 
 
-def test_modes_change_records_audits_and_publishes(redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_modes_change_records_audits_and_publishes(redis_client, sql_engine) -> None:
     _conversation(sql_engine)
     store = StateStore(redis_client, prefix="t")
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
@@ -70,7 +73,7 @@ def test_modes_change_records_audits_and_publishes(redis_client, sql_engine) -> 
     assert (event["type"], event["mode"], event["old"], event["assigned_to"]) == ("mode", "human", "bot", 7)
 
 
-def test_modes_change_with_expect_leaves_other_modes_alone(redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_modes_change_with_expect_leaves_other_modes_alone(redis_client, sql_engine) -> None:
     _conversation(sql_engine)
     store = StateStore(redis_client, prefix="t")
     modes = Modes(store, sql_engine, clock=lambda: NOW)
@@ -84,7 +87,7 @@ def test_modes_change_with_expect_leaves_other_modes_alone(redis_client, sql_eng
     assert row.handoff_reason == "human_request" and row.waiting_since is not None
 
 
-def test_a_conversation_whose_state_expired_keeps_its_recorded_mode(redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_a_conversation_whose_state_expired_keeps_its_recorded_mode(redis_client, sql_engine) -> None:
     _conversation(sql_engine)
     store = StateStore(redis_client, prefix="t")
     modes = Modes(store, sql_engine, clock=lambda: NOW)

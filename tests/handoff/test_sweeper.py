@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,15 @@ from bots.live_events import live_channel
 from bots.pipeline.dlq import DeadLetters
 from bots.pipeline.handlers import Deliverer
 from bots.pipeline.ingest import keys_for
+from bots.pipeline.turn import TurnResult
 from bots.pipeline.worker import Worker, attach_sweeper
 from bots.stores.models import audit_log, conversations, deliveries, messages
 from connectors.base import ChannelRules, Outbound
-from bots.pipeline.turn import TurnResult
 
 pytestmark = pytest.mark.integration
 
 DOMAIN = Path(__file__).resolve().parents[2] / "bots" / "airline" / "domain.yml"
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -53,32 +53,46 @@ class Recorder:
 
 
 @pytest.fixture
-def settings(make_settings):  # noqa: ANN001, ANN201
-    return make_settings({"dialogue": {"domain_file": str(DOMAIN), "actions_module": "bots.airline.actions"},
-                          "handoff": {"max_wait_minutes": 30}})
+def settings(make_settings):
+    return make_settings(
+        {
+            "dialogue": {"domain_file": str(DOMAIN), "actions_module": "bots.airline.actions"},
+            "handoff": {"max_wait_minutes": 30},
+        }
+    )
 
 
-def _wait(settings, redis_client, sql_engine, clock: Clock, cid: str, language: str = "en") -> None:  # noqa: ANN001
+def _wait(settings, redis_client, sql_engine, clock: Clock, cid: str, language: str = "en") -> None:
     with sql_engine.begin() as conn:
-        conn.execute(insert(conversations).values(id=cid, channel="test", customer_id=cid.split(":")[-1],
-                                                  language=language, mode="bot", created_at=clock(), updated_at=clock()))
+        conn.execute(
+            insert(conversations).values(
+                id=cid,
+                channel="test",
+                customer_id=cid.split(":")[-1],
+                language=language,
+                mode="bot",
+                created_at=clock(),
+                updated_at=clock(),
+            )
+        )
     store = StateStore(redis_client, settings.stores.key_prefix)
     Modes(store, sql_engine, clock).change(cid, "test", "waiting", actor="customer", reason="human_request")
 
 
-def _deliverer(settings, redis_client, sql_engine, channel: Recorder) -> Deliverer:  # noqa: ANN001
+def _deliverer(settings, redis_client, sql_engine, channel: Recorder) -> Deliverer:
     dl = DeadLetters(redis_client, keys_for(settings), 1000)
     return Deliverer.from_settings(redis_client, sql_engine, settings, {"test": channel}, dl, sleep=lambda s: None)
 
 
-def test_overdue_waits_go_back_to_the_bot_with_one_apology(settings, redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_overdue_waits_go_back_to_the_bot_with_one_apology(settings, redis_client, sql_engine) -> None:
     clock = Clock(T0)
     _wait(settings, redis_client, sql_engine, clock, "test:old", "fr")
     clock.at = T0 + timedelta(minutes=20)
     _wait(settings, redis_client, sql_engine, clock, "test:recent")
     channel = Recorder()
-    sweeper = Sweeper.from_settings(settings, redis_client, sql_engine, _deliverer(settings, redis_client, sql_engine, channel),
-                                    clock=clock)
+    sweeper = Sweeper.from_settings(
+        settings, redis_client, sql_engine, _deliverer(settings, redis_client, sql_engine, channel), clock=clock
+    )
     pubsub = redis_client.pubsub()
     pubsub.subscribe(live_channel(settings.stores.key_prefix))
     pubsub.get_message(timeout=1)
@@ -97,38 +111,54 @@ def test_overdue_waits_go_back_to_the_bot_with_one_apology(settings, redis_clien
     with sql_engine.connect() as conn:
         row = conn.execute(select(conversations).where(conversations.c.id == "test:old")).one()
         assert row.mode == "bot" and row.waiting_since is None and row.last_preview.startswith("Toutes nos excuses")
-        audit = conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
-                             .where(audit_log.c.subject == "test:old").order_by(audit_log.c.id)).all()
+        audit = conn.execute(
+            select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
+            .where(audit_log.c.subject == "test:old")
+            .order_by(audit_log.c.id)
+        ).all()
         assert [(a.actor, a.action, a.detail["reason"]) for a in audit] == [
-            ("customer", "mode:waiting", "human_request"), ("system", "mode:bot", "wait_timeout")]
-        assert conn.execute(select(messages.c.text).where(messages.c.conversation_id == "test:old")).scalar_one() == sent.text
-        assert conn.execute(select(deliveries.c.status).where(deliveries.c.idempotency_key == sent.idempotency_key)
-                            ).scalar_one() == "sent"
+            ("customer", "mode:waiting", "human_request"),
+            ("system", "mode:bot", "wait_timeout"),
+        ]
+        assert (
+            conn.execute(select(messages.c.text).where(messages.c.conversation_id == "test:old")).scalar_one()
+            == sent.text
+        )
+        assert (
+            conn.execute(
+                select(deliveries.c.status).where(deliveries.c.idempotency_key == sent.idempotency_key)
+            ).scalar_one()
+            == "sent"
+        )
     import json
 
     events = []
     while (m := pubsub.get_message(timeout=0.5)) is not None:
         if m["type"] == "message" and json.loads(m["data"]).get("conversation_id") == "test:old":
             events.append(json.loads(m["data"]))  # (pub/sub is server-wide: other tests may publish)
-    assert [(e["type"], e.get("reason"), e.get("author")) for e in events] == [("mode", "wait_timeout", None),
-                                                                               ("message", None, "bot")]
+    assert [(e["type"], e.get("reason"), e.get("author")) for e in events] == [
+        ("mode", "wait_timeout", None),
+        ("message", None, "bot"),
+    ]
     pubsub.close()
 
 
-def test_a_conversation_taken_over_meanwhile_is_left_alone(settings, redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_a_conversation_taken_over_meanwhile_is_left_alone(settings, redis_client, sql_engine) -> None:
     clock = Clock(T0)
     _wait(settings, redis_client, sql_engine, clock, "test:taken")
     channel = Recorder()
-    sweeper = Sweeper.from_settings(settings, redis_client, sql_engine, _deliverer(settings, redis_client, sql_engine, channel),
-                                    clock=clock)
+    sweeper = Sweeper.from_settings(
+        settings, redis_client, sql_engine, _deliverer(settings, redis_client, sql_engine, channel), clock=clock
+    )
     clock.at = T0 + timedelta(hours=2)
     rows = sweeper.overdue()
-    Modes(sweeper.store, sql_engine, clock).change("test:taken", "test", "human", actor="staff:1", reason="takeover",
-                                                   assigned_to=1)
+    Modes(sweeper.store, sql_engine, clock).change(
+        "test:taken", "test", "human", actor="staff:1", reason="takeover", assigned_to=1
+    )
     assert not sweeper._time_out(rows[0]) and channel.sent == []
 
 
-def test_one_sweep_per_interval_across_processes(settings, redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_one_sweep_per_interval_across_processes(settings, redis_client, sql_engine) -> None:
     clock = Clock(T0)
     _wait(settings, redis_client, sql_engine, clock, "test:a")
     channel = Recorder()
@@ -143,11 +173,13 @@ def test_one_sweep_per_interval_across_processes(settings, redis_client, sql_eng
     assert two.run_if_due() == 1
 
 
-def test_the_queue_worker_runs_the_sweeper(settings, redis_client, sql_engine) -> None:  # noqa: ANN001
+def test_the_queue_worker_runs_the_sweeper(settings, redis_client, sql_engine) -> None:
     clock = Clock(T0)
     _wait(settings, redis_client, sql_engine, clock, "test:w")
     channel = Recorder()
-    worker = Worker(redis_client, sql_engine, settings, lambda inbound: TurnResult([]), {"test": channel}, sleep=lambda s: None)
+    worker = Worker(
+        redis_client, sql_engine, settings, lambda inbound: TurnResult([]), {"test": channel}, sleep=lambda s: None
+    )
     attach_sweeper(worker, settings, redis_client, sql_engine, clock=clock)
     clock.at = T0 + timedelta(hours=1)
     worker.run_once()

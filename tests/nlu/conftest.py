@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from nlu.result import ParseContext
 REPO = Path(__file__).resolve().parents[2]
 AIRLINE_DATA = REPO / "bots" / "airline" / "nlu"
 #: Saturday 28 November 2026, 10:00 UTC (11:00 in Paris).
-NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 TINY_EN = """\
 # tiny test data
@@ -80,9 +80,14 @@ def tiny_jsonl(tmp_path: Path) -> tuple[Path, Path]:
             for t in items:
                 fh.write(json.dumps({"text": t, "intent": intent}) + "\n")
     test = tmp_path / "test.jsonl"
-    rows = [("hello again", "greet"), ("is flight NM1234 on time", "flight_status"),
-            ("can I change seats", "change_seat"), ("tell me a funny joke", "out_of_scope"),
-            ("good morning to you", "greet"), ("how to cook pasta", "out_of_scope")]
+    rows = [
+        ("hello again", "greet"),
+        ("is flight NM1234 on time", "flight_status"),
+        ("can I change seats", "change_seat"),
+        ("tell me a funny joke", "out_of_scope"),
+        ("good morning to you", "greet"),
+        ("how to cook pasta", "out_of_scope"),
+    ]
     test.write_text("".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in rows), encoding="utf-8")
     return train, test
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -30,21 +31,30 @@ def test_train_then_skip(write_config: Callable[..., Path], tiny_data: Path, tmp
     assert forced.exit_code == 0 and "Nothing changed" not in forced.output
 
 
-def test_evaluate_external_files_as_json(write_config: Callable[..., Path], tiny_data: Path,
-                                         tiny_jsonl: tuple[Path, Path], tmp_path: Path) -> None:
+def test_evaluate_external_files_as_json(
+    write_config: Callable[..., Path], tiny_data: Path, tiny_jsonl: tuple[Path, Path], tmp_path: Path
+) -> None:
     cfg = _config(write_config, tiny_data, tmp_path / "models")
     train, test = tiny_jsonl
     res = _run(cfg, "evaluate", "--train", str(train), "--test", str(test), "--lang", "en", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    for key in ("in_scope_accuracy", "out_of_scope_recall", "out_of_scope_precision", "accuracy", "macro_f1",
-                "train_seconds", "messages_per_second"):
+    for key in (
+        "in_scope_accuracy",
+        "out_of_scope_recall",
+        "out_of_scope_precision",
+        "accuracy",
+        "macro_f1",
+        "train_seconds",
+        "messages_per_second",
+    ):
         assert key in out, key
     assert 0.0 <= out["accuracy"] <= 1.0 and out["messages_per_second"] > 0
 
 
-def test_evaluate_cross_validates_the_bot_data(write_config: Callable[..., Path], tiny_data: Path,
-                                               tmp_path: Path) -> None:
+def test_evaluate_cross_validates_the_bot_data(
+    write_config: Callable[..., Path], tiny_data: Path, tmp_path: Path
+) -> None:
     cfg = _config(write_config, tiny_data, tmp_path / "models")
     res = _run(cfg, "evaluate", "--lang", "fr", "--folds", "3")
     assert res.exit_code == 0, res.output
@@ -53,8 +63,9 @@ def test_evaluate_cross_validates_the_bot_data(write_config: Callable[..., Path]
     assert set(json.loads(res.stdout)) == {"en", "fr"}
 
 
-def test_evaluate_needs_both_files(write_config: Callable[..., Path], tiny_data: Path,
-                                   tiny_jsonl: tuple[Path, Path], tmp_path: Path) -> None:
+def test_evaluate_needs_both_files(
+    write_config: Callable[..., Path], tiny_data: Path, tiny_jsonl: tuple[Path, Path], tmp_path: Path
+) -> None:
     cfg = _config(write_config, tiny_data, tmp_path / "models")
     res = _run(cfg, "evaluate", "--train", str(tiny_jsonl[0]))
     assert res.exit_code == 2 and "give both --train and --test" in res.output
@@ -63,8 +74,12 @@ def test_evaluate_needs_both_files(write_config: Callable[..., Path], tiny_data:
 def test_evaluate_sentiment_json(write_config: Callable[..., Path], tiny_data: Path, tmp_path: Path) -> None:
     cfg = _config(write_config, tiny_data, tmp_path / "models")
     test = tmp_path / "s.jsonl"
-    rows = [("thank you so much, lovely crew", "positive"), ("still no refund, awful", "negative"),
-            ("what time is boarding", "neutral"), ("terrible service 😡", "negative")]
+    rows = [
+        ("thank you so much, lovely crew", "positive"),
+        ("still no refund, awful", "negative"),
+        ("what time is boarding", "neutral"),
+        ("terrible service 😡", "negative"),
+    ]
     test.write_text("".join(json.dumps({"text": t, "sentiment": s}) + "\n" for t, s in rows), encoding="utf-8")
     res = _run(cfg, "evaluate-sentiment", "--test", str(test), "--json")
     assert res.exit_code == 0, res.output

@@ -6,19 +6,32 @@ from pathlib import Path
 
 import spacy
 
-import nlu.components  # noqa: F401  (registers the factories)
-from nlu.components import ENTITIES, INTENTS, SENTIMENT
+import nlu.components  # noqa: F401 - imported for its effect: registers the factories
+from nlu.components import ENTITIES, INTENTS, SENTIMENT, IntentComponent, SentimentComponent
 from nlu.result import ParseContext
 from tests.nlu.conftest import NOW
 
-TEXTS = ["hello", "hi there", "hey", "good morning", "is my flight late", "flight status", "is NM1 delayed",
-         "has my plane left", "tell a joke", "weather today", "cook pasta", "sing a song"]
+TEXTS = [
+    "hello",
+    "hi there",
+    "hey",
+    "good morning",
+    "is my flight late",
+    "flight status",
+    "is NM1 delayed",
+    "has my plane left",
+    "tell a joke",
+    "weather today",
+    "cook pasta",
+    "sing a song",
+]
 LABELS = ["greet"] * 4 + ["flight_status"] * 4 + ["out_of_scope"] * 4
 
 
 def test_intents_component_on_a_blank_pipeline(tmp_path: Path) -> None:
     nlp = spacy.blank("en")
     pipe = nlp.add_pipe(INTENTS, config={"C": 0.5, "ranking_size": 2})
+    assert isinstance(pipe, IntentComponent)
     assert pipe.config.C == 0.5
     pipe.fit(TEXTS, LABELS, seed=1)
     doc = nlp("is my flight late today")
@@ -27,7 +40,8 @@ def test_intents_component_on_a_blank_pipeline(tmp_path: Path) -> None:
     again = spacy.load(tmp_path / "p")
     doc2 = again("is my flight late today")
     assert (doc2._.intent, doc2._.intent_confidence) == (doc._.intent, doc._.intent_confidence)
-    assert again.get_pipe(INTENTS).config.ranking_size == 2
+    loaded = again.get_pipe(INTENTS)
+    assert isinstance(loaded, IntentComponent) and loaded.config.ranking_size == 2
 
 
 def test_component_metadata_declares_what_it_writes() -> None:
@@ -62,10 +76,14 @@ def test_untrained_components_are_harmless() -> None:
 def test_sentiment_component_round_trips(tmp_path: Path) -> None:
     nlp = spacy.blank("en")
     pipe = nlp.add_pipe(SENTIMENT)
-    pipe.fit(["great thanks", "awful service", "what time is it", "love it", "terrible", "where is gate 5"],
-             ["positive", "negative", "neutral", "positive", "negative", "neutral"])
+    assert isinstance(pipe, SentimentComponent)
+    pipe.fit(
+        ["great thanks", "awful service", "what time is it", "love it", "terrible", "where is gate 5"],
+        ["positive", "negative", "neutral", "positive", "negative", "neutral"],
+    )
     docs = list(nlp.pipe(["great service", "terrible delay"]))
     nlp.to_disk(tmp_path / "s")
     again = spacy.load(tmp_path / "s")
     assert [d._.sentiment_label for d in again.pipe(["great service", "terrible delay"])] == [
-        d._.sentiment_label for d in docs]
+        d._.sentiment_label for d in docs
+    ]

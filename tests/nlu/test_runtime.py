@@ -70,7 +70,7 @@ def test_parse_batch_equals_parse(airline: nlu.NLU) -> None:
     single = [airline.parse(t, context=ctx("en")) for t in texts]
     batch = airline.parse_batch(texts, context=ctx("en"))
     assert [(r.language, r.intent, r.entities) for r in batch] == [(r.language, r.intent, r.entities) for r in single]
-    for a, b in zip(batch, single):
+    for a, b in zip(batch, single, strict=True):
         assert a.confidence == pytest.approx(b.confidence, abs=1e-5)
         assert a.sentiment.score == pytest.approx(b.sentiment.score, abs=1e-3)
 
@@ -89,7 +89,7 @@ def test_loading_an_untrained_model_says_how_to_fix_it(tmp_path: Path) -> None:
 
 
 def test_default_language_must_be_configured(airline_models: Path) -> None:
-    with pytest.raises(nlu.UnknownLanguage, match="'de'.*en, fr"):
+    with pytest.raises(nlu.UnknownLanguage, match=r"'de'.*en, fr"):
         nlu.NLU.load(airline_models, ["en", "fr"], "de")
 
 
@@ -111,7 +111,9 @@ def test_nlu_never_imports_bots_nor_connectors() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, nlu, nlu.evaluation, nlu.pipeline; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('bots', 'connectors')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, nlu, nlu.evaluation, nlu.pipeline; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('bots', 'connectors')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

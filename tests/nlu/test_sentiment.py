@@ -76,15 +76,22 @@ def test_emoticons_caps_and_punctuation_cues() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["great... another delay", "thanks for nothing", "awesome. 2 hours on the tarmac",
-     "@JetBlue Cancelled Flight again. Awesome. 🙄", "génial, encore un retard 👏", "merci pour rien"],
+    [
+        "great... another delay",
+        "thanks for nothing",
+        "awesome. 2 hours on the tarmac",
+        "@JetBlue Cancelled Flight again. Awesome. 🙄",
+        "génial, encore un retard 👏",
+        "merci pour rien",
+    ],
 )
 def test_sarcasm_cues_fire_on_praise_next_to_a_failure(text: str) -> None:
     assert "SARC" in _words(text)
 
 
-@pytest.mark.parametrize("text", ["thanks again, no problem!", "great flight, thank you", "can't wait to fly again!",
-                                  "merci, super vol"])
+@pytest.mark.parametrize(
+    "text", ["thanks again, no problem!", "great flight, thank you", "can't wait to fly again!", "merci, super vol"]
+)
 def test_sarcasm_cues_stay_quiet_on_plain_praise(text: str) -> None:
     assert sarcasm_cues(Vectorizer().words(prepare(text))) == []
 
@@ -202,7 +209,9 @@ def test_polarity_words_never_seen_in_training_still_count(
     models: dict[str, SentimentModel], text: str, label: str
 ) -> None:
     """The polarity lexicon carries words the shipped data does not contain."""
-    train_words = {w for e in read_sentiment_file(SHIPPED_SENTIMENT_DIR / "en.jsonl") for w in Vectorizer().words(e.text)}
+    train_words = {
+        w for e in read_sentiment_file(SHIPPED_SENTIMENT_DIR / "en.jsonl") for w in Vectorizer().words(e.text)
+    }
     unseen = [w for w in Vectorizer().words(text) if w not in train_words]
     assert unseen, text  # the probe really uses a word the model never saw
     assert models["en"].predict(text)[1] == label

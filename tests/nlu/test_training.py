@@ -14,7 +14,9 @@ from tests.nlu.conftest import ctx
 def test_train_then_skip_when_nothing_changed(tiny_data: Path, tmp_path: Path) -> None:
     models = tmp_path / "models"
     steps: list[tuple[str, str]] = []
-    first = nlu.train(tiny_data, models, ["en", "fr"], progress=lambda lang, step, done, total: steps.append((lang, step)))
+    first = nlu.train(
+        tiny_data, models, ["en", "fr"], progress=lambda lang, step, done, total: steps.append((lang, step))
+    )
     assert first.trained == ["en", "fr"] and first.skipped == []
     assert ("en", "training intents") in steps and ("fr", "saving") in steps
     assert not nlu.needs_training(tiny_data, models, ["en", "fr"])
@@ -47,8 +49,9 @@ def test_a_brand_sentiment_file_changes_the_fingerprint(tiny_data: Path, tmp_pat
     models = tmp_path / "models"
     nlu.train(tiny_data, models, ["en"])
     (tiny_data / "sentiment").mkdir()
-    (tiny_data / "sentiment" / "en.jsonl").write_text('{"text": "Nimbus rocks", "sentiment": "positive"}\n',
-                                                       encoding="utf-8")
+    (tiny_data / "sentiment" / "en.jsonl").write_text(
+        '{"text": "Nimbus rocks", "sentiment": "positive"}\n', encoding="utf-8"
+    )
     assert nlu.needs_training(tiny_data, models, ["en"])
 
 
@@ -108,9 +111,25 @@ def test_malformed_jsonl_names_the_line(tmp_path: Path) -> None:
 def test_the_demo_data_is_complete() -> None:
     from tests.nlu.conftest import AIRLINE_DATA
 
-    expected = {"greet", "goodbye", "thanks", "affirm", "deny", "booking_status", "flight_status", "change_seat",
-                "travel_details", "checkin_info", "baggage_info", "cancel_booking", "complaint", "human_handoff",
-                "abort", "inform", "out_of_scope"}
+    expected = {
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "booking_status",
+        "flight_status",
+        "change_seat",
+        "travel_details",
+        "checkin_info",
+        "baggage_info",
+        "cancel_booking",
+        "complaint",
+        "human_handoff",
+        "abort",
+        "inform",
+        "out_of_scope",
+    }
     for lang in ("en", "fr"):
         ex = load_examples(AIRLINE_DATA, lang)
         counts = {i: sum(e.label == i for e in ex) for i in expected}

@@ -47,15 +47,37 @@ class LocalCluster:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.binary = cluster_binary()
 
-    def start(self, timeout: float = 20.0) -> "LocalCluster":
+    def start(self, timeout: float = 20.0) -> LocalCluster:
         for port in self.ports:
             d = self.data_dir / str(port)
             d.mkdir(parents=True, exist_ok=True)
-            self.procs.append(subprocess.Popen(
-                [self.binary, "--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(d / "nodes.conf"), "--cluster-node-timeout", "2000",
-                 "--dir", str(d), "--save", "", "--appendonly", "no", "--logfile", str(d / "redis.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        self.binary,
+                        "--bind",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(d / "nodes.conf"),
+                        "--cluster-node-timeout",
+                        "2000",
+                        "--dir",
+                        str(d),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--logfile",
+                        str(d / "redis.log"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         clients = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=2) for p in self.ports]
         deadline = time.monotonic() + timeout
         for c in clients:
@@ -75,7 +97,10 @@ class LocalCluster:
             c.execute_command("CLUSTER MEET", "127.0.0.1", self.ports[0])
         while True:
             infos = [c.execute_command("CLUSTER INFO") for c in clients]  # parsed into a dict by redis-py
-            if all(str(i.get("cluster_state")) == "ok" and int(i.get("cluster_known_nodes", 0)) == len(clients) for i in infos):
+            if all(
+                str(i.get("cluster_state")) == "ok" and int(i.get("cluster_known_nodes", 0)) == len(clients)
+                for i in infos
+            ):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cluster did not come up: {infos}")
@@ -84,7 +109,7 @@ class LocalCluster:
             c.close()
         return self
 
-    def client(self) -> "redis.cluster.RedisCluster":
+    def client(self) -> redis.cluster.RedisCluster:
         from redis.cluster import RedisCluster
 
         return RedisCluster(host="127.0.0.1", port=self.ports[0], socket_timeout=5)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ def pipeline_settings(make_settings: Callable[..., Settings]) -> Callable[..., S
 
 
 @pytest.fixture
-def services(pipeline_settings, redis_client, sql_engine, redis_url) -> Services:  # noqa: ANN001
+def services(pipeline_settings, redis_client, sql_engine, redis_url) -> Services:
     return Services(settings=pipeline_settings(), redis=redis_client, engine=sql_engine, redis_url=redis_url)
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
+from bots.pipeline.turn import TurnResult
 from connectors.base import ChannelRules, Inbound, Outbound, WebhookRequest
 from connectors.errors import MalformedRequest, PermanentSendError, TransientSendError
-from bots.pipeline.turn import TurnResult
 
 
 class FakeChannelServer:
@@ -30,7 +30,9 @@ class FakeChannelServer:
         permanent_to: recipients answered 400 (a permanent error).
     """
 
-    def __init__(self, fail_rate: float = 0.0, fail_status: int = 500, seed: int = 7, permanent_to: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, fail_rate: float = 0.0, fail_status: int = 500, seed: int = 7, permanent_to: tuple[str, ...] = ()
+    ) -> None:
         self.fail_rate = fail_rate
         self.fail_status = fail_status
         self.permanent_to = set(permanent_to)
@@ -58,11 +60,13 @@ class FakeChannelServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with outer.lock:
-                    self._answer(200, {"sent": list(outer.sent), "attempts": outer.attempts, "failures": outer.failures})
+                    self._answer(
+                        200, {"sent": list(outer.sent), "attempts": outer.attempts, "failures": outer.failures}
+                    )
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 msg = json.loads(self.rfile.read(length) or b"{}")
                 with outer.lock:
@@ -84,7 +88,7 @@ class FakeChannelServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def start(self) -> "FakeChannelServer":
+    def start(self) -> FakeChannelServer:
         self.thread.start()
         return self
 
@@ -124,7 +128,9 @@ class FakeConnector:
 
     def send(self, message: Outbound) -> str:
         try:
-            r = self.client.post("/send", json={"key": message.idempotency_key, "to": message.recipient, "text": message.text})
+            r = self.client.post(
+                "/send", json={"key": message.idempotency_key, "to": message.recipient, "text": message.text}
+            )
         except httpx.HTTPError as exc:
             raise TransientSendError(f"fake channel unreachable: {exc}") from exc
         if r.status_code == 429:

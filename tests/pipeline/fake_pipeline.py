@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from connectors.base import Inbound, Outbound
 from bots.pipeline.turn import TurnResult
+from connectors.base import Inbound
 
 from .fake_channel import FakeConnector, echo_handler
 
 
 @dataclass
 class FakePipeline:
-    handler: Callable[[Inbound], list[Outbound]]
+    handler: Callable[[Inbound], TurnResult]
     connectors: dict[str, Any]
 
 
@@ -33,7 +34,7 @@ def _sqlite_sync(engine: Any, mode: str) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def _pragma(dbapi_conn, _record) -> None:  # noqa: ANN001
+    def _pragma(dbapi_conn, _record) -> None:
         dbapi_conn.cursor().execute(f"PRAGMA synchronous={mode}")
 
     engine.dispose()

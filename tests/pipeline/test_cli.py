@@ -12,13 +12,19 @@ from connectors.base import Outbound
 pytestmark = pytest.mark.integration
 
 
-def test_dlq_list_and_retry_all(make_settings, write_config, redis_client, sql_engine, redis_url, sqlite_url, monkeypatch) -> None:  # noqa: ANN001
+def test_dlq_list_and_retry_all(
+    make_settings, write_config, redis_client, sql_engine, redis_url, sqlite_url, monkeypatch
+) -> None:
     from tests.pipeline.fake_channel import FakeChannelServer
 
     server = FakeChannelServer().start()
     try:
-        cfg = write_config({"stores": {"redis_url": redis_url, "database_url": sqlite_url},
-                            "channels": {"webchat": {"enabled": False}}})
+        cfg = write_config(
+            {
+                "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+                "channels": {"webchat": {"enabled": False}},
+            }
+        )
         settings = make_settings({"channels": {"webchat": {"enabled": False}}})
         letters = DeadLetters(redis_client, keys_for(settings))
         ob = Outbound("fake", "c1", "hello", idempotency_key="fake:9:0", conversation_id="fake:c1")

@@ -10,7 +10,7 @@ from bots.pipeline.consumer import ShardConsumer
 pytestmark = pytest.mark.integration
 
 
-def consumer(redis_client, name: str, shards: int = 4) -> ShardConsumer:  # noqa: ANN001
+def consumer(redis_client, name: str, shards: int = 4) -> ShardConsumer:
     c = ShardConsumer(redis_client, Keys("bb", shards), name, lease_ms=5000, claim_idle_ms=5000)
     c.ensure_groups()
     return c

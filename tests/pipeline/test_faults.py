@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -27,13 +28,11 @@ def msg(i: int, conv: str) -> Inbound:
     return Inbound(channel="fake", sender_id=conv, conversation_id=f"fake:{conv}", message_id=str(i), text=str(i))
 
 
-def pending(client, settings) -> int:  # noqa: ANN001
+def pending(client, settings) -> int:
     total = 0
     for stream in keys_for(settings).all_streams():
-        try:
+        with contextlib.suppress(redis.ResponseError):  # no group yet: no worker started
             total += client.xpending(stream, GROUP)["pending"]
-        except redis.ResponseError:  # no group yet: no worker started
-            pass
     return total
 
 
@@ -45,15 +44,24 @@ def in_order_per_conversation(sent: list[dict]) -> bool:
 
 
 @pytest.fixture
-def fast_config(write_config, redis_url, sqlite_url, sql_engine):  # noqa: ANN001, ANN201
+def fast_config(write_config, redis_url, sqlite_url, sql_engine):
     """A config file for worker processes (SQL already migrated by sql_engine)."""
-    return write_config({
-        "stores": {"redis_url": redis_url, "database_url": sqlite_url},
-        "channels": {"webchat": {"enabled": False}},
-        "server": {"log_level": "WARNING"},
-        "pipeline": {"shards": 4, "claim_idle_ms": 800, "lease_ms": 400, "idle_poll_ms": 5,
-                     "send_backoff_initial": 0.01, "send_backoff_max": 0.05},
-    }, name="worker.yaml")
+    return write_config(
+        {
+            "stores": {"redis_url": redis_url, "database_url": sqlite_url},
+            "channels": {"webchat": {"enabled": False}},
+            "server": {"log_level": "WARNING"},
+            "pipeline": {
+                "shards": 4,
+                "claim_idle_ms": 800,
+                "lease_ms": 400,
+                "idle_poll_ms": 5,
+                "send_backoff_initial": 0.01,
+                "send_backoff_max": 0.05,
+            },
+        },
+        name="worker.yaml",
+    )
 
 
 def test_kill_9_mid_turn_then_another_worker_claims_and_replies_exactly_once(
@@ -83,8 +91,10 @@ def test_kill_9_mid_turn_then_another_worker_claims_and_replies_exactly_once(
         assert sorted(keys) == sorted(f"fake:{i}:0" for i in range(n)), "each inbound exactly one reply"
         assert in_order_per_conversation(server.sent)
         wait_for(lambda: pending(redis_client, settings) == 0, 5, "nothing pending")
-        print(f"\nkill -9: {n} inbound, {sent_before} replied before the kill, {left} pending at the kill "
-              f"(claimed after idle), {len(keys)} replies in all, duplicates {len(keys) - len(set(keys))}")
+        print(
+            f"\nkill -9: {n} inbound, {sent_before} replied before the kill, {left} pending at the kill "
+            f"(claimed after idle), {len(keys)} replies in all, duplicates {len(keys) - len(set(keys))}"
+        )
     finally:
         for p in procs:
             if p.poll() is None:
@@ -130,11 +140,21 @@ def test_redis_restart_under_load_loses_nothing(make_settings, sql_engine, tmp_p
     server_dir = tmp_path / "redis"
     rds = EmbeddedRedis(server_dir, port=port, persist=True).start()
     fake = FakeChannelServer().start()
-    settings = make_settings({
-        "stores": {"redis_url": rds.url},
-        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
-        "pipeline": {"shards": 4, "claim_idle_ms": 500, "lease_ms": 400, "idle_poll_ms": 5},
-    })
+    settings = make_settings(
+        {
+            "stores": {"redis_url": rds.url},
+            "channels": {
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": "AC1",
+                    "auth_token": TOKEN,
+                    "public_url": PUBLIC,
+                    "whatsapp_from": "whatsapp:+3120000000",
+                }
+            },
+            "pipeline": {"shards": 4, "claim_idle_ms": 500, "lease_ms": 400, "idle_poll_ms": 5},
+        }
+    )
     client = make_redis(rds.url, socket_timeout=1, socket_connect_timeout=0.5)
     services = Services(settings, client, sql_engine, rds.url)
     services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
@@ -146,11 +166,21 @@ def test_redis_restart_under_load_loses_nothing(make_settings, sql_engine, tmp_p
     def load() -> None:
         web = app.test_client()
         for i in range(n):
-            form = {"MessageSid": f"SM{i}", "AccountSid": "AC1", "From": f"whatsapp:+3160000{i % 13:04d}",
-                    "To": "whatsapp:+3120000000", "Body": str(i), "NumMedia": "0"}
+            form = {
+                "MessageSid": f"SM{i}",
+                "AccountSid": "AC1",
+                "From": f"whatsapp:+3160000{i % 13:04d}",
+                "To": "whatsapp:+3120000000",
+                "Body": str(i),
+                "NumMedia": "0",
+            }
             while True:  # the channel retries until accepted
-                r = web.post("/webhooks/twilio", data=urlencode(form), content_type="application/x-www-form-urlencoded",
-                             headers=signed(PUBLIC + "/webhooks/twilio", form))
+                r = web.post(
+                    "/webhooks/twilio",
+                    data=urlencode(form),
+                    content_type="application/x-www-form-urlencoded",
+                    headers=signed(PUBLIC + "/webhooks/twilio", form),
+                )
                 codes[r.status_code] += 1
                 if r.status_code == 200:
                     break
@@ -170,8 +200,10 @@ def test_redis_restart_under_load_loses_nothing(make_settings, sql_engine, tmp_p
         keys = fake.keys()
         assert sorted(keys) == sorted(f"whatsapp:SM{i}:0" for i in range(n))
         assert codes[503] > 0, "webhooks answered 503 while Redis was down"
-        print(f"\nredis restart: {n} inbound, webhook answers {dict(codes)}, {len(keys)} replies, "
-              f"duplicates {len(keys) - len(set(keys))}, lost {n - len(set(keys))}")
+        print(
+            f"\nredis restart: {n} inbound, webhook answers {dict(codes)}, {len(keys)} replies, "
+            f"duplicates {len(keys) - len(set(keys))}, lost {n - len(set(keys))}"
+        )
     finally:
         handle.stop(timeout=10)
         fake.stop()

@@ -18,7 +18,7 @@ def msg(i: int | str, conv: str = "c1", text: str = "hi") -> Inbound:
     return Inbound(channel="fake", sender_id=conv, conversation_id=f"fake:{conv}", message_id=str(i), text=text)
 
 
-def backlog(client, settings) -> int:  # noqa: ANN001
+def backlog(client, settings) -> int:
     return sum(client.xlen(s) for s in keys_for(settings).all_streams())
 
 
@@ -42,7 +42,7 @@ def test_full_shard_refuses_and_forgets_the_message_so_a_retry_is_accepted(redis
     settings = pipeline_settings(stream_maxlen=100, shards=50)  # 2 per shard
     ingest = Ingest(redis_client, settings)
     ingest.accept([msg(1), msg(2)])
-    with pytest.raises(QueueFull, match="shard .* holds 2 unprocessed"):
+    with pytest.raises(QueueFull, match=r"shard .* holds 2 unprocessed"):
         ingest.accept([msg(3)])
     keys = keys_for(settings)
     redis_client.xtrim(keys.stream(keys.shard_of("fake:c1")), maxlen=0)  # workers caught up
@@ -51,5 +51,5 @@ def test_full_shard_refuses_and_forgets_the_message_so_a_retry_is_accepted(redis
 
 def test_redis_down_raises_store_unavailable(pipeline_settings) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
-    with pytest.raises(StoreUnavailable, match="cannot enqueue fake message '1'.*127.0.0.1:1"):
+    with pytest.raises(StoreUnavailable, match=r"cannot enqueue fake message '1'.*127.0.0.1:1"):
         Ingest(dead, pipeline_settings()).accept([msg(1)])

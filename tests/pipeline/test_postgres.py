@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 
 @pytest.fixture
-def pg_engine(pg_url):  # noqa: ANN001, ANN201
+def pg_engine(pg_url):
     name = f"brandbot_pipe_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -32,7 +32,9 @@ def pg_engine(pg_url):  # noqa: ANN001, ANN201
     admin.dispose()
 
 
-def test_deliveries_upsert_and_redo_on_postgresql(pipeline_settings, redis_client, pg_engine, fake_channel, fake_connector) -> None:
+def test_deliveries_upsert_and_redo_on_postgresql(
+    pipeline_settings, redis_client, pg_engine, fake_channel, fake_connector
+) -> None:
     settings = pipeline_settings()
     ingest = Ingest(redis_client, settings)
     ingest.accept([Inbound("fake", "c1", "fake:c1", str(i), f"m{i}") for i in range(5)])

@@ -3,18 +3,20 @@ Ingest -> Worker (connector.resolve, then the turn) -> real twilio client -> fak
 
 from __future__ import annotations
 
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import pytest
+import redis
 from twilio.request_validator import RequestValidator
 
 from bots.pipeline import DeadLetters, Worker, keys_for
+from bots.pipeline.turn import TurnResult
 from bots.runtime import build_connectors_for
 from bots.services import Services
 from bots.web.app import create_app
 from connectors.base import Inbound, Outbound, QuickReply
 from connectors.errors import PermanentSendError
-from bots.pipeline.turn import TurnResult
 from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, FakeTwilioAPI
 
 from .test_channels_e2e import PUBLIC, drain
@@ -30,22 +32,41 @@ def turn(inbound: Inbound) -> TurnResult:
     if inbound.kind == "event":
         return TurnResult([])
     if inbound.text == "seat":
-        return TurnResult([Outbound(inbound.channel, inbound.sender_id, "Window or aisle?",
-                                    quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle")))])
-    return TurnResult([Outbound(inbound.channel, inbound.sender_id, f"{inbound.kind}: {inbound.payload or inbound.text}")])
+        return TurnResult(
+            [
+                Outbound(
+                    inbound.channel,
+                    inbound.sender_id,
+                    "Window or aisle?",
+                    quick_replies=(QuickReply("Window", "seat:window"), QuickReply("Aisle", "seat:aisle")),
+                )
+            ]
+        )
+    return TurnResult(
+        [Outbound(inbound.channel, inbound.sender_id, f"{inbound.kind}: {inbound.payload or inbound.text}")]
+    )
 
 
 @pytest.fixture
-def world(make_settings, redis_client, sql_engine, redis_url):  # noqa: ANN001, ANN201
+def world(make_settings, redis_client, sql_engine, redis_url):
     twilio = FakeTwilioAPI().start()
-    settings = make_settings({
-        "channels": {
-            "webchat": {"enabled": False},
-            "twilio": {"enabled": True, "account_sid": DEFAULT_SID, "auth_token": DEFAULT_TOKEN, "public_url": PUBLIC,
-                       "whatsapp_from": "whatsapp:+3120000000", "sms_from": "+3120000001", "api_base_url": twilio.base_url},
-        },
-        "pipeline": {"shards": 4, "send_backoff_initial": 0.001, "send_backoff_max": 0.01},
-    })
+    settings = make_settings(
+        {
+            "channels": {
+                "webchat": {"enabled": False},
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": DEFAULT_SID,
+                    "auth_token": DEFAULT_TOKEN,
+                    "public_url": PUBLIC,
+                    "whatsapp_from": "whatsapp:+3120000000",
+                    "sms_from": "+3120000001",
+                    "api_base_url": twilio.base_url,
+                },
+            },
+            "pipeline": {"shards": 4, "send_backoff_initial": 0.001, "send_backoff_max": 0.01},
+        }
+    )
     services = Services(settings, redis_client, sql_engine, redis_url)
     app = create_app(settings, services)
     connectors = build_connectors_for(services)
@@ -54,12 +75,16 @@ def world(make_settings, redis_client, sql_engine, redis_url):  # noqa: ANN001, 
     twilio.stop()
 
 
-def post(web, sid: str, sender: str, body: str) -> None:  # noqa: ANN001
+def post(web, sid: str, sender: str, body: str) -> None:
     to = "whatsapp:+3120000000" if sender.startswith("whatsapp:") else "+3120000001"
     form = {"MessageSid": sid, "AccountSid": DEFAULT_SID, "From": sender, "To": to, "Body": body, "NumMedia": "0"}
     sig = RequestValidator(DEFAULT_TOKEN).compute_signature(PUBLIC + "/webhooks/twilio", form)
-    r = web.post("/webhooks/twilio", data=urlencode(form), content_type="application/x-www-form-urlencoded",
-                 headers={"X-Twilio-Signature": sig})
+    r = web.post(
+        "/webhooks/twilio",
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sig},
+    )
     assert r.status_code == 200
 
 
@@ -133,13 +158,21 @@ def test_resolve_runs_on_a_redis_cluster(tmp_path) -> None:
     cluster = LocalCluster(tmp_path / "cluster").start()
     twilio = FakeTwilioAPI().start()
     try:
-        rc = cluster.client()
-        kw = dict(api_base_url=twilio.base_url, timeout=5)
+        # the code types its clients as redis.Redis and serves a RedisCluster as well
+        rc = cast(redis.Redis, cluster.client())
+        kw: dict[str, Any] = dict(api_base_url=twilio.base_url, timeout=5)
         sms = SmsConnector(DEFAULT_SID, DEFAULT_TOKEN, "+3120000001", rc, "bb", **kw)
         wa = WhatsAppConnector(DEFAULT_SID, DEFAULT_TOKEN, "whatsapp:+3120000000", rc, "bb", **kw)
 
-        def receive(conn, sid: str, sender: str, body: str) -> Inbound:  # noqa: ANN001
-            form = {"MessageSid": sid, "AccountSid": DEFAULT_SID, "From": sender, "To": "+3120000001", "Body": body, "NumMedia": "0"}
+        def receive(conn, sid: str, sender: str, body: str) -> Inbound:
+            form = {
+                "MessageSid": sid,
+                "AccountSid": DEFAULT_SID,
+                "From": sender,
+                "To": "+3120000001",
+                "Body": body,
+                "NumMedia": "0",
+            }
             [inbound] = conn.parse(twilio_request(form, token=DEFAULT_TOKEN))
             return conn.resolve(inbound)
 

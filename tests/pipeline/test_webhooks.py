@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -44,7 +44,14 @@ class TwilioLike:
 
 
 def twilio_form(sid: str = "SM1", body: str = "hello") -> dict[str, str]:
-    return {"MessageSid": sid, "AccountSid": "AC1", "From": "whatsapp:+31611111111", "To": "whatsapp:+3120000000", "Body": body, "NumMedia": "0"}
+    return {
+        "MessageSid": sid,
+        "AccountSid": "AC1",
+        "From": "whatsapp:+31611111111",
+        "To": "whatsapp:+3120000000",
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
 def signed(url: str, form: dict[str, str]) -> dict[str, str]:
@@ -52,15 +59,25 @@ def signed(url: str, form: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def twilio_settings(make_settings):  # noqa: ANN001, ANN201
-    return make_settings({
-        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
-        "pipeline": {"shards": 4},
-    })
+def twilio_settings(make_settings):
+    return make_settings(
+        {
+            "channels": {
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": "AC1",
+                    "auth_token": TOKEN,
+                    "public_url": PUBLIC,
+                    "whatsapp_from": "whatsapp:+3120000000",
+                }
+            },
+            "pipeline": {"shards": 4},
+        }
+    )
 
 
 @pytest.fixture
-def app_and_services(twilio_settings, redis_client, sql_engine, redis_url):  # noqa: ANN001, ANN201
+def app_and_services(twilio_settings, redis_client, sql_engine, redis_url):
     services = Services(twilio_settings, redis_client, sql_engine, redis_url)
     services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC), "sms": TwilioLike("sms", PUBLIC)}
     return create_app(twilio_settings, services), services
@@ -70,17 +87,23 @@ def backlog(services: Services) -> int:
     return sum(services.redis.xlen(s) for s in keys_for(services.settings).all_streams())
 
 
-def post_twilio(client, form, path="/webhooks/twilio", query="", sign_url=None):  # noqa: ANN001, ANN201
+def post_twilio(client, form, path="/webhooks/twilio", query="", sign_url=None):
     url = sign_url or (PUBLIC + path + (f"?{query}" if query else ""))
-    return client.post(path + (f"?{query}" if query else ""), data=urlencode(form),
-                       content_type="application/x-www-form-urlencoded", headers=signed(url, form))
+    return client.post(
+        path + (f"?{query}" if query else ""),
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers=signed(url, form),
+    )
 
 
 def test_signed_twilio_message_is_enqueued_once_and_answered_with_empty_twiml(app_and_services) -> None:
     app, services = app_and_services
     client = app.test_client()
     answers = [post_twilio(client, twilio_form(), query="x=1") for _ in range(3)]
-    assert [(r.status_code, r.get_data(as_text=True), r.mimetype) for r in answers] == [(200, "<Response/>", "text/xml")] * 3
+    assert [(r.status_code, r.get_data(as_text=True), r.mimetype) for r in answers] == [
+        (200, "<Response/>", "text/xml")
+    ] * 3
     assert backlog(services) == 1
 
 
@@ -89,7 +112,9 @@ def test_forged_twilio_request_is_403_and_nothing_is_enqueued(app_and_services) 
     form = twilio_form()
     r = post_twilio(app.test_client(), form, sign_url="https://evil.example.com/webhooks/twilio")
     assert r.status_code == 403
-    r = app.test_client().post("/webhooks/twilio", data=urlencode(form), content_type="application/x-www-form-urlencoded")
+    r = app.test_client().post(
+        "/webhooks/twilio", data=urlencode(form), content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 403
     assert backlog(services) == 0
 
@@ -124,10 +149,20 @@ def test_redis_down_gives_503_on_webhooks_and_readyz_says_why(twilio_settings, s
 
 
 def test_full_queue_gives_503_and_readyz_names_it(make_settings, redis_client, sql_engine, redis_url) -> None:
-    settings = make_settings({
-        "channels": {"twilio": {"enabled": True, "account_sid": "AC1", "auth_token": TOKEN, "public_url": PUBLIC, "whatsapp_from": "whatsapp:+3120000000"}},
-        "pipeline": {"shards": 1, "stream_maxlen": 100},
-    })
+    settings = make_settings(
+        {
+            "channels": {
+                "twilio": {
+                    "enabled": True,
+                    "account_sid": "AC1",
+                    "auth_token": TOKEN,
+                    "public_url": PUBLIC,
+                    "whatsapp_from": "whatsapp:+3120000000",
+                }
+            },
+            "pipeline": {"shards": 1, "stream_maxlen": 100},
+        }
+    )
     services = Services(settings, redis_client, sql_engine, redis_url)
     services.connectors = {"whatsapp": TwilioLike("whatsapp", PUBLIC)}
     client = create_app(settings, services).test_client()
@@ -139,17 +174,37 @@ def test_full_queue_gives_503_and_readyz_names_it(make_settings, redis_client, s
 
 def test_status_callback_updates_the_delivery_row(app_and_services) -> None:
     app, services = app_and_services
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with services.engine.begin() as conn:
-        conn.execute(insert(deliveries).values(idempotency_key="whatsapp:SM1:0", channel="whatsapp", recipient="+31611111111",
-                                               conversation_id="whatsapp:+31611111111", provider_id="SMout1", status="sent",
-                                               created_at=now, updated_at=now))
-    form = {"MessageSid": "SMout1", "MessageStatus": "undelivered", "ErrorCode": "30008", "To": "whatsapp:+31611111111", "AccountSid": "AC1"}
+        conn.execute(
+            insert(deliveries).values(
+                idempotency_key="whatsapp:SM1:0",
+                channel="whatsapp",
+                recipient="+31611111111",
+                conversation_id="whatsapp:+31611111111",
+                provider_id="SMout1",
+                status="sent",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    form = {
+        "MessageSid": "SMout1",
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30008",
+        "To": "whatsapp:+31611111111",
+        "AccountSid": "AC1",
+    }
     r = post_twilio(app.test_client(), form, path="/webhooks/twilio/status")
     assert r.status_code == 200
     with services.engine.connect() as conn:
-        assert tuple(conn.execute(select(deliveries.c.status, deliveries.c.error_code)).one()) == ("undelivered", "30008")
-    assert post_twilio(app.test_client(), form, path="/webhooks/twilio/status", sign_url="https://x/y").status_code == 403
+        assert tuple(conn.execute(select(deliveries.c.status, deliveries.c.error_code)).one()) == (
+            "undelivered",
+            "30008",
+        )
+    assert (
+        post_twilio(app.test_client(), form, path="/webhooks/twilio/status", sign_url="https://x/y").status_code == 403
+    )
 
 
 def test_metrics_endpoint_reports_inbound_and_queue(app_and_services) -> None:
@@ -159,8 +214,14 @@ def test_metrics_endpoint_reports_inbound_and_queue(app_and_services) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'brandbot_inbound_messages_total{channel="whatsapp",result="accepted"}' in text
     assert "brandbot_queue_depth 1.0" in text
-    for name in ("brandbot_turn_seconds", "brandbot_sends_total", "brandbot_send_retries_total",
-                 "brandbot_dead_letters_total", "brandbot_handoffs_total", "brandbot_queue_lag_seconds"):
+    for name in (
+        "brandbot_turn_seconds",
+        "brandbot_sends_total",
+        "brandbot_send_retries_total",
+        "brandbot_dead_letters_total",
+        "brandbot_handoffs_total",
+        "brandbot_queue_lag_seconds",
+    ):
         assert name in text
 
 
@@ -180,8 +241,12 @@ def test_a_webhook_keeps_a_safe_caller_request_id_and_logs_under_it(app_and_serv
     logging.getLogger("bots.web.webhooks").addHandler(spy)
     try:
         with caplog.at_level(logging.WARNING, logger="bots.web.webhooks"):
-            r = app.test_client().post("/webhooks/twilio", data=urlencode(twilio_form()),
-                                       content_type="application/x-www-form-urlencoded", headers={"X-Request-ID": "req-42"})
+            r = app.test_client().post(
+                "/webhooks/twilio",
+                data=urlencode(twilio_form()),
+                content_type="application/x-www-form-urlencoded",
+                headers={"X-Request-ID": "req-42"},
+            )
     finally:
         logging.getLogger("bots.web.webhooks").removeHandler(spy)
     assert r.status_code == 403 and r.headers["X-Request-ID"] == "req-42"

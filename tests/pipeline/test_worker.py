@@ -11,10 +11,10 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from bots.pipeline import DeadLetters, GROUP, Ingest, Worker, keys_for, start_embedded_workers
+from bots.pipeline import GROUP, DeadLetters, Ingest, Worker, keys_for, start_embedded_workers
+from bots.pipeline.turn import TurnResult
 from bots.stores.models import deliveries
 from connectors.base import Inbound, Outbound
-from bots.pipeline.turn import TurnResult
 
 from .fake_channel import FakeChannelServer, FakeConnector, echo_handler
 
@@ -22,7 +22,9 @@ pytestmark = pytest.mark.integration
 
 
 def msg(i: int | str, conv: str = "c1", text: str | None = None) -> Inbound:
-    return Inbound(channel="fake", sender_id=conv, conversation_id=f"fake:{conv}", message_id=str(i), text=text or f"m{i}")
+    return Inbound(
+        channel="fake", sender_id=conv, conversation_id=f"fake:{conv}", message_id=str(i), text=text or f"m{i}"
+    )
 
 
 def drain(*workers: Worker, rounds: int = 500) -> None:
@@ -36,8 +38,10 @@ def drain(*workers: Worker, rounds: int = 500) -> None:
     raise AssertionError("queue did not drain")
 
 
-def make_worker(services, connector, handler=echo_handler, name=None) -> Worker:  # noqa: ANN001
-    return Worker(services.redis, services.engine, services.settings, handler, {connector.channel: connector}, name=name)
+def make_worker(services, connector, handler=echo_handler, name=None) -> Worker:
+    return Worker(
+        services.redis, services.engine, services.settings, handler, {connector.channel: connector}, name=name
+    )
 
 
 def test_same_webhook_three_times_gets_one_reply(services, fake_channel, fake_connector) -> None:
@@ -71,7 +75,9 @@ def test_entry_is_acked_only_after_the_reply_is_recorded(services, fake_channel,
     assert [tuple(r) for r in rows] == [("fake:1:0", "sent", "F1")]
 
 
-def test_store_error_mid_turn_leaves_message_pending_and_redo_sends_once(services, fake_channel, fake_connector) -> None:
+def test_store_error_mid_turn_leaves_message_pending_and_redo_sends_once(
+    services, fake_channel, fake_connector
+) -> None:
     """Redis fails after the first of two replies went out: not acked; the redo sends only the second."""
     failed = {"done": False}
 
@@ -79,7 +85,7 @@ def test_store_error_mid_turn_leaves_message_pending_and_redo_sends_once(service
         channel = "fake"
         rules = fake_connector.rules
 
-        def parse(self, request):  # noqa: ANN001, ANN201
+        def parse(self, request):
             return fake_connector.parse(request)
 
         def send(self, message: Outbound) -> str:
@@ -143,7 +149,7 @@ def test_order_per_conversation_with_three_workers(services, fake_channel, fake_
 
 
 @pytest.mark.parametrize("status", [500, 429])
-def test_transient_errors_are_retried_then_dead_lettered(services, status) -> None:  # noqa: ANN001
+def test_transient_errors_are_retried_then_dead_lettered(services, status) -> None:
     server = FakeChannelServer(fail_rate=1.0, fail_status=status).start()
     try:
         conn = FakeConnector(server.url)
@@ -161,7 +167,8 @@ def test_transient_errors_are_retried_then_dead_lettered(services, status) -> No
         # the channel recovers; the operator retries the dead letter; one reply, DLQ empty
         server.fail_rate = 0.0
         res = DeadLetters(services.redis, keys_for(services.settings)).retry(
-            letters[0].id, lambda ob: w.deliverer.deliver(ob, force=True), lambda ib: "")
+            letters[0].id, lambda ob: w.deliverer.deliver(ob, force=True), lambda ib: ""
+        )
         assert res.ok and len(server.sent) == 1
         assert DeadLetters(services.redis, keys_for(services.settings)).list() == []
         assert w.deliverer.deliver(letters[0].outbound(), force=True) == "duplicate"
@@ -193,7 +200,14 @@ def test_permanent_error_is_not_retried(services) -> None:
     try:
         Ingest(services.redis, services.settings).accept([msg(1), msg(2, conv="c2")])
         waits: list[float] = []
-        w = Worker(services.redis, services.engine, services.settings, echo_handler, {"fake": FakeConnector(server.url)}, sleep=waits.append)
+        w = Worker(
+            services.redis,
+            services.engine,
+            services.settings,
+            echo_handler,
+            {"fake": FakeConnector(server.url)},
+            sleep=waits.append,
+        )
         drain(w)
         assert server.attempts == 2 and waits == []
         assert [m["key"] for m in server.sent] == ["fake:2:0"]
@@ -204,7 +218,9 @@ def test_permanent_error_is_not_retried(services) -> None:
         server.stop()
 
 
-def test_channel_failing_20_percent_still_gives_exactly_one_reply_each(pipeline_settings, redis_client, sql_engine, redis_url) -> None:
+def test_channel_failing_20_percent_still_gives_exactly_one_reply_each(
+    pipeline_settings, redis_client, sql_engine, redis_url
+) -> None:
     from bots.services import Services
 
     services = Services(pipeline_settings(send_max_attempts=12), redis_client, sql_engine, redis_url)
@@ -223,7 +239,10 @@ def test_channel_failing_20_percent_still_gives_exactly_one_reply_each(pipeline_
         keys = [m["key"] for m in server.sent]
         assert sorted(keys) == sorted(f"fake:{i}:0" for i in range(n))
         assert DeadLetters(services.redis, keys_for(services.settings)).count() == 0
-        print(f"\n20% failing channel: {n} inbound, {server.attempts} attempts, {server.failures} failed, {len(keys)} replies, duplicates 0")
+        print(
+            f"\n20% failing channel: {n} inbound, {server.attempts} attempts, {server.failures} failed, "
+            f"{len(keys)} replies, duplicates 0"
+        )
     finally:
         server.stop()
 
@@ -235,7 +254,9 @@ def test_handler_bug_dead_letters_the_turn_and_moves_on(services, fake_channel, 
         return echo_handler(inbound)
 
     Ingest(services.redis, services.settings).accept([msg(1, text="boom"), msg(2, text="ok")])
-    w = Worker(services.redis, services.engine, services.settings, handler, {"fake": fake_connector}, sleep=lambda s: None)
+    w = Worker(
+        services.redis, services.engine, services.settings, handler, {"fake": fake_connector}, sleep=lambda s: None
+    )
     drain(w)
     assert fake_channel.keys() == ["fake:2:0"]
     dl = DeadLetters(services.redis, keys_for(services.settings))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,7 +19,7 @@ def cheap_hasher() -> PasswordHasher:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request: pytest.FixtureRequest):  # noqa: ANN201
+def any_engine(request: pytest.FixtureRequest):
     """The migrated SQLite database, then PostgreSQL (skipped locally without DATABASE_URL_PG)."""
     return request.getfixturevalue("sql_engine" if request.param == "sqlite" else "pg_engine")
 
@@ -28,7 +28,7 @@ class Clock:
     """A settable clock (aware UTC)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -40,5 +40,5 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def accounts(sql_engine, cheap_hasher, clock) -> Accounts:  # noqa: ANN001
+def accounts(sql_engine, cheap_hasher, clock) -> Accounts:
     return Accounts(sql_engine, clock=clock, hasher=cheap_hasher)

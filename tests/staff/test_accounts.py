@@ -16,16 +16,16 @@ from bots.stores.models import api_tokens, audit_log, staff
 from .conftest import PASSWORD
 
 
-def _rows(engine, table):  # noqa: ANN001, ANN202
+def _rows(engine, table):
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(table)).mappings()]
 
 
-def _audit(engine) -> list[tuple[str, str, str | None]]:  # noqa: ANN001
+def _audit(engine) -> list[tuple[str, str, str | None]]:
     return [(r["actor"], r["action"], r["subject"]) for r in _rows(engine, audit_log)]
 
 
-def test_add_hashes_with_argon2id_and_authenticates(any_engine, cheap_hasher, clock) -> None:  # noqa: ANN001
+def test_add_hashes_with_argon2id_and_authenticates(any_engine, cheap_hasher, clock) -> None:
     accounts = Accounts(any_engine, clock=clock, hasher=cheap_hasher)
     member = accounts.add(" Ana@Example.com ", "agent", password=PASSWORD, name="Ana", actor="cli")
     assert member == StaffMember(id=member.id, email="ana@example.com", name="Ana", role="agent", disabled=False)
@@ -45,7 +45,7 @@ def test_add_hashes_with_argon2id_and_authenticates(any_engine, cheap_hasher, cl
     assert ("cli", "staff.added", "ana@example.com") in _audit(any_engine)
 
 
-def test_default_hasher_is_argon2id(sql_engine) -> None:  # noqa: ANN001
+def test_default_hasher_is_argon2id(sql_engine) -> None:
     accounts = Accounts(sql_engine)
     accounts.add("real@example.com", "admin", password=PASSWORD)
     (row,) = _rows(sql_engine, staff)
@@ -57,18 +57,21 @@ def test_default_hasher_is_argon2id(sql_engine) -> None:  # noqa: ANN001
     ("kwargs", "message"),
     [
         ({"email": "a@example.com", "role": "agent", "password": "short"}, r"5 characters; use at least 10"),
-        ({"email": "a@example.com", "role": "boss", "password": PASSWORD}, r"role 'boss' is not one of agent, analyst, admin"),
+        (
+            {"email": "a@example.com", "role": "boss", "password": PASSWORD},
+            r"role 'boss' is not one of agent, analyst, admin",
+        ),
         ({"email": "not-an-email", "role": "agent", "password": PASSWORD}, r"'not-an-email' is not an email address"),
         ({"email": "a@example.com", "role": "agent", "password": "x" * 2000}, r"longer than 1024"),
     ],
 )
-def test_add_refuses_bad_input_with_a_clear_message(accounts, kwargs, message) -> None:  # noqa: ANN001
+def test_add_refuses_bad_input_with_a_clear_message(accounts, kwargs, message) -> None:
     with pytest.raises(StaffError, match=message):
         accounts.add(**kwargs)
     assert accounts.list() == []
 
 
-def test_email_is_unique_whatever_the_case(any_engine, cheap_hasher) -> None:  # noqa: ANN001
+def test_email_is_unique_whatever_the_case(any_engine, cheap_hasher) -> None:
     accounts = Accounts(any_engine, hasher=cheap_hasher)
     accounts.add("bo@example.com", "analyst", password=PASSWORD)
     with pytest.raises(StaffError, match=r"'bo@example.com' already exists"):
@@ -80,12 +83,12 @@ class CountingHasher(PasswordHasher):
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
         self.verified = 0
 
-    def verify(self, hash, password):  # noqa: A002, ANN001, ANN201 - argon2's signature
+    def verify(self, hash, password):  # noqa: A002 - argon2's signature
         self.verified += 1
         return super().verify(hash, password)
 
 
-def test_unknown_email_and_passwordless_accounts_still_verify_a_hash(sql_engine) -> None:  # noqa: ANN001
+def test_unknown_email_and_passwordless_accounts_still_verify_a_hash(sql_engine) -> None:
     hasher = CountingHasher()
     accounts = Accounts(sql_engine, hasher=hasher)
     assert accounts.authenticate("nobody@example.com", PASSWORD) is None
@@ -95,7 +98,7 @@ def test_unknown_email_and_passwordless_accounts_still_verify_a_hash(sql_engine)
     assert hasher.verified == 2
 
 
-def test_disabled_account_cannot_sign_in_until_enabled(accounts, sql_engine) -> None:  # noqa: ANN001
+def test_disabled_account_cannot_sign_in_until_enabled(accounts, sql_engine) -> None:
     accounts.add("cy@example.com", "agent", password=PASSWORD)
     assert accounts.disable("cy@example.com", actor="staff:9").disabled
     assert accounts.authenticate("cy@example.com", PASSWORD) is None
@@ -109,7 +112,7 @@ def test_disabled_account_cannot_sign_in_until_enabled(accounts, sql_engine) -> 
         accounts.disable("zz@example.com")
 
 
-def test_set_password(accounts) -> None:  # noqa: ANN001
+def test_set_password(accounts) -> None:
     accounts.add("di@example.com", "agent", password=PASSWORD)
     with pytest.raises(StaffError, match="at least 10"):
         accounts.set_password("di@example.com", "123456789")
@@ -118,7 +121,7 @@ def test_set_password(accounts) -> None:  # noqa: ANN001
     assert accounts.authenticate("di@example.com", "a brand new passphrase") is not None
 
 
-def test_outdated_hash_is_replaced_at_sign_in(sql_engine, cheap_hasher) -> None:  # noqa: ANN001
+def test_outdated_hash_is_replaced_at_sign_in(sql_engine, cheap_hasher) -> None:
     Accounts(sql_engine, hasher=cheap_hasher).add("ed@example.com", "agent", password=PASSWORD)
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
     accounts = Accounts(sql_engine, hasher=stronger)
@@ -129,7 +132,7 @@ def test_outdated_hash_is_replaced_at_sign_in(sql_engine, cheap_hasher) -> None:
     assert accounts.authenticate("ed@example.com", PASSWORD) is not None
 
 
-def test_tokens_are_stored_hashed_and_revocable(any_engine, cheap_hasher, clock) -> None:  # noqa: ANN001
+def test_tokens_are_stored_hashed_and_revocable(any_engine, cheap_hasher, clock) -> None:
     accounts = Accounts(any_engine, clock=clock, hasher=cheap_hasher)
     member = accounts.add("fa@example.com", "agent", password=PASSWORD)
     token = accounts.issue_token("fa@example.com", actor="cli")
@@ -160,7 +163,7 @@ def test_tokens_are_stored_hashed_and_revocable(any_engine, cheap_hasher, clock)
     assert all(token not in repr(r) for r in _rows(any_engine, audit_log))
 
 
-def test_disabled_account_loses_its_tokens_until_enabled(accounts) -> None:  # noqa: ANN001
+def test_disabled_account_loses_its_tokens_until_enabled(accounts) -> None:
     accounts.add("gi@example.com", "analyst")
     token = accounts.issue_token("gi@example.com")
     accounts.disable("gi@example.com")

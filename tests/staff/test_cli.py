@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -29,16 +29,16 @@ def staff_registered() -> Iterator[None]:
 
 
 @pytest.fixture
-def cfg(write_config, sqlite_url):  # noqa: ANN001, ANN201
+def cfg(write_config, sqlite_url):
     return write_config({"stores": {"database_url": sqlite_url}})
 
 
 @pytest.fixture
-def accounts(sqlite_url) -> Accounts:  # noqa: ANN001 - overrides the fixture: the CLI's database
+def accounts(sqlite_url) -> Accounts:
     return Accounts(make_engine(sqlite_url))
 
 
-def run(cfg, *args: str, input: str | None = None) -> Result:  # noqa: A002, ANN001
+def run(cfg, *args: str, input: str | None = None) -> Result:  # noqa: A002 - CliRunner.invoke's name for it
     return CliRunner().invoke(main, ["--config", str(cfg), "staff", *args], input=input, terminal_width=200)
 
 
@@ -46,9 +46,10 @@ def test_role_choices_match_the_accounts_roles() -> None:
     assert ROLE_CHOICES == ROLES
 
 
-def test_add_with_password_on_stdin_then_list(cfg, accounts) -> None:  # noqa: ANN001
-    result = run(cfg, "add", "Ana@Example.com", "--role", "agent", "--name", "Ana", "--password-stdin",
-                 input=PASSWORD + "\n")
+def test_add_with_password_on_stdin_then_list(cfg, accounts) -> None:
+    result = run(
+        cfg, "add", "Ana@Example.com", "--role", "agent", "--name", "Ana", "--password-stdin", input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     assert "added ana@example.com (agent), id 1" in result.output
     assert accounts.authenticate("ana@example.com", PASSWORD).name == "Ana"
@@ -58,7 +59,7 @@ def test_add_with_password_on_stdin_then_list(cfg, accounts) -> None:  # noqa: A
     assert "ana@example.com" in listing.output and "agent" in listing.output and "active" in listing.output
 
 
-def test_add_prompts_twice_hidden(cfg, accounts) -> None:  # noqa: ANN001
+def test_add_prompts_twice_hidden(cfg, accounts) -> None:
     result = run(cfg, "add", "bo@example.com", "--role", "admin", input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output
@@ -66,7 +67,7 @@ def test_add_prompts_twice_hidden(cfg, accounts) -> None:  # noqa: ANN001
     assert accounts.authenticate("bo@example.com", PASSWORD).role == "admin"
 
 
-def test_friendly_errors(cfg) -> None:  # noqa: ANN001
+def test_friendly_errors(cfg) -> None:
     short = run(cfg, "add", "cy@example.com", "--role", "agent", "--password-stdin", input="tooshort\n")
     assert short.exit_code == 2
     assert "use at least 10" in short.output and "Traceback" not in short.output
@@ -79,8 +80,10 @@ def test_friendly_errors(cfg) -> None:  # noqa: ANN001
     assert again.exit_code == 2 and "already exists" in again.output
 
 
-def test_disable_enable_token_revoke(cfg, accounts, sqlite_url) -> None:  # noqa: ANN001
-    assert run(cfg, "add", "di@example.com", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+def test_disable_enable_token_revoke(cfg, accounts, sqlite_url) -> None:
+    assert (
+        run(cfg, "add", "di@example.com", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    )
 
     issued = run(cfg, "token", "di@example.com")
     assert issued.exit_code == 0, issued.output
@@ -104,4 +107,6 @@ def test_disable_enable_token_revoke(cfg, accounts, sqlite_url) -> None:  # noqa
 
     with make_engine(sqlite_url).connect() as conn:
         rows = [(r.actor, r.action) for r in conn.execute(select(audit_log))]
-    assert {("cli", a) for a in ("staff.added", "token.issued", "staff.disabled", "staff.enabled", "token.revoked")} <= set(rows)
+    assert {
+        ("cli", a) for a in ("staff.added", "token.issued", "staff.disabled", "staff.enabled", "token.revoked")
+    } <= set(rows)

@@ -16,7 +16,7 @@ from .conftest import PASSWORD
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def build_app(settings, redis_url, accounts) -> Flask:  # noqa: ANN001
+def build_app(settings, redis_url, accounts) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "test-secret-key-123"
     init_auth(app, settings, redis_url, accounts)
@@ -47,12 +47,12 @@ def build_app(settings, redis_url, accounts) -> Flask:  # noqa: ANN001
 
     @api.route("/me", methods=["GET", "POST"])
     @require_token()
-    def me():  # noqa: ANN202
+    def me():
         return jsonify(email=g.staff.email, role=g.staff.role)
 
     @api.post("/admin")
     @require_token("admin")
-    def api_admin():  # noqa: ANN202
+    def api_admin():
         return jsonify(ok=True)
 
     hooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -67,35 +67,40 @@ def build_app(settings, redis_url, accounts) -> Flask:  # noqa: ANN001
 
 
 @pytest.fixture
-def settings(make_settings):  # noqa: ANN001, ANN201
+def settings(make_settings):
     return make_settings({"console": {"login_attempts": 3, "session_hours": 2}})
 
 
 @pytest.fixture
-def app(settings, redis_url, redis_client, accounts) -> Flask:  # noqa: ANN001 - redis_client flushes the db
+def app(settings, redis_url, redis_client, accounts) -> Flask:
     accounts.add("agent@example.com", "agent", password=PASSWORD, name="Ana")
     accounts.add("boss@example.com", "admin", password=PASSWORD)
     return build_app(settings, redis_url, accounts)
 
 
-def csrf_of(client, path: str = "/console/login") -> str:  # noqa: ANN001
+def csrf_of(client, path: str = "/console/login") -> str:
     return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
 
 
-def sign_in(client, email: str = "agent@example.com", password: str = PASSWORD, next_path: str | None = None,  # noqa: ANN001, ANN201
-            addr: str = "10.0.0.1"):
+def sign_in(
+    client,
+    email: str = "agent@example.com",
+    password: str = PASSWORD,
+    next_path: str | None = None,
+    addr: str = "10.0.0.1",
+):
     data = {"csrf_token": csrf_of(client), "email": email, "password": password}
     if next_path is not None:
         data["next"] = next_path
     return client.post("/console/login", data=data, environ_base={"REMOTE_ADDR": addr})
 
 
-def actions(engine) -> list[tuple[str, str]]:  # noqa: ANN001
+def actions(engine) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         return [(r.actor, r.action) for r in conn.execute(select(audit_log))]
 
 
-def test_login_page_is_a_plain_labelled_form(app) -> None:  # noqa: ANN001
+def test_login_page_is_a_plain_labelled_form(app) -> None:
     page = app.test_client().get("/console/login?next=/console/inbox").get_data(as_text=True)
     assert '<label for="email">Email</label>' in page and 'id="email"' in page
     assert '<label for="password">Password</label>' in page and 'type="password"' in page
@@ -106,7 +111,7 @@ def test_login_page_is_a_plain_labelled_form(app) -> None:  # noqa: ANN001
     assert "<script" not in page
 
 
-def test_anonymous_is_sent_to_login_and_back(app, sql_engine) -> None:  # noqa: ANN001
+def test_anonymous_is_sent_to_login_and_back(app, sql_engine) -> None:
     client = app.test_client()
     resp = client.get("/console/?tab=waiting")
     assert resp.status_code == 302
@@ -121,15 +126,24 @@ def test_anonymous_is_sent_to_login_and_back(app, sql_engine) -> None:  # noqa: 
     assert client.get("/console/login").headers["Location"] == "/console/"
 
 
-@pytest.mark.parametrize("evil", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-                                  "/console/\r\nSet-Cookie: x=1", "console/"])
-def test_next_only_goes_to_local_paths(app, evil) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/console/\r\nSet-Cookie: x=1",
+        "console/",
+    ],
+)
+def test_next_only_goes_to_local_paths(app, evil) -> None:
     assert safe_next(evil) is None
     resp = sign_in(app.test_client(), next_path=evil)
     assert resp.status_code == 302 and resp.headers["Location"] == "/console/"
 
 
-def test_wrong_password_is_refused_and_audited(app, sql_engine) -> None:  # noqa: ANN001
+def test_wrong_password_is_refused_and_audited(app, sql_engine) -> None:
     client = app.test_client()
     resp = sign_in(client, password="wrong password!")
     assert resp.status_code == 200
@@ -138,7 +152,7 @@ def test_wrong_password_is_refused_and_audited(app, sql_engine) -> None:  # noqa
     assert ("anonymous", "staff.sign_in_failed") in actions(sql_engine)
 
 
-def test_wrong_role_gets_a_403_page(app) -> None:  # noqa: ANN001
+def test_wrong_role_gets_a_403_page(app) -> None:
     client = app.test_client()
     sign_in(client)
     resp = client.get("/console/admin")
@@ -150,7 +164,7 @@ def test_wrong_role_gets_a_403_page(app) -> None:  # noqa: ANN001
     assert boss.post("/console/act", data={"csrf_token": csrf_of(boss, "/console/form")}).status_code == 200
 
 
-def test_session_cookie_flags(app, settings, make_settings) -> None:  # noqa: ANN001
+def test_session_cookie_flags(app, settings, make_settings) -> None:
     resp = sign_in(app.test_client())
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
@@ -160,11 +174,14 @@ def test_session_cookie_flags(app, settings, make_settings) -> None:  # noqa: AN
     assert secure_cookies(make_settings({"console": {"secure_cookies": True}}))
     prod = make_settings({"server": {"environment": "production", "secret_key": "s" * 40}})
     assert secure_cookies(prod)
-    assert not secure_cookies(make_settings({"server": {"environment": "production", "secret_key": "s" * 40},
-                                             "console": {"secure_cookies": False}}))
+    assert not secure_cookies(
+        make_settings(
+            {"server": {"environment": "production", "secret_key": "s" * 40}, "console": {"secure_cookies": False}}
+        )
+    )
 
 
-def test_sign_in_starts_a_new_session(app) -> None:  # noqa: ANN001
+def test_sign_in_starts_a_new_session(app) -> None:
     client = app.test_client()
     with client.session_transaction() as sess:
         sess["planted"] = "by an attacker"
@@ -177,7 +194,7 @@ def test_sign_in_starts_a_new_session(app) -> None:  # noqa: ANN001
     assert client.post("/console/act", data={"csrf_token": csrf_of(client, "/console/form")}).status_code == 200
 
 
-def test_post_without_csrf_token_is_refused(app) -> None:  # noqa: ANN001
+def test_post_without_csrf_token_is_refused(app) -> None:
     client = app.test_client()
     sign_in(client)
     resp = client.post("/console/act")
@@ -193,7 +210,7 @@ def test_post_without_csrf_token_is_refused(app) -> None:  # noqa: ANN001
     assert anon.post("/api/v1/me").status_code == 401  # reached the token check, not CSRF
 
 
-def test_logout_needs_a_post_with_csrf_and_ends_the_session(app, sql_engine) -> None:  # noqa: ANN001
+def test_logout_needs_a_post_with_csrf_and_ends_the_session(app, sql_engine) -> None:
     client = app.test_client()
     sign_in(client)
     token = csrf_of(client, "/console/admin")  # the 403 page carries a sign-out form
@@ -205,7 +222,7 @@ def test_logout_needs_a_post_with_csrf_and_ends_the_session(app, sql_engine) -> 
     assert ("staff:1", "staff.sign_out") in actions(sql_engine)
 
 
-def test_failed_sign_ins_are_throttled_per_address(app, sql_engine) -> None:  # noqa: ANN001
+def test_failed_sign_ins_are_throttled_per_address(app, sql_engine) -> None:
     client = app.test_client()
     for i in range(3):
         assert sign_in(client, f"nobody{i}@example.com", "wrong password").status_code == 200
@@ -218,7 +235,7 @@ def test_failed_sign_ins_are_throttled_per_address(app, sql_engine) -> None:  # 
     assert sign_in(app.test_client(), addr="10.0.0.2").status_code == 302
 
 
-def test_failed_sign_ins_are_throttled_per_account(app) -> None:  # noqa: ANN001
+def test_failed_sign_ins_are_throttled_per_account(app) -> None:
     for i in range(3):
         assert sign_in(app.test_client(), password="wrong password", addr=f"10.0.1.{i}").status_code == 200
     resp = sign_in(app.test_client(), addr="10.0.2.1")
@@ -227,12 +244,12 @@ def test_failed_sign_ins_are_throttled_per_account(app) -> None:  # noqa: ANN001
     assert sign_in(app.test_client(), "boss@example.com", addr="10.0.2.1").status_code == 302
 
 
-def test_successful_sign_ins_are_not_counted(app) -> None:  # noqa: ANN001
+def test_successful_sign_ins_are_not_counted(app) -> None:
     for _ in range(6):
         assert sign_in(app.test_client()).status_code == 302
 
 
-def test_disabled_account_loses_access_at_once(app, accounts) -> None:  # noqa: ANN001
+def test_disabled_account_loses_access_at_once(app, accounts) -> None:
     client = app.test_client()
     sign_in(client)
     token = accounts.issue_token("agent@example.com")
@@ -246,7 +263,7 @@ def test_disabled_account_loses_access_at_once(app, accounts) -> None:  # noqa: 
     assert sign_in(client).status_code == 302
 
 
-def test_bearer_tokens(app, accounts) -> None:  # noqa: ANN001
+def test_bearer_tokens(app, accounts) -> None:
     client = app.test_client()
     resp = client.get("/api/v1/me")
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == 'Bearer realm="brandbot"'

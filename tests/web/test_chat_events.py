@@ -7,8 +7,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ def serve(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def chat(make_settings, sql_engine, redis_client) -> Iterator[tuple[str, Any]]:  # noqa: ANN001
+def chat(make_settings, sql_engine, redis_client) -> Iterator[tuple[str, Any]]:
     # a key prefix of our own: pub/sub channels are shared by every database index
     settings = make_settings({"stores": {"key_prefix": f"t{uuid.uuid4().hex[:10]}"}})
     services = build_services(settings)
@@ -90,7 +91,7 @@ def start(url: str, client: httpx.Client) -> str:
     return token
 
 
-def test_the_stream_replays_the_backlog_then_pushes_a_reply(chat) -> None:  # noqa: ANN001
+def test_the_stream_replays_the_backlog_then_pushes_a_reply(chat) -> None:
     url, app = chat
     connector: WebchatConnector = app.extensions["webchat"].connector
     with httpx.Client(timeout=10) as client:
@@ -122,7 +123,7 @@ def _visitor(app: Any, client: httpx.Client) -> str:
     return signer.loads(client.cookies.get("bb_webchat"))
 
 
-def test_the_token_parameter_identifies_a_cookieless_visitor(chat) -> None:  # noqa: ANN001
+def test_the_token_parameter_identifies_a_cookieless_visitor(chat) -> None:
     url, _app = chat
     with httpx.Client(timeout=10) as with_cookies:
         token = start(url, with_cookies)
@@ -133,13 +134,13 @@ def test_the_token_parameter_identifies_a_cookieless_visitor(chat) -> None:  # n
             assert json.loads(event["data"])["role"] == "customer"
 
 
-def test_a_bad_cursor_is_a_400(chat) -> None:  # noqa: ANN001
+def test_a_bad_cursor_is_a_400(chat) -> None:
     url, _app = chat
     answer = httpx.get(f"{url}/chat/api/events", headers={"Last-Event-ID": "nope"})
     assert answer.status_code == 400 and "nope" in answer.json()["error"]
 
 
-def test_the_connector_publishes_each_new_entry_once(redis_client) -> None:  # noqa: ANN001
+def test_the_connector_publishes_each_new_entry_once(redis_client) -> None:
     channel = f"t{uuid.uuid4().hex[:10]}:live"
     chat = WebchatConnector(redis_client, "tpub", live_channel=channel)
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -42,7 +43,7 @@ def publish(client: redis.Redis, channel: str, event: dict[str, Any]) -> None:
     client.publish(channel, json.dumps(event))
 
 
-def next_not_resync(sub, timeout: float = 3.0) -> dict[str, Any] | None:  # noqa: ANN001
+def next_not_resync(sub, timeout: float = 3.0) -> dict[str, Any] | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         event = sub.get(timeout=0.2)
@@ -51,7 +52,7 @@ def next_not_resync(sub, timeout: float = 3.0) -> dict[str, Any] | None:  # noqa
     return None
 
 
-def test_two_hubs_both_receive_and_filter_by_match(make_hub, channel: str, redis_client) -> None:  # noqa: ANN001
+def test_two_hubs_both_receive_and_filter_by_match(make_hub, channel: str, redis_client) -> None:
     a, b = make_hub(channel), make_hub(channel)
     sub_a = a.subscribe(lambda e: e.get("conversation_id") == "c1")
     sub_b = b.subscribe(lambda e: True)
@@ -65,13 +66,13 @@ def test_two_hubs_both_receive_and_filter_by_match(make_hub, channel: str, redis
     assert a.subscriptions == 1
 
 
-def test_a_subscription_made_before_the_hub_connects_gets_a_resync(make_hub, channel: str) -> None:  # noqa: ANN001
+def test_a_subscription_made_before_the_hub_connects_gets_a_resync(make_hub, channel: str) -> None:
     hub = make_hub(channel)
     sub = hub.subscribe(lambda e: True)  # starts the hub
     assert sub.get(timeout=5) == {"type": "resync"}
 
 
-def test_a_killed_connection_reconnects_and_resyncs(make_hub, channel: str, redis_client) -> None:  # noqa: ANN001
+def test_a_killed_connection_reconnects_and_resyncs(make_hub, channel: str, redis_client) -> None:
     name = f"hub{uuid.uuid4().hex[:8]}"
     hub = make_hub(channel, name=name)
     sub = hub.subscribe(lambda e: True)
@@ -84,7 +85,7 @@ def test_a_killed_connection_reconnects_and_resyncs(make_hub, channel: str, redi
     assert next_not_resync(sub)["text"] == "after"
 
 
-def test_a_full_queue_drops_its_backlog_and_resyncs(make_hub, channel: str, redis_client) -> None:  # noqa: ANN001
+def test_a_full_queue_drops_its_backlog_and_resyncs(make_hub, channel: str, redis_client) -> None:
     hub = make_hub(channel, queue_size=4)
     slow = hub.subscribe(lambda e: True)
     assert slow.get(timeout=5) == {"type": "resync"}
@@ -102,7 +103,7 @@ def test_a_full_queue_drops_its_backlog_and_resyncs(make_hub, channel: str, redi
     assert got[-1]["n"] == 9 or got[-1] == {"type": "resync"}
 
 
-def test_a_failing_predicate_does_not_stop_the_fan_out(make_hub, channel: str) -> None:  # noqa: ANN001
+def test_a_failing_predicate_does_not_stop_the_fan_out(make_hub, channel: str) -> None:
     hub = make_hub(channel)
     hub.subscribe(lambda e: e["missing"])
     good = hub.subscribe(lambda e: True)
@@ -129,11 +130,17 @@ def test_sse_response_heartbeats_and_ends_after_its_time() -> None:
         finally:
             closed.append(True)
 
-    response = sse_response(events(), heartbeat_seconds=10, max_seconds=30, retry_ms=1500,
-                            on_heartbeat=lambda: beats.append(now[0]), clock=lambda: now[0])
+    response = sse_response(
+        events(),
+        heartbeat_seconds=10,
+        max_seconds=30,
+        retry_ms=1500,
+        on_heartbeat=lambda: beats.append(now[0]),
+        clock=lambda: now[0],
+    )
     assert response.mimetype == "text/event-stream"
     assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Accel-Buffering"] == "no"
-    body = "".join(response.response)
+    body = response.get_data(as_text=True)
     assert body.startswith("retry: 1500\n")
     assert "id: 1-1\ndata: first\n\n" in body
     assert body.count(": heartbeat\n\n") == 2 and beats == [12.0, 24.0]

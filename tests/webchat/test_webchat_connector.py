@@ -16,7 +16,7 @@ VISITOR = "v-0123456789abcdef"
 
 
 @pytest.fixture
-def chat(redis_client):  # noqa: ANN001, ANN201
+def chat(redis_client):
     return WebchatConnector(redis_client, "bbtest", max_text_length=50, outbox_maxlen=100, ttl_seconds=600)
 
 
@@ -81,13 +81,21 @@ def test_parse_rejects_a_missing_or_bad_visitor_id(chat: WebchatConnector, visit
 def test_send_appends_text_and_buttons_readable_from_a_cursor(chat: WebchatConnector) -> None:
     first = chat.send(Outbound("webchat", VISITOR, "Hello"))
     second = chat.send(
-        Outbound("webchat", VISITOR, "Which seat?", quick_replies=(QuickReply("15C", "/seat{15C}"), QuickReply("Annuler", "/cancel")))
+        Outbound(
+            "webchat",
+            VISITOR,
+            "Which seat?",
+            quick_replies=(QuickReply("15C", "/seat{15C}"), QuickReply("Annuler", "/cancel")),
+        )
     )
     assert first.startswith("webchat:") and first != second
     entries, cursor = chat.read(VISITOR, "0")
     assert [e.text for e in entries] == ["Hello", "Which seat?"]
     assert entries[1].quick_replies == (("15C", "/seat{15C}"), ("Annuler", "/cancel"))
-    assert entries[1].to_dict()["quick_replies"] == [{"title": "15C", "payload": "/seat{15C}"}, {"title": "Annuler", "payload": "/cancel"}]
+    assert entries[1].to_dict()["quick_replies"] == [
+        {"title": "15C", "payload": "/seat{15C}"},
+        {"title": "Annuler", "payload": "/cancel"},
+    ]
     assert all(e.role == "bot" for e in entries)
     assert cursor == entries[-1].id == second.removeprefix("webchat:")
     assert chat.read(VISITOR, cursor) == ([], cursor)
@@ -117,14 +125,14 @@ def test_text_is_stored_verbatim_not_interpreted(chat: WebchatConnector) -> None
     assert entry.text == evil
 
 
-def test_outbox_is_capped_and_expires(chat: WebchatConnector, redis_client) -> None:  # noqa: ANN001
+def test_outbox_is_capped_and_expires(chat: WebchatConnector, redis_client) -> None:
     for i in range(400):
         chat.send(Outbound("webchat", VISITOR, f"m{i}"))
     assert redis_client.xlen(chat.outbox_key(VISITOR)) < 250
     assert 0 < redis_client.ttl(chat.outbox_key(VISITOR)) <= 600
 
 
-def test_keys_carry_the_visitor_hash_tag(chat: WebchatConnector, redis_client) -> None:  # noqa: ANN001
+def test_keys_carry_the_visitor_hash_tag(chat: WebchatConnector, redis_client) -> None:
     chat.send(Outbound("webchat", VISITOR, "hi", idempotency_key="k"))
     keys = {k.decode() for k in redis_client.keys("*")}
     assert keys and all(f"{{webchat:{VISITOR}}}" in k and k.startswith("bbtest:") for k in keys)
@@ -153,13 +161,15 @@ def test_read_gives_up_after_the_wait(chat: WebchatConnector) -> None:
     assert 0.25 < time.monotonic() - started < 2
 
 
-@pytest.mark.parametrize(("visitor", "cursor", "match"), [("bad", "0", "visitor id"), (VISITOR, "1-x", "cursor"), (VISITOR, "$", "cursor")])
+@pytest.mark.parametrize(
+    ("visitor", "cursor", "match"), [("bad", "0", "visitor id"), (VISITOR, "1-x", "cursor"), (VISITOR, "$", "cursor")]
+)
 def test_read_rejects_bad_arguments(chat: WebchatConnector, visitor: str, cursor: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         chat.read(visitor, cursor)
 
 
-def test_forget_erases_the_transcript(chat: WebchatConnector, redis_client) -> None:  # noqa: ANN001
+def test_forget_erases_the_transcript(chat: WebchatConnector, redis_client) -> None:
     chat.send(Outbound("webchat", VISITOR, "hi", idempotency_key="k"))
     assert chat.forget(VISITOR) == 2
     assert redis_client.keys("*") == []

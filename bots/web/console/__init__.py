@@ -20,16 +20,29 @@ Routes (all behind ``require_roles``; analysts only reach ``/console/welcome``):
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, render_template, request
 from werkzeug.wrappers import Response
 
-from . import actions, admin, conversation, events, inbox  # noqa: F401 - they hang routes on bp
 from ...staff.web_auth import current_staff
-from ._shared import (CHANNELS, MODES, ROLES_DESK, ConsoleState, ago, as_utc, bp, channel_info, clock_time, iso,
-                      state, until)
+from . import actions, admin, conversation, events, inbox  # noqa: F401 - they hang routes on bp
+from ._shared import (
+    CHANNELS,
+    MODES,
+    ROLES_DESK,
+    ConsoleState,
+    ago,
+    as_utc,
+    bp,
+    channel_info,
+    clock_time,
+    iso,
+    state,
+    until,
+)
 
 __all__ = ["register", "ConsoleState", "CSP"]
 
@@ -42,11 +55,18 @@ CSP = (
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def register(app: Flask, services: Any, desk: Any, accounts: Any, hub: Any, presence: Any,
-             clock: Callable[[], datetime] = _utcnow) -> None:
+def register(
+    app: Flask,
+    services: Any,
+    desk: Any,
+    accounts: Any,
+    hub: Any,
+    presence: Any,
+    clock: Callable[[], datetime] = _utcnow,
+) -> None:
     """Mount the console on ``app``.
 
     Args:
@@ -60,7 +80,12 @@ def register(app: Flask, services: Any, desk: Any, accounts: Any, hub: Any, pres
     """
     settings = services.settings
     app.extensions["console"] = ConsoleState(
-        settings=settings, desk=desk, accounts=accounts, hub=hub, presence=presence, clock=clock,
+        settings=settings,
+        desk=desk,
+        accounts=accounts,
+        hub=hub,
+        presence=presence,
+        clock=clock,
     )
     app.register_blueprint(bp)
 

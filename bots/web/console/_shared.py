@@ -6,17 +6,31 @@ their routes on :data:`bp`; :func:`bots.web.console.register` mounts it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 __all__ = [
-    "bp", "ConsoleState", "state", "CHANNELS", "MODES", "ROLES_DESK", "wants_json",
-    "done", "failed", "as_utc", "ago", "clock_time", "iso", "channel_info", "pick_text",
+    "bp",
+    "ConsoleState",
+    "state",
+    "CHANNELS",
+    "MODES",
+    "ROLES_DESK",
+    "wants_json",
+    "done",
+    "failed",
+    "as_utc",
+    "ago",
+    "clock_time",
+    "iso",
+    "channel_info",
+    "pick_text",
 ]
 
 bp = Blueprint(
@@ -110,7 +124,7 @@ def as_utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes: they are UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str:
@@ -123,7 +137,7 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     at = as_utc(value)
     if at is None:
         return ""
-    now = as_utc(now) or datetime.now(timezone.utc)
+    now = as_utc(now) or datetime.now(UTC)
     seconds = max(0, int((now - at).total_seconds()))
     if seconds < 60:
         return "just now"
@@ -141,7 +155,7 @@ def until(value: datetime | None, now: datetime | None = None) -> str:
     at = as_utc(value)
     if at is None:
         return ""
-    now = as_utc(now) or datetime.now(timezone.utc)
+    now = as_utc(now) or datetime.now(UTC)
     minutes = max(0, int((at - now).total_seconds()) // 60)
     if minutes < 60:
         return f"{minutes} min"
@@ -154,7 +168,7 @@ def clock_time(value: datetime | None, now: datetime | None = None) -> str:
     at = as_utc(value)
     if at is None:
         return ""
-    now = as_utc(now) or datetime.now(timezone.utc)
+    now = as_utc(now) or datetime.now(UTC)
     return at.strftime("%H:%M") if at.date() == now.date() else at.strftime("%d %b %H:%M")
 
 

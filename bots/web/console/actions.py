@@ -8,7 +8,7 @@ conversation with a flash) that the page's script also sends with ``fetch`` and
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from flask import request
 from werkzeug.wrappers import Response

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from ...errors import StaffError
 from ...staff.accounts import ROLES
-from ...staff.web_auth import current_staff, require_roles
+from ...staff.web_auth import current_staff, require_roles, signed_in_staff
 from ._shared import bp, done, failed, state
 
 __all__: list[str] = []
@@ -19,31 +19,33 @@ def _here() -> str:
 
 @bp.get("/staff")
 @require_roles("admin")
-def staff_admin():  # noqa: ANN201
+def staff_admin():
     """Every account with its API tokens, and the form to add one."""
     accounts = state().accounts
     members = accounts.list()
     tokens = {m.id: accounts.tokens(m.email) for m in members}
-    return render_template("console/staff.html", members=members, tokens=tokens, roles=ROLES,
-                           me=current_staff())
+    return render_template("console/staff.html", members=members, tokens=tokens, roles=ROLES, me=current_staff())
 
 
 @bp.post("/staff")
 @require_roles("admin")
 def staff_add() -> Response:
-    me = current_staff()
+    me = signed_in_staff()
     form = request.form
     try:
         member = state().accounts.add(
-            form.get("email", ""), form.get("role", ""), password=form.get("password", ""),
-            name=form.get("name", ""), actor=me.actor,
+            form.get("email", ""),
+            form.get("role", ""),
+            password=form.get("password", ""),
+            name=form.get("name", ""),
+            actor=me.actor,
         )
     except StaffError as exc:
         return failed(422, str(exc), _here())
     return done(f"Account {member.email} ({member.role}) added.", _here())
 
 
-def _member(staff_id: int):  # noqa: ANN202
+def _member(staff_id: int):
     member = state().accounts.get(staff_id)
     if member is None:
         abort(404)
@@ -53,7 +55,7 @@ def _member(staff_id: int):  # noqa: ANN202
 @bp.post("/staff/<int:staff_id>/disable")
 @require_roles("admin")
 def staff_disable(staff_id: int) -> Response:
-    me = current_staff()
+    me = signed_in_staff()
     member = _member(staff_id)
     if member.id == me.id:
         return failed(409, "you cannot disable your own account (ask another admin)", _here())
@@ -64,7 +66,7 @@ def staff_disable(staff_id: int) -> Response:
 @bp.post("/staff/<int:staff_id>/enable")
 @require_roles("admin")
 def staff_enable(staff_id: int) -> Response:
-    me = current_staff()
+    me = signed_in_staff()
     member = _member(staff_id)
     state().accounts.enable(member.email, actor=me.actor)
     return done(f"{member.display} is enabled again.", _here())
@@ -74,7 +76,7 @@ def staff_enable(staff_id: int) -> Response:
 @require_roles("admin")
 def staff_revoke(staff_id: int) -> Response:
     """Revoke one token (``prefix``) of the member, or all their active tokens."""
-    me = current_staff()
+    me = signed_in_staff()
     member = _member(staff_id)
     accounts = state().accounts
     wanted = request.form.get("prefix", "").strip()

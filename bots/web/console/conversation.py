@@ -25,8 +25,10 @@ class CannedView:
 
 def canned_for(settings: Any, language: str | None) -> list[CannedView]:
     default = settings.brand.default_language
-    return [CannedView(c.shortcut, c.title, pick_text(dict(c.text), language, default))
-            for c in settings.console.canned_replies]
+    return [
+        CannedView(c.shortcut, c.title, pick_text(dict(c.text), language, default))
+        for c in settings.console.canned_replies
+    ]
 
 
 def _assignees() -> list[Any]:
@@ -46,7 +48,7 @@ def sentiment_class(label: str | None, score: float | None) -> str:
 
 @bp.get("/c/<conversation_id>")
 @require_roles(*ROLES_DESK)
-def conversation(conversation_id: str):  # noqa: ANN201
+def conversation(conversation_id: str):
     """One conversation."""
     st = state()
     try:
@@ -66,5 +68,5 @@ def conversation(conversation_id: str):  # noqa: ANN201
 
 
 @bp.errorhandler(404)
-def _not_found(_exc: Exception):  # noqa: ANN202
+def _not_found(_exc: Exception):
     return render_template("console/not_found.html"), 404

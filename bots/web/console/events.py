@@ -9,12 +9,13 @@ Opening the stream and each heartbeat mark the agent online (``Presence.beat``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask import Response, request
 
 from ...live_events import encode
-from ...staff.web_auth import current_staff, require_roles
+from ...staff.web_auth import require_roles, signed_in_staff
 from ..live import SseEvent, Subscription, sse_response
 from ._shared import ROLES_DESK, bp, state
 
@@ -28,12 +29,15 @@ _POLL_SECONDS = 5.0
 def matcher(conversation_id: str | None) -> Callable[[dict[str, Any]], bool]:
     """Which live events a tab wants."""
     if conversation_id:
+
         def for_conversation(event: dict[str, Any]) -> bool:
             return event.get("conversation_id") == conversation_id or event.get("type") == "mode"
+
         return for_conversation
 
     def for_inbox(event: dict[str, Any]) -> bool:
         return event.get("type") in _INBOX_TYPES
+
     return for_inbox
 
 
@@ -57,7 +61,7 @@ def frames(subscription: Subscription, poll_seconds: float = _POLL_SECONDS) -> I
 def events() -> Response:
     """The event stream of one console tab."""
     st = state()
-    staff_id = current_staff().id
+    staff_id = signed_in_staff().id
     conversation_id = (request.args.get("conversation") or "").strip()[:200] or None
     presence = st.presence
 
@@ -66,5 +70,6 @@ def events() -> Response:
 
     beat()
     subscription = st.hub.subscribe(matcher(conversation_id))
-    return sse_response(frames(subscription), heartbeat_seconds=st.heartbeat_seconds,
-                        max_seconds=st.stream_seconds, on_heartbeat=beat)
+    return sse_response(
+        frames(subscription), heartbeat_seconds=st.heartbeat_seconds, max_seconds=st.stream_seconds, on_heartbeat=beat
+    )

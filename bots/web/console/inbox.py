@@ -32,8 +32,14 @@ class InboxQuery:
 
     def params(self, **change: Any) -> dict[str, Any]:
         """URL parameters of this query with ``change`` applied (empty values left out)."""
-        values = {"view": self.view, "channel": self.channel, "language": self.language, "mode": self.mode,
-                  "q": self.q, "page": self.page if self.page > 1 else None}
+        values = {
+            "view": self.view,
+            "channel": self.channel,
+            "language": self.language,
+            "mode": self.mode,
+            "q": self.q,
+            "page": self.page if self.page > 1 else None,
+        }
         values.update(change)
         return {k: v for k, v in values.items() if v}
 
@@ -79,8 +85,16 @@ def _load(query: InboxQuery) -> tuple[list[Any], dict[str, int], bool]:
     desk = state().desk
     staff = current_staff()
     try:
-        rows = desk.inbox(query.view, staff, channel=query.channel, language=query.language, mode=query.mode,
-                          q=query.q, limit=PAGE_SIZE + 1, offset=(query.page - 1) * PAGE_SIZE)
+        rows = desk.inbox(
+            query.view,
+            staff,
+            channel=query.channel,
+            language=query.language,
+            mode=query.mode,
+            q=query.q,
+            limit=PAGE_SIZE + 1,
+            offset=(query.page - 1) * PAGE_SIZE,
+        )
     except InvalidInput as exc:  # e.g. a search with control characters
         flash(str(exc), "error")
         rows = []
@@ -90,14 +104,14 @@ def _load(query: InboxQuery) -> tuple[list[Any], dict[str, int], bool]:
 
 @bp.get("")
 @require_roles(*ROLES_DESK)
-def inbox():  # noqa: ANN201
+def inbox():
     """The inbox page."""
     return _render("console/inbox.html")
 
 
 @bp.get("/inbox/rows")
 @require_roles(*ROLES_DESK)
-def inbox_rows():  # noqa: ANN201
+def inbox_rows():
     """The inbox table body with the tab counts, for the page's live refresh (inside a
     ``<table>``: an HTML parser drops a ``<tbody>`` that stands alone)."""
     return _render("console/_rows_page.html")
@@ -108,13 +122,14 @@ def _render(template: str) -> str:
     channels, languages = _choices()
     query = inbox_query(request.args, channels, languages)
     rows, counts, more = _load(query)
-    return render_template(template, query=query, rows=rows, counts=counts, more=more, tabs=TABS,
-                           channels=channels, languages=languages)
+    return render_template(
+        template, query=query, rows=rows, counts=counts, more=more, tabs=TABS, channels=channels, languages=languages
+    )
 
 
 @bp.get("/")
 @require_roles("agent", "analyst", "admin")
-def welcome():  # noqa: ANN201
+def welcome():
     """Where a sign-in lands (``/console/``): agents go on to the inbox, analysts learn where to look."""
     staff = current_staff()
     if staff is None:  # pragma: no cover - require_roles guarantees it
