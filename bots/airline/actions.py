@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from ..dialogue.actions import ActionContext, ActionResult, action
+from ..dialogue.calendar_words import MONTHS, words_for
 from .backend import Booking, Flight, SeatInvalid, SeatTaken, SQLiteAirline, seat_exists
 
 __all__ = ["make_api"]
@@ -35,36 +36,6 @@ STATUS = {
     "cancellation_requested": {"en": "pending cancellation", "fr": "en cours d'annulation"},
 }
 GATE_UNKNOWN = {"en": "not yet announced", "fr": "pas encore annoncée"}
-MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "fr": [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-}
 
 
 def make_api(settings: Any, options: dict[str, Any]) -> SQLiteAirline:
@@ -74,7 +45,7 @@ def make_api(settings: Any, options: dict[str, Any]) -> SQLiteAirline:
 
 
 def _day(d: date, lang: str) -> str:
-    months = MONTHS.get(lang, MONTHS["en"])
+    months = MONTHS[words_for(lang)]
     return f"{d.day} {months[d.month - 1]}" if lang == "fr" else f"{months[d.month - 1]} {d.day}"
 
 

@@ -13,44 +13,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..dialogue.calendar_words import MONTHS, WEEKDAYS, words_for
 from ..settings.handoff import DAYS, parse_span
 
 __all__ = ["BusinessHours", "describe_back", "hours_from_settings"]
-
-_WEEKDAYS = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-}
-_MONTHS = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-}
 
 
 class BusinessHours:
@@ -126,7 +92,7 @@ def describe_back(back: datetime | None, now: datetime | None, language: str) ->
     09:00", "on 3 March at 08:00" (fr: "aujourd'hui à 14h00", "demain à 8h00", "lundi à 9h00",
     "le 3 mars à 8h00"); ``back`` None (open, but nobody signed in): "soon" / "bientôt".
     Languages other than fr are worded in English."""
-    lang = language if language in _BACK_PHRASES else "en"
+    lang = words_for(language)
     words = _BACK_PHRASES[lang]
     if back is None:
         return words["soon"]
@@ -135,6 +101,6 @@ def describe_back(back: datetime | None, now: datetime | None, language: str) ->
     kind = "today" if days <= 0 else "tomorrow" if days == 1 else "weekday" if days < 7 else "date"
     return words[kind].format(
         hm=words["hm"].format(h=back.hour, m=back.minute),
-        day=_WEEKDAYS[lang][back.weekday()],
-        date=f"{back.day} {_MONTHS[lang][back.month - 1]}",
+        day=WEEKDAYS[lang][back.weekday()],
+        date=f"{back.day} {MONTHS[lang][back.month - 1]}",
     )
