@@ -25,7 +25,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from connectors.base import Connector, Inbound, NotesInbound, Outbound, ResolvesInbound
-from connectors.errors import PermanentSendError, TransientSendError
+from connectors.errors import PermanentSendError, SendError, TransientSendError
 
 from ..errors import StoreUnavailable
 from ..stores.models import deliveries
@@ -239,7 +239,7 @@ class Deliverer:
         return "sent"
 
     def _give_up(self, ob: Outbound, outcome: str, exc: BaseException, attempts: int) -> str:
-        code = getattr(exc, "code", None)
+        code = exc.code if isinstance(exc, SendError) else None
         self._record(ob, outcome, error_code=None if code is None else str(code)[:32])
         entry = self.dead_letters.add(
             "send",

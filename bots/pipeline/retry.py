@@ -38,7 +38,7 @@ class wait_retry_after_or_backoff(wait_base):
 
     def __call__(self, retry_state: RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        after = getattr(exc, "retry_after", None)
+        after = exc.retry_after if isinstance(exc, TransientSendError) else None
         if after is not None and after > 0:
             return min(float(after), self.maximum)
         return self.backoff(retry_state)
