@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from ..calendar_words import MONTHS, words_for
 from ..dialogue.actions import ActionContext, ActionResult, action
-from ..dialogue.calendar_words import MONTHS, words_for
 from .backend import Booking, Flight, SeatInvalid, SeatTaken, SQLiteAirline, seat_exists
 
 __all__ = ["make_api"]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..dialogue.calendar_words import MONTHS, WEEKDAYS, words_for
+from ..calendar_words import MONTHS, WEEKDAYS, words_for
 from ..settings.handoff import DAYS, parse_span
 
 __all__ = ["BusinessHours", "describe_back", "hours_from_settings"]
