@@ -180,9 +180,8 @@ def print_banner(settings: Settings, redis_url: str, embedded: bool) -> None:
     base = f"http://{settings.server.host}:{settings.server.port}"
     console.print(f"\n[bold]{settings.brand.name}[/] on brandbot is starting at [cyan]{base}[/]")
     console.print(f"  web chat (customers, no login):  {base}/chat")
-    console.print(
-        f"  staff console (sign in):          {base}/console   (accounts: brandbot staff add EMAIL --role agent)"
-    )
+    console.print(f"  staff console (sign in):          {base}/console")
+    console.print("  a staff account:                  brandbot staff add EMAIL --role agent")
     console.print(f"  staff API (bearer tokens):        {base}/api/v1/conversations")
     console.print(f"  health / readiness:               {base}/healthz  {base}/readyz")
     console.print(f"  metrics (Prometheus):             {base}/metrics")
