@@ -15,11 +15,12 @@ Event shapes (JSON objects; ``type`` says which):
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import redis
 
-__all__ = ["live_channel", "encode", "publish"]
+__all__ = ["live_channel", "encode", "publish", "message_event"]
 
 
 def live_channel(prefix: str) -> str:
@@ -29,6 +30,36 @@ def live_channel(prefix: str) -> str:
 
 def encode(event: dict[str, Any]) -> str:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def message_event(
+    *,
+    conversation_id: str,
+    channel: str,
+    direction: str,
+    author: str,
+    message_id: str | None,
+    text: str,
+    mode: str | None,
+    at: datetime,
+    nlu: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A ``message`` event (a customer's, the bot's or an agent's words); ``extra`` adds fields
+    such as ``language``, ``staff_id``, ``author_name``, ``delivery`` or ``left_message``."""
+    return {
+        "type": "message",
+        "conversation_id": conversation_id,
+        "channel": channel,
+        "direction": direction,
+        "author": author,
+        "message_id": message_id,
+        "text": text,
+        "nlu": nlu,
+        "mode": mode,
+        "at": at.isoformat(),
+        **extra,
+    }
 
 
 def publish(client: redis.Redis, prefix: str, event: dict[str, Any]) -> None:

@@ -26,8 +26,9 @@ from ..dialogue.errors import ConversationBusy, StaleState
 from ..dialogue.responses import render
 from ..dialogue.state import MODES
 from ..dialogue.store import StateStore
+from ..dialogue.transcript import PREVIEW_CHARS
 from ..handoff.modes import UNCHANGED, InvalidTransition, ModeChange, Modes
-from ..live_events import publish
+from ..live_events import message_event, publish
 from ..pipeline.handlers import Deliverer
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
@@ -527,7 +528,7 @@ class Desk:
             conn.execute(
                 update(conversations)
                 .where(conversations.c.id == conv)
-                .values(last_message_at=now, last_preview=ob.text[:200], updated_at=now)
+                .values(last_message_at=now, last_preview=ob.text[:PREVIEW_CHARS], updated_at=now)
             )
             if audit is not None:
                 self._audit(conn, staff, "reply", conv, now, audit)
@@ -536,21 +537,19 @@ class Desk:
         publish(
             self.redis,
             self.prefix,
-            {
-                "type": "message",
-                "conversation_id": conv,
-                "channel": ob.channel,
-                "direction": "out",
-                "message_id": ob.idempotency_key,
-                "text": ob.text,
-                "nlu": None,
-                "mode": mode,
-                "at": now.isoformat(),
-                "author": author,
-                "staff_id": staff_id,
-                "author_name": author_name,
-                "delivery": data.get("delivery"),
-            },
+            message_event(
+                conversation_id=conv,
+                channel=ob.channel,
+                direction="out",
+                author=author,
+                message_id=ob.idempotency_key,
+                text=ob.text,
+                mode=mode,
+                at=now,
+                staff_id=staff_id,
+                author_name=author_name,
+                delivery=data.get("delivery"),
+            ),
         )
         return view
 

@@ -42,7 +42,7 @@ from ..handoff.hours import hours_from_settings
 from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
 from ..handoff.queue import STAFFED, Availability, availability
-from ..live_events import encode
+from ..live_events import encode, message_event
 from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
@@ -288,22 +288,22 @@ class ConversationRuntime:
         now: datetime,
         left_message: bool = False,
     ) -> str:
-        event: dict[str, Any] = {
-            "type": "message",
-            "conversation_id": inbound.conversation_id,
-            "channel": inbound.channel,
-            "direction": direction,
-            "author": "customer" if direction == "in" else "bot",
-            "message_id": inbound.message_id,
-            "text": text,
-            "nlu": nlu,
-            "mode": st.mode,
-            "language": st.language,
-            "at": now.isoformat(),
-        }
-        if left_message:
-            event["left_message"] = True
-        return encode(event)
+        extra: dict[str, Any] = {"left_message": True} if left_message else {}
+        return encode(
+            message_event(
+                conversation_id=inbound.conversation_id,
+                channel=inbound.channel,
+                direction=direction,
+                author="customer" if direction == "in" else "bot",
+                message_id=inbound.message_id,
+                text=text,
+                nlu=nlu,
+                mode=st.mode,
+                at=now,
+                language=st.language,
+                **extra,
+            )
+        )
 
 
 def _record_left_message(conn: Connection, inbound: Inbound, now: datetime) -> None:
