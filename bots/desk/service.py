@@ -4,7 +4,7 @@ Every action is recorded: a mode change (takeover, hand back, resolve) through
 :class:`~bots.handoff.modes.Modes` (conversations row, ``audit_log`` row, live event);
 replies, notes and assignments write their own ``audit_log`` row (actor
 ``staff:<id>``) and publish their live event. An agent's reply goes through the same
-:class:`~bots.pipeline.handlers.Deliverer` as the bot's (sent at most once, retried,
+:class:`~bots.pipeline.deliverer.Deliverer` as the bot's (sent at most once, retried,
 dead-lettered), to the conversation's channel and customer.
 """
 
@@ -29,7 +29,7 @@ from ..dialogue.store import StateStore
 from ..dialogue.transcript import PREVIEW_CHARS
 from ..handoff.modes import UNCHANGED, InvalidTransition, ModeChange, Modes
 from ..live_events import message_event, publish
-from ..pipeline.handlers import Deliverer
+from ..pipeline.deliverer import Deliverer
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from ..stores.models import audit_log, conversations, messages, notes

@@ -5,7 +5,7 @@
 :meth:`bots.handoff.modes.Modes.change` (actor "system", reason "wait_timeout", only if
 still waiting: an agent who took it over meanwhile wins), writes the apology
 (response ``handoff_timeout``) to the transcript and sends it through the pipeline's
-:class:`~bots.pipeline.handlers.Deliverer` (idempotency key
+:class:`~bots.pipeline.deliverer.Deliverer` (idempotency key
 ``timeout:<conversation>:<waiting_since>``: a sweep redone after a crash never sends
 twice). Messages left for staff outside hours (mode ``bot``) never time out.
 
@@ -60,7 +60,7 @@ class Sweeper:
         settings: validated settings (``handoff.max_wait_minutes``, ``stores.key_prefix``...).
         redis: redis-py client (conversation locks, the sweep lock, live events).
         engine: SQL engine.
-        deliverer: the pipeline's :class:`~bots.pipeline.handlers.Deliverer` (anything with
+        deliverer: the pipeline's :class:`~bots.pipeline.deliverer.Deliverer` (anything with
             ``deliver(Outbound) -> str``).
         domain: the dialogue domain (for the ``handoff_timeout`` response).
         clock: returns an aware ``datetime``.

@@ -8,8 +8,9 @@ Public API:
 - :class:`DeadLetters` (list / retry), :class:`Deliverer`, :class:`RetryPolicy`, :class:`Keys`
 """
 
+from .deliverer import Deliverer
 from .dlq import DeadLetter, DeadLetters
-from .handlers import Deliverer, TurnRunner
+from .handlers import TurnRunner
 from .ingest import Ingest, QueueFull, keys_for
 from .keys import GROUP, Keys
 from .retry import RetryPolicy

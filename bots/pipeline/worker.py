@@ -31,8 +31,9 @@ from connectors.base import Connector
 from ..settings import Settings
 from . import metrics
 from .consumer import Entry, ShardConsumer
+from .deliverer import INFRASTRUCTURE_ERRORS, Deliverer
 from .dlq import DeadLetters
-from .handlers import INFRASTRUCTURE_ERRORS, Deliverer, Handler, TurnRunner
+from .handlers import Handler, TurnRunner
 from .ingest import keys_for
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from bots.desk import Desk
 from bots.dialogue.domain import load_domain
 from bots.dialogue.store import StateStore
 from bots.handoff.modes import Modes
+from bots.pipeline.deliverer import Deliverer
 from bots.pipeline.dlq import DeadLetters
-from bots.pipeline.handlers import Deliverer
 from bots.pipeline.ingest import keys_for
 from bots.settings import Settings
 from bots.staff.accounts import Accounts, StaffMember

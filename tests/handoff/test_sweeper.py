@@ -13,8 +13,8 @@ from bots.dialogue.store import StateStore
 from bots.handoff.modes import Modes
 from bots.handoff.sweeper import Sweeper
 from bots.live_events import live_channel
+from bots.pipeline.deliverer import Deliverer
 from bots.pipeline.dlq import DeadLetters
-from bots.pipeline.handlers import Deliverer
 from bots.pipeline.ingest import keys_for
 from bots.pipeline.turn import TurnResult
 from bots.pipeline.worker import Worker, attach_sweeper
