@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["ChannelError", "ForgedRequest", "MalformedRequest", "SendError", "TransientSendError", "PermanentSendError"]
+__all__ = [
+    "ChannelError",
+    "ForgedRequest",
+    "MalformedRequest",
+    "BadInput",
+    "SendError",
+    "TransientSendError",
+    "PermanentSendError",
+]
 
 
 class ChannelError(Exception):
@@ -15,6 +23,20 @@ class ForgedRequest(ChannelError):
 
 class MalformedRequest(ChannelError):
     """Raised when a webhook body cannot be parsed into messages (HTTP 400)."""
+
+
+class BadInput(MalformedRequest):
+    """Raised when a field's text cannot be accepted (HTTP 400): a lone surrogate, too long, empty.
+
+    Attributes:
+        field: the field's name as the client knows it.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field} {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class SendError(ChannelError):
