@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from connectors.base import Closable, Connector
 
 from .live_events import live_channel
-from .pipeline.turn import Handler
+from .pipeline.turn import Apology, Handler
 from .services import Services
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ class Pipeline:
     handler: Handler
     connectors: dict[str, Connector]
     conversation: ConversationRuntime
+    #: what a customer whose message is dead-lettered is told (the domain's ``turn_failed``).
+    apology: Apology | None = None
 
     def close(self) -> None:
         close_connectors(self.connectors)
@@ -62,12 +64,19 @@ def build_connectors_for(services: Services) -> dict[str, Connector]:
 
 def build_pipeline(services: Services, nlu: NLUParser | None = None) -> Pipeline:
     """Compose the dialogue runtime (NLU loaded from the settings unless given) and connectors."""
+    from .dialogue.apology import TurnFailedApology
     from .dialogue.runtime import build_runtime
 
     conversation = build_runtime(services, nlu=nlu)
     connectors = build_connectors_for(services)
-
-    return Pipeline(services=services, handler=conversation.handle, connectors=connectors, conversation=conversation)
+    apology = TurnFailedApology(services.settings.brand.default_language, conversation.domain, conversation.store)
+    return Pipeline(
+        services=services,
+        handler=conversation.handle,
+        connectors=connectors,
+        conversation=conversation,
+        apology=apology,
+    )
 
 
 def get_pipeline(services: Services) -> Pipeline:
@@ -82,4 +91,6 @@ def start_embedded(services: Services, count: int) -> EmbeddedWorkers:
     from .pipeline.worker import start_embedded_workers
 
     pipeline = get_pipeline(services)
-    return start_embedded_workers(services, pipeline.handler, pipeline.connectors, count, sweep=True)
+    return start_embedded_workers(
+        services, pipeline.handler, pipeline.connectors, count, sweep=True, apology=pipeline.apology
+    )

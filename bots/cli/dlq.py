@@ -1,4 +1,4 @@
-"""``brandbot dlq list|retry``: see and retry what could not be delivered."""
+"""``brandbot dlq list|show|retry``: see and retry what could not be delivered."""
 
 from __future__ import annotations
 
@@ -40,6 +40,33 @@ def dlq_list(state: CliState, limit: int) -> None:
     for d in rows:
         table.add_row(d.id, d.when, d.kind, d.channel, d.conversation_id, str(d.attempts), d.error[:200])
     click.echo(_render(table))
+
+
+@dlq.command("show")
+@click.argument("entry_id")
+@pass_state
+@friendly_errors
+def dlq_show(state: CliState, entry_id: str) -> None:
+    """Show one dead letter whole: the error, the message and the traceback."""
+    import json
+
+    services, letters = _open(state)
+    try:
+        letter = letters.get(entry_id)
+    finally:
+        services.close()
+    if letter is None:
+        raise click.ClickException(f"no dead letter with id {entry_id!r} (see `brandbot dlq list`)")
+    click.echo(f"id:           {letter.id}")
+    click.echo(f"when (UTC):   {letter.when}")
+    click.echo(f"kind:         {letter.kind} ({letter.attempts} tries)")
+    click.echo(f"conversation: {letter.conversation_id} on {letter.channel}")
+    click.echo(f"error:        {letter.error}")
+    click.echo("payload:")
+    click.echo(json.dumps(letter.payload, ensure_ascii=False, indent=2))
+    if letter.traceback:
+        click.echo("traceback:")
+        click.echo(letter.traceback.rstrip())
 
 
 def _render(table: Table) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from connectors.base import Inbound, Outbound
 
@@ -57,7 +57,7 @@ def record_turn(
         inbound_data: more keys for the inbound row's ``data`` (``{"left_message": True}``).
 
     Raises:
-        StoreUnavailable: the database refused the write.
+        StoreUnavailable: the database is unreachable (other SQL errors propagate unchanged).
     """
     rows = [
         {
@@ -105,7 +105,10 @@ def record_turn(
             conn.execute(conv)
             if extra is not None:
                 extra(conn)
-    except SQLAlchemyError as exc:
+    except (OperationalError, InterfaceError, DisconnectionError) as exc:
+        # the database is unreachable or refused the connection: the turn is redone later. Any
+        # other error (a NUL byte PostgreSQL refuses, a constraint) belongs to this message and
+        # propagates as it is, so the pipeline retries it a few times and then dead-letters it.
         raise StoreUnavailable(
             f"cannot write the transcript of {inbound.conversation_id!r} "
             f"to {engine.url.render_as_string(hide_password=True)}: {exc}"

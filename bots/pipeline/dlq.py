@@ -51,6 +51,8 @@ class DeadLetter:
     at: float
     #: the Outbound (kind send) or Inbound (kind turn) as a dict.
     payload: dict[str, Any]
+    #: the Python traceback of the last failure, when there was one.
+    traceback: str = ""
 
     @property
     def when(self) -> str:
@@ -86,8 +88,16 @@ class DeadLetters:
         self.clock = clock
 
     def add(
-        self, kind: Kind, payload: dict[str, Any], error: str, attempts: int, channel: str, conversation_id: str
+        self,
+        kind: Kind,
+        payload: dict[str, Any],
+        error: str,
+        attempts: int,
+        channel: str,
+        conversation_id: str,
+        traceback: str = "",
     ) -> str:
+        """Record one dead letter (``traceback``: of the last failure, kept up to 20,000 characters)."""
         fields = {
             "kind": kind,
             "channel": channel,
@@ -96,6 +106,7 @@ class DeadLetters:
             "attempts": str(attempts),
             "at": repr(self.clock()),
             "payload": json.dumps(payload, ensure_ascii=False, default=str),
+            "traceback": traceback[-20_000:],
         }
         entry = _s(self.redis.xadd(self.keys.dlq, fields, maxlen=self.maxlen, approximate=True))
         metrics.DEAD_LETTERS.labels(kind).inc()
@@ -122,6 +133,7 @@ class DeadLetters:
             attempts=int(f.get("attempts", "0") or 0),
             at=float(f.get("at", "0") or 0),
             payload=json.loads(f.get("payload", "{}")),
+            traceback=f.get("traceback", ""),
         )
 
     def list(self, count: int = 100) -> list[DeadLetter]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +18,7 @@ from connectors.base import Connector, Inbound, NotesInbound, Outbound, Resolves
 from . import metrics
 from .deliverer import INFRASTRUCTURE_ERRORS, Deliverer
 from .dlq import DeadLetters
-from .turn import Handler, TurnResult
+from .turn import Apology, Handler, TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,15 @@ class TurnOutcome:
 class TurnRunner:
     """Runs the handler for one inbound and delivers its replies.
 
-    Handler errors are retried ``max_attempts`` times, then the inbound is
-    dead-lettered (kind ``turn``). Infrastructure errors (Redis, SQL) propagate:
-    the caller leaves the message pending and it is redone later.
+    A poison message (its turn raises whatever the cause: a bug, data a store refuses) is tried
+    ``max_attempts`` times in a row, ``retry_seconds`` x attempt apart, then dead-lettered
+    (kind ``turn``, with the traceback) and the customer gets the ``apology`` instead of
+    silence. So it holds its shard for a few turns' time, never for the redelivery cycle.
+
+    Infrastructure errors (Redis, SQL unreachable) propagate: the caller leaves the message
+    pending and it is redone later. But an infrastructure-looking error while ``stores_answer``
+    says both stores answer belongs to the message (PostgreSQL refusing a NUL byte raised as a
+    store error once): it counts as a failed try like any other.
     """
 
     handler: Handler
@@ -84,31 +91,54 @@ class TurnRunner:
     dead_letters: DeadLetters
     max_attempts: int = 3
     sleep: Callable[[float], None] = time.sleep
+    #: the reply sent when the message is dead-lettered (None: none).
+    apology: Apology | None = None
+    #: True when Redis and SQL answer now (None: every infrastructure error is taken as an outage).
+    stores_answer: Callable[[], bool] | None = None
+    retry_seconds: float = 0.05
+
+    def _outage(self, exc: BaseException) -> bool:
+        """True when ``exc`` means the stores are down (leave the message pending), not the message's fault."""
+        if not isinstance(exc, INFRASTRUCTURE_ERRORS):
+            return False
+        return self.stores_answer is None or not self.stores_answer()
 
     def run(self, inbound: Inbound, enqueued_at: float | None = None) -> TurnOutcome:
-        inbound = resolve_inbound(self.deliverer.connectors, inbound)
         outbounds: list[Outbound] | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
-                result = self.handler(inbound)
-                outbounds = with_keys(inbound, result.outbounds)
+                resolved = resolve_inbound(self.deliverer.connectors, inbound)
+                result = self.handler(resolved)
+                outbounds = with_keys(resolved, result.outbounds)
                 _count_handoffs(inbound.channel, result)
                 break
             except Exception as exc:
-                if isinstance(exc, INFRASTRUCTURE_ERRORS):
+                if self._outage(exc):
                     raise
                 metrics.TURN_ERRORS.labels(type(exc).__name__).inc()
                 log.exception("turn for %s failed (try %d of %d)", inbound.conversation_id, attempt, self.max_attempts)
                 if attempt == self.max_attempts:
-                    self.dead_letters.add(
-                        "turn",
-                        inbound.to_dict(),
-                        f"{type(exc).__name__}: {exc}",
-                        attempt,
-                        channel=inbound.channel,
-                        conversation_id=inbound.conversation_id,
-                    )
+                    self.give_up(inbound, f"{type(exc).__name__}: {exc}", attempt, traceback.format_exc())
                     return TurnOutcome([], dead_lettered=True)
-                self.sleep(0.05 * attempt)
+                self.sleep(self.retry_seconds * attempt)
         assert outbounds is not None
         return TurnOutcome([self.deliverer.deliver(ob, enqueued_at=enqueued_at) for ob in outbounds])
+
+    def give_up(self, inbound: Inbound, reason: str, attempts: int, trace: str = "") -> None:
+        """Apologise to the customer (once), then dead-letter the inbound with its reason and traceback.
+
+        The apology goes first: if the stores fail while sending it, nothing is recorded and the
+        message stays pending; a redo sends no second apology (its idempotency key).
+        """
+        if self.apology is not None and inbound.kind in ("message", "callback"):  # not for events, edits
+            for ob in self.apology(inbound):
+                self.deliverer.deliver(ob)
+        self.dead_letters.add(
+            "turn",
+            inbound.to_dict(),
+            reason,
+            attempts,
+            channel=inbound.channel,
+            conversation_id=inbound.conversation_id,
+            traceback=trace,
+        )

@@ -12,7 +12,7 @@ from typing import Any
 
 from connectors.base import Inbound, Outbound
 
-__all__ = ["TurnResult", "Handler"]
+__all__ = ["TurnResult", "Handler", "Apology"]
 
 
 @dataclass
@@ -29,3 +29,6 @@ class TurnResult:
 
 #: the dialogue seen by the pipeline: one inbound in, its TurnResult out.
 Handler = Callable[[Inbound], TurnResult]
+
+#: what the customer is told when their message is dead-lettered (one reply, its own idempotency key).
+Apology = Callable[[Inbound], list[Outbound]]

@@ -25,9 +25,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import redis
+from sqlalchemy import text
 
 from connectors.base import Connector
 
+from ..dialogue.apology import TurnFailedApology
 from ..settings import Settings
 from . import metrics
 from .consumer import Entry, ShardConsumer
@@ -35,6 +37,7 @@ from .deliverer import INFRASTRUCTURE_ERRORS, Deliverer
 from .dlq import DeadLetters
 from .handlers import Handler, TurnRunner
 from .ingest import keys_for
+from .turn import Apology
 
 if TYPE_CHECKING:
     from ..handoff.sweeper import Sweeper
@@ -64,6 +67,8 @@ class Worker:
             (:class:`bots.handoff.sweeper.Sweeper`); run every ``sweep_seconds`` from the loop,
             one process at a time (its Redis lock). None: no sweeping here.
         sweep_seconds: how often this worker tries to sweep.
+        apology: what a customer whose message is dead-lettered is told (default: the built-in
+            text in the brand's default language; the dialogue pipeline gives its own).
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class Worker:
         sleep: Callable[[float], None] = time.sleep,
         sweeper: Sweeper | None = None,
         sweep_seconds: float = 30.0,
+        apology: Apology | None = None,
     ) -> None:
         p = settings.pipeline
         self.settings = settings
@@ -86,7 +92,16 @@ class Worker:
         self.consumer = ShardConsumer(redis, self.keys, self.name, p.lease_ms, p.claim_idle_ms)
         self.dead_letters = DeadLetters(redis, self.keys, p.dlq_maxlen)
         self.deliverer = Deliverer.from_settings(redis, engine, settings, connectors, self.dead_letters, sleep=sleep)
-        self.turns = TurnRunner(handler, self.deliverer, self.dead_letters, p.turn_max_attempts, sleep=sleep)
+        self.engine = engine
+        self.turns = TurnRunner(
+            handler,
+            self.deliverer,
+            self.dead_letters,
+            p.turn_max_attempts,
+            sleep=sleep,
+            apology=apology or TurnFailedApology(settings.brand.default_language),
+            stores_answer=self.stores_answer,
+        )
         self._stop = threading.Event()
         self._stopped = threading.Event()
         self._groups_ready = False
@@ -104,6 +119,17 @@ class Worker:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def stores_answer(self) -> bool:
+        """True when Redis and SQL both answer now (a store error is then the message's, not an outage)."""
+        try:
+            self.redis.ping()
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure to answer is taken as an outage
+            log.warning("worker %s: stores do not answer (%s)", self.name, exc)
+            return False
+        return True
 
     # -- one round --------------------------------------------------------------
     def _prepare(self) -> None:
@@ -159,13 +185,14 @@ class Worker:
             self.consumer.ack(entry)
             return
         if entry.deliveries > self.settings.pipeline.max_deliveries:
-            self.dead_letters.add(
-                "turn",
-                inbound.to_dict(),
-                f"delivered {entry.deliveries} times without being acknowledged (workers died on it)",
-                entry.deliveries,
-                channel,
-                inbound.conversation_id,
+            # read that often and never acknowledged: each worker that took it stopped (crashed,
+            # killed, lost its lease) before finishing; a failing turn is dead-lettered by the
+            # TurnRunner with its own reason instead
+            self.turns.give_up(
+                inbound,
+                f"read {entry.deliveries - 1} times and never finished: the worker handling it "
+                "stopped each time (crash, kill or lost lease)",
+                entry.deliveries - 1,
             )
             self.consumer.ack(entry)
             return
@@ -241,7 +268,12 @@ class EmbeddedWorkers:
 
 
 def start_embedded_workers(
-    services: Any, handler: Handler, connectors: Mapping[str, Connector], count: int, sweep: bool = False
+    services: Any,
+    handler: Handler,
+    connectors: Mapping[str, Connector],
+    count: int,
+    sweep: bool = False,
+    apology: Apology | None = None,
 ) -> EmbeddedWorkers:
     """Start ``count`` worker threads sharing the process's Redis client and engine.
 
@@ -251,13 +283,20 @@ def start_embedded_workers(
         connectors: channel -> Connector.
         count: threads (``server.embedded_workers``); 0 starts none.
         sweep: each worker also runs the handoff sweeper (:func:`attach_sweeper`).
+        apology: told to a customer whose message is dead-lettered (see :class:`Worker`).
 
     Returns:
         A handle; call ``handle.stop()`` at shutdown.
     """
     workers = [
         Worker(
-            services.redis, services.engine, services.settings, handler, connectors, name=consumer_name(f"embedded{i}")
+            services.redis,
+            services.engine,
+            services.settings,
+            handler,
+            connectors,
+            name=consumer_name(f"embedded{i}"),
+            apology=apology,
         )
         for i in range(count)
     ]

@@ -52,3 +52,51 @@ def test_deliveries_upsert_and_redo_on_postgresql(
     again = Outbound("fake", "c1", "echo: m0", idempotency_key="fake:0:0", conversation_id="fake:c1")
     assert w.deliverer.deliver(again) == "duplicate"
     assert len(fake_channel.keys()) == 5
+
+
+def test_nul_bytes_postgresql_refuses_are_dead_lettered_fast_with_an_apology_and_do_not_hold_up_others(
+    pipeline_settings, redis_client, pg_engine, fake_channel, fake_connector
+) -> None:
+    """Found from outside: six web-chat messages holding a NUL byte (queued before the door
+    cleaned text) each made the worker retry ~10 s as a store outage ("workers died on it"), and
+    delayed an unrelated customer's reply from 0.2 s to 9.6 s. Now PostgreSQL's refusal belongs
+    to the message: 3 quick tries, an apology, a dead letter with the reason."""
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    from bots.dialogue.transcript import record_turn
+    from bots.pipeline import DeadLetters, keys_for
+    from bots.pipeline.handlers import with_keys
+
+    settings = pipeline_settings(shards=1)  # every conversation behind the poison, the worst case
+
+    def handler(inbound: Inbound):
+        result = echo_handler(inbound)
+        outbounds = with_keys(inbound, result.outbounds)
+        record_turn(pg_engine, inbound, outbounds, None, "en", "bot", datetime.now(UTC))
+        return result
+
+    ingest = Ingest(redis_client, settings)
+    poison = [Inbound("fake", f"p{i}", f"fake:p{i}", f"p{i}", "hello\x00world") for i in range(6)]
+    started = time.monotonic()
+    ingest.accept([*poison, Inbound("fake", "ok", "fake:ok", "ok1", "hello")])
+    w = Worker(redis_client, pg_engine, settings, handler, {"fake": fake_connector})
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    try:
+        answered_at = None
+        while time.monotonic() - started < 30:
+            keys = fake_channel.keys()
+            if answered_at is None and "fake:ok1:0" in keys:
+                answered_at = time.monotonic() - started
+            if len(keys) == 7:
+                break
+            time.sleep(0.02)
+    finally:
+        w.stop()
+        thread.join(10)
+    assert sorted(fake_channel.keys()) == sorted(["fake:ok1:0", *(f"fake:p{i}:turn-failed" for i in range(6))])
+    assert answered_at is not None and answered_at < 3.0, f"the unrelated customer waited {answered_at}s"
+    letters = DeadLetters(redis_client, keys_for(settings)).list()
+    assert len(letters) == 6 and all("NUL" in d.error and d.attempts == 3 and d.traceback for d in letters)

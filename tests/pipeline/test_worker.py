@@ -11,6 +11,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from bots.errors import StoreUnavailable
 from bots.pipeline import GROUP, DeadLetters, Ingest, Worker, keys_for, start_embedded_workers
 from bots.pipeline.turn import TurnResult
 from bots.stores.models import deliveries
@@ -247,7 +248,9 @@ def test_channel_failing_20_percent_still_gives_exactly_one_reply_each(
         server.stop()
 
 
-def test_handler_bug_dead_letters_the_turn_and_moves_on(services, fake_channel, fake_connector) -> None:
+def test_poison_message_is_apologised_for_dead_lettered_with_its_traceback_and_moves_on(
+    services, fake_channel, fake_connector
+) -> None:
     def handler(inbound: Inbound) -> TurnResult:
         if inbound.text == "boom":
             raise RuntimeError("dialogue bug")
@@ -258,15 +261,63 @@ def test_handler_bug_dead_letters_the_turn_and_moves_on(services, fake_channel, 
         services.redis, services.engine, services.settings, handler, {"fake": fake_connector}, sleep=lambda s: None
     )
     drain(w)
-    assert fake_channel.keys() == ["fake:2:0"]
+    # the customer is told once (built-in text: no domain here), the other conversation goes on
+    assert sorted(fake_channel.keys()) == ["fake:1:turn-failed", "fake:2:0"]
+    [apology] = [s for s in fake_channel.sent if s["key"] == "fake:1:turn-failed"]
+    assert apology["text"].startswith("Sorry, something went wrong on our side")
     dl = DeadLetters(services.redis, keys_for(services.settings))
     [letter] = dl.list()
-    assert letter.kind == "turn" and "dialogue bug" in letter.error
+    assert letter.kind == "turn" and letter.error == "RuntimeError: dialogue bug" and letter.attempts == 3
+    assert "Traceback (most recent call last)" in letter.traceback and 'raise RuntimeError("dialogue bug")' in (
+        letter.traceback
+    )
     ingest = Ingest(services.redis, services.settings)
     w.turns.handler = echo_handler
     assert dl.retry(letter.id, w.deliverer.deliver, ingest.requeue).ok
     drain(w)
-    assert sorted(fake_channel.keys()) == ["fake:1:0", "fake:2:0"]
+    assert sorted(fake_channel.keys()) == ["fake:1:0", "fake:1:turn-failed", "fake:2:0"]
+
+
+def test_a_store_error_while_the_stores_answer_is_the_message_s_fault_not_an_outage(
+    services, fake_channel, fake_connector
+) -> None:
+    """A StoreUnavailable raised for one message while Redis and SQL answer: dead-lettered after
+    its tries like any failing turn, never left pending for the redelivery cycle."""
+
+    def handler(inbound: Inbound) -> TurnResult:
+        if inbound.text == "poison":
+            raise StoreUnavailable("the database refused this row")
+        return echo_handler(inbound)
+
+    Ingest(services.redis, services.settings).accept([msg(1, text="poison"), msg(2, text="ok")])
+    w = Worker(
+        services.redis, services.engine, services.settings, handler, {"fake": fake_connector}, sleep=lambda s: None
+    )
+    drain(w)
+    assert sorted(fake_channel.keys()) == ["fake:1:turn-failed", "fake:2:0"]
+    [letter] = DeadLetters(services.redis, keys_for(services.settings)).list()
+    assert letter.error == "StoreUnavailable: the database refused this row" and letter.attempts == 3
+
+
+def test_a_message_the_workers_never_finish_is_dead_lettered_with_an_apology(
+    services, fake_channel, fake_connector
+) -> None:
+    """Read max_deliveries times and never acknowledged (each worker on it died): given up, the
+    customer told, the reason saying what happened."""
+    settings = services.settings
+    Ingest(services.redis, settings).accept([msg(1, text="kills workers")])
+    w = make_worker(services, fake_connector)
+    w.consumer.ensure_groups()
+    w.consumer.rebalance()
+    entries: list = []
+    while not entries:  # the first round only looks for this worker's own pending entries
+        entries = w.consumer.poll()
+    [entry] = entries
+    entry.deliveries = settings.pipeline.max_deliveries + 1
+    w.process(entry)
+    assert fake_channel.keys() == ["fake:1:turn-failed"]
+    [letter] = DeadLetters(services.redis, keys_for(settings)).list()
+    assert "never finished" in letter.error and letter.attempts == settings.pipeline.max_deliveries
 
 
 def test_stop_finishes_the_current_turn_acks_and_exits(services, fake_channel, fake_connector) -> None:
