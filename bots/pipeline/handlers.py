@@ -122,7 +122,27 @@ class TurnRunner:
                     return TurnOutcome([], dead_lettered=True)
                 self.sleep(self.retry_seconds * attempt)
         assert outbounds is not None
-        return TurnOutcome([self.deliverer.deliver(ob, enqueued_at=enqueued_at) for ob in outbounds])
+        return TurnOutcome([self._deliver(ob, enqueued_at) for ob in outbounds])
+
+    def _deliver(self, ob: Outbound, enqueued_at: float | None) -> str:
+        """One reply through the Deliverer; an error that is not an outage (a bug, a row a store
+        refuses) dead-letters that reply (kind ``send``) instead of holding the message pending."""
+        try:
+            return self.deliverer.deliver(ob, enqueued_at=enqueued_at)
+        except Exception as exc:
+            if self._outage(exc):
+                raise
+            log.exception("delivering %s failed", ob.idempotency_key)
+            self.dead_letters.add(
+                "send",
+                ob.to_dict(),
+                f"{type(exc).__name__}: {exc}",
+                1,
+                channel=ob.channel,
+                conversation_id=ob.conversation_id or "",
+                traceback=traceback.format_exc(),
+            )
+            return "failed"
 
     def give_up(self, inbound: Inbound, reason: str, attempts: int, trace: str = "") -> None:
         """Apologise to the customer (once), then dead-letter the inbound with its reason and traceback.

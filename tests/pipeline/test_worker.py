@@ -12,7 +12,7 @@ import redis
 from sqlalchemy import select
 
 from bots.errors import StoreUnavailable
-from bots.pipeline import GROUP, DeadLetters, Ingest, Worker, keys_for, start_embedded_workers
+from bots.pipeline import GROUP, DeadLetters, Deliverer, Ingest, Worker, keys_for, start_embedded_workers
 from bots.pipeline.turn import TurnResult
 from bots.stores.models import deliveries
 from connectors.base import Inbound, Outbound
@@ -100,6 +100,7 @@ def test_store_error_mid_turn_leaves_message_pending_and_redo_sends_once(
 
     Ingest(services.redis, services.settings).accept([msg(1)])
     w = make_worker(services, DiesOnSecondReply(), handler)
+    w.turns.stores_answer = lambda: False  # the simulated outage: the stores' probe fails too
     with pytest.raises(redis.ConnectionError):
         for _ in range(10):
             w.run_once()
@@ -354,3 +355,27 @@ def test_turn_results_with_a_handoff_event_are_counted(services, fake_channel, f
     drain(make_worker(services, fake_connector, handler))
     assert metrics.HANDOFFS.labels("fake")._value.get() == before + 1
     assert fake_channel.keys() == ["fake:1:0"]
+
+
+def test_a_reply_whose_delivery_raises_a_bug_is_dead_lettered_and_the_next_reply_still_goes(
+    services, fake_channel, fake_connector
+) -> None:
+    """An error out of the Deliverer that is not an outage belongs to that reply: dead-lettered
+    (kind send, with the traceback), the turn's other replies sent, the message acknowledged."""
+
+    class RefusesFirst(Deliverer):
+        def deliver(self, ob: Outbound, *, force: bool = False, enqueued_at: float | None = None) -> str:
+            if ob.text == "first":
+                raise ValueError("a row the store refuses")
+            return super().deliver(ob, force=force, enqueued_at=enqueued_at)
+
+    def two_replies(ib: Inbound) -> TurnResult:
+        return TurnResult([Outbound("fake", ib.sender_id, "first"), Outbound("fake", ib.sender_id, "second")])
+
+    w = make_worker(services, fake_connector, handler=two_replies)
+    w.turns.deliverer = RefusesFirst(**vars(w.deliverer))
+    Ingest(services.redis, services.settings).accept([msg(1)])
+    drain(w)
+    assert fake_channel.keys() == ["fake:1:1"]
+    [letter] = DeadLetters(services.redis, keys_for(services.settings)).list()
+    assert letter.kind == "send" and letter.error == "ValueError: a row the store refuses" and letter.traceback
