@@ -1,4 +1,4 @@
-"""``brandbot dlq list|retry`` against real Redis and SQL."""
+"""``brandbot dlq list|show|retry`` against real Redis and SQL."""
 
 from __future__ import annotations
 
@@ -44,3 +44,29 @@ def test_dlq_list_and_retry_all(
         assert runner.invoke(main, ["--config", str(cfg), "dlq", "retry"]).exit_code == 2
     finally:
         server.stop()
+
+
+def test_dlq_show_prints_the_reason_the_message_and_the_traceback(
+    make_settings, write_config, redis_client, redis_url, sqlite_url
+) -> None:
+    cfg = write_config({"stores": {"redis_url": redis_url, "database_url": sqlite_url}})
+    letters = DeadLetters(redis_client, keys_for(make_settings()))
+    trace = 'Traceback (most recent call last):\n  File "x.py", line 1\nRuntimeError: dialogue bug\n'
+    entry = letters.add(
+        "turn",
+        {"text": "boom", "conversation_id": "fake:c1"},
+        "RuntimeError: dialogue bug",
+        3,
+        "fake",
+        "fake:c1",
+        trace,
+    )
+    runner = CliRunner()
+    out = runner.invoke(main, ["--config", str(cfg), "dlq", "show", entry])
+    assert out.exit_code == 0, out.output
+    assert "RuntimeError: dialogue bug" in out.output and '"text": "boom"' in out.output
+    assert (
+        out.output.rstrip().endswith("RuntimeError: dialogue bug") and "Traceback (most recent call last)" in out.output
+    )
+    missing = runner.invoke(main, ["--config", str(cfg), "dlq", "show", "1-0"])
+    assert missing.exit_code == 1 and "no dead letter with id '1-0'" in missing.output
