@@ -5,6 +5,11 @@ language, ``api`` = the :class:`~bots.airline.backend.AirlineBackend`) and
 returns an :class:`~bots.dialogue.actions.ActionResult` naming the response to
 say and its variables. Exceptions and timeouts are handled by the runtime
 (polite message + offer of a human), so actions do not catch the backend's outages.
+
+The writes (a seat change, a cancellation request) send ``ctx.idempotency_key`` and
+``ctx.deadline`` to the backend: a turn redone after a crash gets the first outcome
+back instead of a second change, and a write that would finish after the runner gave
+up is rolled back, so "couldn't finish this" is true.
 """
 
 from __future__ import annotations
@@ -149,7 +154,9 @@ def check_seat(ctx: ActionContext, booking: Booking) -> ActionResult:
 def change_seat(ctx: ActionContext) -> ActionResult:
     seat = str(ctx.slots["seat"]).upper()
     try:
-        booking = ctx.api.change_seat(str(ctx.slots["booking_ref"]), seat)
+        booking = ctx.api.change_seat(
+            str(ctx.slots["booking_ref"]), seat, key=ctx.idempotency_key or None, deadline=ctx.deadline
+        )
     except (SeatTaken, SeatInvalid):
         return ActionResult(ok=False, response="seat_taken", values={"seat": seat}, reask="seat")
     values = _booking_values(booking, ctx.language)
@@ -172,7 +179,9 @@ def check_cancellable(ctx: ActionContext, booking: Booking) -> ActionResult:
 
 @action("cancel_booking")
 def cancel_booking(ctx: ActionContext) -> ActionResult:
-    booking = ctx.api.request_cancellation(str(ctx.slots["booking_ref"]))
+    booking = ctx.api.request_cancellation(
+        str(ctx.slots["booking_ref"]), key=ctx.idempotency_key or None, deadline=ctx.deadline
+    )
     return ActionResult(
         values=_booking_values(booking, ctx.language),
         events=[{"type": "cancellation_requested", "booking_ref": booking.ref}],

@@ -5,7 +5,16 @@ Public faces: :class:`ConversationRuntime` / :func:`build_runtime` (I/O edge),
 :class:`StateStore` (Redis state and locks).
 """
 
-from .actions import ActionContext, ActionRegistry, ActionResult, action, load_actions
+from .actions import (
+    ActionContext,
+    ActionRegistry,
+    ActionResult,
+    Deadline,
+    DeadlineExceeded,
+    action,
+    action_key,
+    load_actions,
+)
 from .domain import load_domain
 from .engine import ActionRequest, Engine, EngineOutput
 from .errors import ActionNotFound, ConversationBusy, DomainError, StaleState
@@ -18,7 +27,10 @@ __all__ = [
     "ActionContext",
     "ActionRegistry",
     "ActionResult",
+    "Deadline",
+    "DeadlineExceeded",
     "action",
+    "action_key",
     "load_actions",
     "load_domain",
     "ActionRequest",

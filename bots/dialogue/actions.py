@@ -9,33 +9,147 @@ A brand writes, in the module named by ``dialogue.actions_module``::
 
     @action("change_seat")
     def change_seat(ctx: ActionContext) -> ActionResult:
-        ctx.api.move(ctx.slots["booking_ref"], ctx.slots["seat"])
+        ctx.api.move(ctx.slots["booking_ref"], ctx.slots["seat"],
+                     idempotency_key=ctx.idempotency_key, timeout=ctx.remaining())
         return ActionResult(values={"seat": ctx.slots["seat"]})
 
 An action that raises or overruns ``dialogue.action_timeout_seconds`` becomes
 ``ActionResult(ok=False, error=...)``: the customer gets a polite message and
 an offer of a human, the failure is logged with the conversation id, and the
 worker carries on.
+
+Python cannot stop a thread, so an action past its timeout keeps running, and a
+turn can be redone after a worker died (the same inbound, the same step). Two
+things keep a write truthful and single:
+
+- ``ctx.deadline``: when the runner stops waiting. Pass ``ctx.deadline.remaining()``
+  as the timeout of a call to the brand's systems, and make the change final only
+  inside ``with ctx.deadline.commit():``, which refuses (``DeadlineExceeded``) once the
+  runner has given up; while a commit is under way the runner waits for it (a short
+  grace) instead of telling the customer it failed.
+- ``ctx.idempotency_key``: the same for a redone step (``channel:message_id:flow:action``).
+  Send it with the write; a system that has seen it returns the first outcome and
+  changes nothing.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import math
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import BrandbotError, ConfigError
 from .errors import ActionNotFound
 
-__all__ = ["action", "ActionContext", "ActionResult", "ActionRegistry", "load_actions"]
+__all__ = [
+    "action",
+    "ActionContext",
+    "ActionResult",
+    "ActionRegistry",
+    "Deadline",
+    "DeadlineExceeded",
+    "action_key",
+    "load_actions",
+]
 
 log = logging.getLogger(__name__)
 
 _MARK = "__brandbot_action__"
+#: after its timeout, the runner waits this share of it more for a commit already under way.
+COMMIT_GRACE = 0.25
+
+
+class DeadlineExceeded(BrandbotError, TimeoutError):
+    """Raised when an action's work would end after its deadline (nothing was made final)."""
+
+
+class Deadline:
+    """When an action must be done by, shared by the runner and the action's writes.
+
+    ``at`` is a :func:`time.monotonic` time. A write makes its change final inside
+    :meth:`commit`; the runner, when it stops waiting, calls :meth:`expire`. The two are
+    decided under one lock, so either the commit starts first (the runner then waits for
+    the action's real result) or the runner gives up first (the commit is refused): the
+    customer is never told "failed" about a change that is made.
+
+    Args:
+        at: the monotonic deadline (``math.inf``: none).
+        clock: the monotonic clock (tests may pass their own).
+    """
+
+    def __init__(self, at: float = math.inf, clock: Callable[[], float] = time.monotonic) -> None:
+        self.at = at
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expired = False
+        self._commits = 0  # under way or done
+
+    @classmethod
+    def within(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """The deadline ``seconds`` from now."""
+        return cls(clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        """Seconds left (0 once passed or given up; ``inf`` without a deadline)."""
+        if self._expired:
+            return 0.0
+        return max(0.0, self.at - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        """The deadline passed or the runner gave up."""
+        return self._expired or self._clock() >= self.at
+
+    @property
+    def committed(self) -> bool:
+        """A change was made final (or is being) inside :meth:`commit`."""
+        return self._commits > 0
+
+    def check(self) -> None:
+        """Raise :class:`DeadlineExceeded` when the deadline has passed."""
+        if self._expired:
+            raise DeadlineExceeded("the action's deadline passed: its runner stopped waiting")
+        late = self._clock() - self.at
+        if late >= 0:
+            raise DeadlineExceeded(f"the action's deadline passed {late:.3f}s ago")
+
+    @contextmanager
+    def commit(self) -> Iterator[None]:
+        """Make a change final inside this block (e.g. around ``COMMIT``).
+
+        Raises:
+            DeadlineExceeded: on entry, when the deadline passed or the runner gave up; roll back.
+        """
+        with self._lock:
+            self.check()
+            self._commits += 1
+        yield
+
+    def expire(self) -> bool:
+        """The runner stops waiting: True if no commit started (none can start now)."""
+        with self._lock:
+            if self._commits:
+                return False
+            self._expired = True
+            return True
+
+
+def action_key(channel: str, message_id: str, step: str, occurrence: int = 1) -> str:
+    """The idempotency key of an action step: ``channel:message_id:flow:action``.
+
+    The same when a turn is redone for the same inbound (after a crash, a redelivery, a
+    stale save): the engine is deterministic, so the redo reaches the same steps. The
+    ``occurrence``-th run of one step within a turn (rare) gets ``:<occurrence>`` added.
+    """
+    key = f"{channel}:{message_id}:{step}"
+    return key if occurrence == 1 else f"{key}:{occurrence}"
 
 
 def action(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -68,6 +182,15 @@ class ActionContext:
     memory: Mapping[str, Any] = field(default_factory=dict)
     #: a copy of the whole dialogue state as JSON-able data (mode, language, history...).
     state: Mapping[str, Any] = field(default_factory=dict)
+    #: when the runner stops waiting (set by :meth:`ActionRegistry.run`; none until then).
+    deadline: Deadline = field(default_factory=Deadline)
+    #: the same when this step is redone (``channel:message_id:flow:action``); send it with
+    #: every write so a redone or late step never applies twice ("" when there is no inbound).
+    idempotency_key: str = ""
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (the timeout to give a call to the brand's systems)."""
+        return self.deadline.remaining()
 
 
 @dataclass
@@ -122,11 +245,18 @@ class ActionRegistry:
             raise ActionNotFound(f"flows use undefined actions {missing}; defined: {self.names()}")
 
     def run(self, name: str, ctx: ActionContext) -> ActionResult:
-        """Run action ``name``; never raises (failures become ``error`` results)."""
+        """Run action ``name`` with a deadline ``timeout`` s away; never raises (failures become
+        ``error`` results).
+
+        The wait is ``timeout``, plus :data:`COMMIT_GRACE` of it only when the action has
+        started a commit (``ctx.deadline.commit()``): its result is then the truth to tell.
+        """
         fn = self.actions.get(name)
         if fn is None:
             log.error("conversation %s: action %r is not defined (have %s)", ctx.conversation_id, name, self.names())
             return ActionResult(ok=False, error=f"undefined action {name!r}")
+        deadline = Deadline.within(self.timeout)
+        ctx = replace(ctx, deadline=deadline)
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -138,9 +268,14 @@ class ActionRegistry:
         thread = threading.Thread(target=target, name=f"action-{name}", daemon=True)
         thread.start()
         thread.join(self.timeout)
+        if thread.is_alive() and not deadline.expire():
+            thread.join(self.timeout * COMMIT_GRACE)  # a change is being made final: wait for the outcome
         if thread.is_alive():
-            log.error("conversation %s: action %r timed out after %.1fs", ctx.conversation_id, name, self.timeout)
-            return ActionResult(ok=False, error=f"timeout after {self.timeout}s")
+            late = " after making a change final" if deadline.committed else ""
+            log.error(
+                "conversation %s: action %r timed out after %.1fs%s", ctx.conversation_id, name, self.timeout, late
+            )
+            return ActionResult(ok=False, error=f"timeout after {self.timeout}s{late}")
         if "exc" in box:
             exc = box["exc"]
             log.error(

@@ -10,7 +10,10 @@ Public API (used by the pipeline workers, the shell and the web chat)::
     result.nlu, result.state, result.replayed
 
 A redelivered inbound (same ``message_id``) returns the outbounds stored the
-first time, with ``replayed=True`` and no new effect: safe to redo a turn.
+first time, with ``replayed=True`` and no new effect: safe to redo a turn. A turn
+redone because it was never saved (its worker died mid-turn) runs its actions again
+with the same :func:`~bots.dialogue.actions.action_key` per step, so a backend that honours the key applies
+each write once.
 
 Handoff: when the engine asks for a mode change (``EngineOutput.mode_request``), the
 runtime applies it with :func:`bots.handoff.modes.transition`, records it with
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +51,7 @@ from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from ..stores.models import audit_log, conversations
-from .actions import ActionContext, ActionRegistry, load_actions
+from .actions import ActionContext, ActionRegistry, action_key, load_actions
 from .domain import load_domain
 from .engine import Engine as Policy
 from .engine import EngineOutput
@@ -170,12 +174,13 @@ class ConversationRuntime:
             nlu = self._understand(inbound, state, now)
             ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
             out = self.policy.turn(state, nlu, ready)
+            steps: Counter[str] = Counter()
             for _ in range(MAX_ACTIONS_PER_TURN):
                 if out.action is None:
                     break
                 if time.monotonic() - lease.acquired_at > self.store.lock_ttl_ms / 3000:
                     self.store.extend(lease)  # slow actions: keep the conversation ours
-                out = self._run_action(out, inbound, now)
+                out = self._run_action(out, inbound, now, steps)
             new = out.state
             change = None
             req = out.mode_request
@@ -245,10 +250,12 @@ class ConversationRuntime:
         ctx = ParseContext(now=now, timezone=self.settings.brand.timezone, language=state.language)
         return self.nlu.parse(text, context=ctx)
 
-    def _run_action(self, out: EngineOutput, inbound: Inbound, now: datetime) -> EngineOutput:
+    def _run_action(self, out: EngineOutput, inbound: Inbound, now: datetime, steps: Counter[str]) -> EngineOutput:
         req = out.action
         assert req is not None
         st = out.state
+        step = f"{req.flow}:{req.name}"
+        steps[step] += 1  # the n-th run of this step in this turn (almost always the first)
         ctx = ActionContext(
             conversation_id=inbound.conversation_id,
             language=st.language or self.settings.brand.default_language,
@@ -259,6 +266,7 @@ class ConversationRuntime:
             api=self.actions.api,
             memory=dict(st.memory),
             state={k: v for k, v in st.to_dict().items() if k != "processed"},
+            idempotency_key=action_key(inbound.channel, inbound.message_id, step, steps[step]),
         )
         result = self.actions.run(req.name, ctx)
         ready = self._availability(now) if result.handoff and self.settings.handoff.triggers.from_actions else STAFFED
