@@ -9,12 +9,13 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK   := requirements/lock.txt
 EXTRAS := dev,embedded
 
-.PHONY: run test lint install lock train migrate doctor worker bench clean help
+.PHONY: run test lint install lock train migrate doctor worker reset-demo bench clean help
 
 help:
 	@echo "make run    - install, migrate, train the NLU if needed, start on http://127.0.0.1:8000"
 	@echo "make test   - install, check test services (Redis, PostgreSQL, Chromium), run the suite"
 	@echo "make doctor - check config, stores, NLU and channels"
+	@echo "make reset-demo - put the demo airline's bookings back as seeded (undo seat changes)"
 	@echo "make lock   - re-pin $(LOCK) from pyproject.toml (LOCK_ARGS=--upgrade for newer versions)"
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -48,6 +49,10 @@ worker: install
 
 doctor: install
 	$(BIN)/brandbot doctor
+
+# the demo airline's bookings (dialogue.actions_options.database) back as seeded
+reset-demo: install
+	$(BIN)/brandbot demo reset
 
 # ruff (lint, format) and mypy, configured in pyproject.toml; `make test` runs it first
 lint: install

@@ -20,9 +20,16 @@ console = Console(stderr=True)
 
 
 class CliState:
+    """The global options (``--config``) and the settings, loaded once per command."""
+
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
         self._settings: Settings | None = None
+
+    def use_config(self, config_path: str) -> None:
+        """Read this file instead (``--config`` given after the subcommand)."""
+        self.config_path = config_path
+        self._settings = None
 
     def settings(self, **overrides: Any) -> Settings:
         """Load and validate the settings once (overrides: dotted keys from flags)."""

@@ -1,4 +1,9 @@
-"""``brandbot doctor``: check the config, the stores, the NLU model and each channel."""
+"""``brandbot doctor``: check the config, the stores, the NLU model and each channel.
+
+The config check is :func:`~bots.settings.load_settings` itself, so doctor refuses
+exactly what ``serve`` and ``worker`` refuse at start (one row per problem). The
+table goes to stdout (it is the command's output); the exit code is 1 when a check fails.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -16,7 +22,7 @@ from ..errors import BrandbotError, ConfigError
 from ..settings import Settings
 from ..stores.redis_client import EmbeddedRedis, make_redis, ping
 from ..stores.sql import check_sql, current_revision, head_revision, make_engine
-from ._state import CliState, console, pass_state
+from ._state import CliState, pass_state
 
 
 @dataclass
@@ -109,11 +115,12 @@ def doctor(state: CliState) -> None:
     try:
         checks = run_checks(state.settings())
     except ConfigError as exc:
-        checks = [Check("config", False, str(exc), "edit the file as the message says")]
+        fix = "fix the key named in the config file, or the $VARIABLE named when there is one"
+        checks = [Check("config", False, problem, fix) for problem in exc.problems]
     for c in checks:
         status = "[green]ok[/]" if c.ok else "[red]FAIL[/]"
         table.add_row(c.name, status, escape(c.detail), "" if c.ok else escape(c.fix))
-    console.print(table)
+    Console().print(table)  # stdout: the table is what the command answers
     sys.exit(0 if all(c.ok for c in checks) else 1)
 
 

@@ -14,10 +14,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connectors.input_text import BadInput, clean_text
+
 from ..errors import BrandbotError
 from ._state import console, friendly_errors, pass_state
 
 __all__ = ["COMMANDS", "nlu_group"]
+
+#: longest message ``nlu parse`` takes (Telegram's limit; the NLU is meant for chat messages).
+PARSE_MAX_CHARS = 4096
 
 
 @contextmanager
@@ -260,6 +265,12 @@ def parse_cmd(state: Any, text: str, language: str | None) -> None:
     import nlu
 
     s = state.settings()
+    try:  # the same door as a channel's: undecodable bytes or controls from the shell are refused or removed
+        text = clean_text(text, field="TEXT", max_chars=PARSE_MAX_CHARS, required=True)
+    except BadInput as exc:
+        raise BrandbotError(str(exc)) from exc
+    if language is not None and language not in s.brand.languages:
+        raise BrandbotError(f"--lang {language!r} is not one of brand.languages {list(s.brand.languages)}")
     with _nlu_errors():
         engine = nlu.NLU.load(s.path(s.nlu.model_dir), list(s.brand.languages), s.brand.default_language)
         ctx = nlu.ParseContext(datetime.now(UTC), s.brand.timezone, language)

@@ -17,6 +17,7 @@ from connectors.telegram import TelegramConnector
 
 from ..errors import BrandbotError
 from ..settings import Settings
+from ..settings.checks import TELEGRAM_SECRET
 from ._state import CliState, console, friendly_errors, pass_state
 
 if TYPE_CHECKING:  # at run time the commands import bots.services when they run (see _run)
@@ -132,9 +133,16 @@ def telegram_group() -> None:
 @pass_state
 @friendly_errors
 def set_webhook(state: CliState, url: str, secret: str | None, drop_pending: bool) -> None:
-    """Register URL (…/webhooks/telegram) with a new secret token, and print the secret."""
+    """Register URL (…/webhooks/telegram) with a newly generated secret token, and print it.
+
+    Telegram sends the secret with every update; brandbot refuses updates without it. A
+    fresh one is generated each time (``--secret`` to choose it), so running this again
+    rotates the secret: export the printed line wherever ``brandbot serve`` runs.
+    """
     target = webhook_url_for(url)
     token = secret or secrets.token_urlsafe(32)
+    if not TELEGRAM_SECRET.fullmatch(token):
+        raise BrandbotError(f"--secret {token!r}: Telegram allows 1 to 256 characters A-Z, a-z, 0-9, _ and -")
     if not target.startswith("https://"):
         console.print(f"[yellow]warning:[/] {target} is not https; Telegram's servers only call https webhooks")
 
@@ -145,7 +153,11 @@ def set_webhook(state: CliState, url: str, secret: str | None, drop_pending: boo
     click.echo(f"Webhook set: {target}")
     click.echo("Telegram now sends this secret in X-Telegram-Bot-Api-Secret-Token. Give it to every brandbot process:")
     click.echo(f"  export TELEGRAM_WEBHOOK_SECRET={token}")
-    click.echo("(then restart `brandbot serve`; updates with another or no secret are refused with 403)")
+    click.echo(
+        "(in the environment of `brandbot serve`: your shell, .env file, systemd unit or docker-compose "
+        "`environment:`; config.yaml reads it as channels.telegram.webhook_secret. Then restart `brandbot serve`; "
+        "updates with another or no secret are refused with 403)"
+    )
 
 
 @telegram_group.command("delete-webhook")

@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from ..errors import ConfigError
 from ._base import Section
 from .channels import ChannelsSettings, TelegramSettings, TwilioSettings, WebchatSettings
+from .checks import semantic_problems
 from .dialogue import DialogueSettings
 from .handoff import ConsoleSettings, HandoffSettings
 from .nlu import NLUSettings
@@ -92,25 +93,40 @@ def resolve_config_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
-def _interpolate(node: Any, env: dict[str, str], at: str, missing: list[tuple[str, str]]) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, noting unset variables."""
+def _interpolate(
+    node: Any, env: dict[str, str], at: str, missing: list[tuple[str, str]], origins: dict[str, str]
+) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, noting unset variables.
+
+    ``origins`` gets key path -> ``$VAR`` for every value an environment variable
+    supplied, so an error can name the variable as well as the key.
+    """
     if isinstance(node, dict):
-        return {k: _interpolate(v, env, f"{at}.{k}" if at else str(k), missing) for k, v in node.items()}
+        return {k: _interpolate(v, env, f"{at}.{k}" if at else str(k), missing, origins) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, env, f"{at}[{i}]", missing) for i, v in enumerate(node)]
+        return [_interpolate(v, env, f"{at}[{i}]", missing, origins) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
+    used: list[str] = []
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
         if name in env and env[name] != "":
+            used.append(f"${name}")
             return env[name]
         if default is not None:
             return default
         missing.append((at, name))
         return ""
 
-    return _VAR.sub(sub, node)
+    value = _VAR.sub(sub, node)
+    if used:
+        origins[at] = ", ".join(used)
+    return value
+
+
+#: environment variables that set a key directly, whatever config.yaml says.
+ENV_OVERRIDES = {"BRANDBOT_HOST": "server.host", "BRANDBOT_PORT": "server.port"}
 
 
 def _secret_needed(data: dict[str, Any], key_path: str) -> bool:
@@ -123,7 +139,13 @@ def _secret_needed(data: dict[str, Any], key_path: str) -> bool:
     return True
 
 
-def _format_pydantic(err: ValidationError) -> list[str]:
+def _with_origin(key: str, problem: str, origins: dict[str, str]) -> str:
+    """``key: problem``, plus where the value came from when not from the file itself."""
+    origin = origins.get(key)
+    return f"{key}: {problem} (from {origin})" if origin else f"{key}: {problem}"
+
+
+def _format_pydantic(err: ValidationError, origins: dict[str, str]) -> list[str]:
     problems = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
@@ -132,10 +154,13 @@ def _format_pydantic(err: ValidationError) -> list[str]:
             problems.append(f"{key}: unknown key (check its spelling; see the commented config.yaml for valid keys)")
         elif kind == "missing":
             problems.append(f"{key}: required key is missing")
+        elif kind == "value_error" and e.get("ctx", {}).get("error") is not None:
+            # our own validators name the value and what is valid already
+            problems.append(_with_origin(key, str(e["ctx"]["error"]), origins))
         else:
             got = e.get("input")
             shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
-            problems.append(f"{key}: {e['msg']} (got {shown})")
+            problems.append(_with_origin(key, f"{e['msg']} (got {shown})", origins))
     return problems
 
 
@@ -155,7 +180,10 @@ def load_settings(
         The frozen :class:`Settings`.
 
     Raises:
-        ConfigError: naming the file, each bad key path and what is valid.
+        ConfigError: naming the file, each bad key path (with the environment variable
+            that supplied its value, if one did) and what is valid. Besides types and
+            ranges, the semantic checks of :mod:`bots.settings.checks` run here (time
+            zones, languages with training data, URLs, paths that must exist).
     """
     env = dict(os.environ if env is None else env)
     file = resolve_config_path(path)
@@ -171,11 +199,13 @@ def load_settings(
         raise ConfigError(["the top level must be a mapping of sections (brand:, server:, ...)"], str(file))
 
     missing: list[tuple[str, str]] = []
-    data = _interpolate(raw, env, "", missing)
-    if env.get("BRANDBOT_HOST"):
-        data.setdefault("server", {})["host"] = env["BRANDBOT_HOST"]
-    if env.get("BRANDBOT_PORT"):
-        data.setdefault("server", {})["port"] = env["BRANDBOT_PORT"]
+    origins: dict[str, str] = {}
+    data = _interpolate(raw, env, "", missing, origins)
+    for var, dotted in ENV_OVERRIDES.items():
+        if env.get(var):
+            section, leaf = dotted.split(".")
+            data.setdefault(section, {})[leaf] = env[var]
+            origins[dotted] = f"${var}"
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
@@ -184,6 +214,7 @@ def load_settings(
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
+        origins[dotted] = "the command line"
 
     problems = [
         f"{key}: environment variable {var} is not set (export it; secrets never go in the file)"
@@ -193,26 +224,10 @@ def load_settings(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems + _format_pydantic(exc), str(file)) from exc
-    if problems:
-        raise ConfigError(problems, str(file))
-    if settings.brand.default_language not in settings.brand.languages:
-        raise ConfigError(
-            [
-                f"brand.default_language: {settings.brand.default_language!r} "
-                f"is not one of brand.languages {list(settings.brand.languages)}"
-            ],
-            str(file),
-        )
-    zone = settings.handoff.timezone or settings.brand.timezone
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(zone)
-    except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError, OSError
-        raise ConfigError(
-            [f"brand.timezone: unknown time zone {zone!r} (use an IANA name such as 'Europe/Paris')"], str(file)
-        ) from None
+        raise ConfigError(problems + _format_pydantic(exc, origins), str(file)) from exc
     settings._source = str(file)
     settings._base_dir = file.parent
+    problems += [_with_origin(key, problem, origins) for key, problem in semantic_problems(settings)]
+    if problems:
+        raise ConfigError(problems, str(file))
     return settings

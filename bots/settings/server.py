@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from ._base import Section
+from .checks import port_number
+
+#: a TCP port, refused with a message naming the value ("'abc' is not a port number").
+Port = Annotated[int, BeforeValidator(port_number)]
 
 #: the development default of server.secret_key; refused when environment is production.
 DEV_SECRET_KEY = "dev-only-not-secret"
@@ -14,7 +18,7 @@ DEV_SECRET_KEY = "dev-only-not-secret"
 
 class ServerSettings(Section):
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: Port = 8000
     #: development: readable logs, embedded defaults. production: JSON log lines.
     environment: Literal["development", "production"] = "development"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -27,7 +27,7 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 def test_help_lists_every_command_with_its_purpose() -> None:
     out = run("--help").output
-    for command in ("serve", "worker", "doctor", "db", "nlu", "shell", "telegram", "dlq", "staff"):
+    for command in ("serve", "worker", "doctor", "db", "nlu", "shell", "telegram", "dlq", "staff", "demo"):
         assert f"  {command} " in out, f"{command} missing from --help"
 
 

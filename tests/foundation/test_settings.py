@@ -25,8 +25,8 @@ def test_unknown_key_is_named_with_the_file(write_config) -> None:
 
 
 def test_wrong_type_names_key_and_value(write_config) -> None:
-    path = write_config({"server": {"port": "eighty"}})
-    with pytest.raises(ConfigError, match=r"server\.port: .*integer.*'eighty'"):
+    path = write_config({"server": {"web_workers": "eighty"}})
+    with pytest.raises(ConfigError, match=r"server\.web_workers: .*integer.*'eighty'"):
         load_settings(path, env={})
 
 
