@@ -6,7 +6,8 @@ Two kinds of entries:
   failed for good (permanent error). Retrying sends it again (it is never sent
   twice: the "sent" mark is checked first).
 - ``turn``: an inbound message the dialogue could not handle (it raised
-  ``turn_max_attempts`` times, or workers died on it ``max_deliveries`` times).
+  ``turn_max_attempts`` times, or the workers reading it stopped ``max_deliveries`` times);
+  the customer got an apology. Each entry keeps the traceback of the last failure.
   Retrying puts it back on its shard's stream.
 """
 

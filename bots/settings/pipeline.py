@@ -29,8 +29,10 @@ class PipelineSettings(Section):
     send_backoff_max: float = Field(default=30.0, gt=0, le=600)
     #: tries of the turn handler (dialogue) on an unexpected error before the inbound is dead-lettered.
     turn_max_attempts: int = Field(default=3, ge=1, le=20)
-    #: an inbound delivered this many times (workers died on it) is dead-lettered as poison.
-    max_deliveries: int = Field(default=10, ge=2, le=1000)
+    #: an inbound read this many times and never finished (each worker on it crashed or was
+    #: killed) is dead-lettered, with an apology to the customer. Each read after a crash waits
+    #: ``claim_idle_ms``, so such a message holds its shard about max_deliveries x claim_idle_ms.
+    max_deliveries: int = Field(default=3, ge=2, le=1000)
     #: longest sleep of an idle worker between polls (ms).
     idle_poll_ms: int = Field(default=20, ge=1, le=1000)
     #: cap of the dead-letter stream (oldest trimmed beyond it).
