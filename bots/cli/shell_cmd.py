@@ -29,8 +29,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from connectors.base import Inbound
+from connectors.input_text import BadInput, clean_text
 
+from ..errors import BrandbotError
 from ._state import friendly_errors, pass_state
+
+#: the longest line the shell sends (the web chat's own cap is of the same order).
+SHELL_MAX_CHARS = 4096
 
 __all__ = ["COMMANDS", "shell", "turn_record"]
 
@@ -75,6 +80,12 @@ class _Session:
         self.last_buttons: list[tuple[str, str]] = []
 
     def send(self, line: str, allow_numbers: bool) -> tuple[str, Any]:
+        """One customer line through the bot (checked at the door like a channel's text).
+
+        Raises:
+            BadInput: the line holds what no channel would accept (a lone surrogate, too long).
+        """
+        line = clean_text(line, field="the line", max_chars=SHELL_MAX_CHARS)
         self.counter += 1
         text, payload = line, None
         if allow_numbers and line.isdigit() and 1 <= int(line) <= len(self.last_buttons):
@@ -132,8 +143,11 @@ def shell(state: Any, script: str | None, as_json: bool, conversation: str | Non
         session = _Session(runtime, conversation or f"shell:{uuid.uuid4().hex[:10]}")
         if script is not None:
             out = Console(soft_wrap=True, highlight=False)
-            for line in _script_lines(script):
-                text, result = session.send(line, allow_numbers=False)
+            for number, line in enumerate(_script_lines(script), start=1):
+                try:
+                    text, result = session.send(line, allow_numbers=False)
+                except BadInput as exc:
+                    raise BrandbotError(f"{script}, message {number} of the script: {exc}") from exc
                 rec = turn_record(text, result)
                 if as_json:
                     click.echo(json.dumps(rec, ensure_ascii=False))
@@ -177,11 +191,18 @@ def _interactive(session: _Session, settings: Any, as_json: bool) -> None:
         except (EOFError, KeyboardInterrupt):
             out.print()
             return
+        except UnicodeDecodeError as exc:  # the terminal sent bytes that are not UTF-8
+            out.print(f"[red]not sent: the line is not valid UTF-8 ({escape(exc.reason)} at byte {exc.start})[/]")
+            continue
         if not line:
             continue
         if line in (":quit", ":q", ":exit"):
             return
-        text, result = session.send(line, allow_numbers=True)
+        try:
+            text, result = session.send(line, allow_numbers=True)
+        except BadInput as exc:
+            out.print(f"[red]not sent: {escape(str(exc))}[/]")
+            continue
         rec = turn_record(text, result)
         if as_json:
             click.echo(json.dumps(rec, ensure_ascii=False))

@@ -91,3 +91,26 @@ def test_interactive_shell_shows_the_debug_line_and_numbered_buttons(shell_confi
     assert "intent=change_seat" in out and "booking_ref=X7K9QZ" in out and "flow=change_seat" in out
     assert "1 Yes" in out and "2 No" in out
     assert "is now 15C" in out  # "1" pressed the first button (Yes)
+
+
+def test_a_script_line_no_channel_would_accept_is_one_error_naming_it(
+    shell_config, trained_model_dir: Path, tmp_path: Path
+) -> None:
+    config = shell_config(trained_model_dir)
+    script = tmp_path / "bad.txt"
+    script.write_text("hello\x00 there\n" + "x" * 5000 + "\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
+    assert res.exit_code == 2, res.output
+    assert "message 2 of the script: the line is 5000 characters long; the limit is 4096" in res.output
+    assert "Traceback" not in res.output
+    first = json.loads(res.stdout.splitlines()[0])
+    assert first["user"] == "hello there"  # its NUL removed at the door, as a channel's text
+
+
+def test_interactive_shell_refuses_undecodable_input_and_goes_on(shell_config, trained_model_dir: Path) -> None:
+    config = shell_config(trained_model_dir)
+    typed = "bad \ud800 line\n:quit\n".encode("utf-8", "surrogatepass")
+    res = CliRunner().invoke(main, ["--config", str(config), "shell", "--no-train"], input=typed)
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())
+    assert "not sent: the line is not valid UTF-8" in out and "Traceback" not in out
