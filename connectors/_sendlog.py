@@ -4,16 +4,106 @@ A turn that is redone (a worker died after sending, before the ack) sends the
 same Outbound again; the log answers with the first delivery id instead of a
 second message. Multi-part sends (split text, media) remember each part, so a
 retry after a failure in part 3 does not resend parts 1 and 2.
+
+The log is written after the channel answers, so two cases stay open: the answer
+is lost (the connection dropped after the channel read the request, a read
+timeout), and the process dies between the answer and the write. A connector
+raises :class:`OutcomeUnknown` for the first; where the channel can be asked what
+it accepted (Twilio's Messages list), the connector implements :class:`Reconciles`
+and the deliverer asks before sending again. :func:`match_parts` is the pure half
+of that question.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 import redis
 
-__all__ = ["SendLog", "Sent"]
+from .base import Outbound
+from .errors import TransientSendError
+
+__all__ = ["SendLog", "Sent", "OutcomeUnknown", "OUTCOME_UNKNOWN", "Reconciles", "Accepted", "match_parts"]
+
+#: ``SendError.code`` of :class:`OutcomeUnknown` (kept in ``deliveries.error_code`` when a send gives up unsure).
+OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+class OutcomeUnknown(TransientSendError):
+    """Raised when a send's request may have reached the channel but its answer was lost.
+
+    The connection dropped after the request was written, or no answer came within the
+    read timeout: the channel may have accepted the message. Still worth retrying (it is
+    a TransientSendError), but a connector that :class:`Reconciles` is asked first, and a
+    channel that cannot be asked may get the message twice.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, OUTCOME_UNKNOWN, retry_after)
+
+
+@runtime_checkable
+class Reconciles(Protocol):
+    """A connector that can ask its channel whether a send whose outcome is unknown went out."""
+
+    def reconcile(self, message: Outbound, since: datetime) -> str | None:
+        """The delivery id if the channel accepted every part of ``message`` at or after
+        ``since`` (the first recorded intent to send it), else None.
+
+        Parts found are remembered, so the next :meth:`~connectors.base.Connector.send`
+        sends only the others.
+
+        Raises:
+            TransientSendError: the channel cannot be asked now (retry later).
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """One message the channel says it accepted: its id, text and creation time (aware)."""
+
+    id: str
+    body: str
+    created_at: datetime
+
+
+def match_parts(expected: Sequence[str | None], accepted: Sequence[Accepted]) -> list[str | None]:
+    """Which accepted messages are the parts of one send.
+
+    Args:
+        expected: each part's text, in order; None for a part whose text the channel
+            renders itself (a template): any message matches it.
+        accepted: candidate messages to the same recipient from the same sender, created
+            since the intent (any order), none of them known to belong to another send.
+
+    Returns:
+        Per part, the id of the earliest unused candidate with the same text (created no
+        earlier than the previous part's match), else None.
+    """
+    pool = sorted(accepted, key=lambda a: (a.created_at, a.id))
+    used: set[str] = set()
+    found: list[str | None] = []
+    floor: datetime | None = None
+    for text in expected:
+        hit = next(
+            (
+                a
+                for a in pool
+                if a.id not in used and (text is None or a.body == text) and (floor is None or a.created_at >= floor)
+            ),
+            None,
+        )
+        if hit is None:
+            found.append(None)
+            continue
+        used.add(hit.id)
+        floor = hit.created_at
+        found.append(hit.id)
+    return found
 
 
 def _str(value: bytes | str) -> str:
@@ -38,7 +128,8 @@ class Sent:
 
 
 class SendLog:
-    """Parts sent per idempotency key, in one Redis hash per key with a TTL.
+    """Parts sent per idempotency key, in one Redis hash per key with a TTL; and per
+    conversation, the set of every part's delivery id logged (what :meth:`attributed` answers).
 
     Args:
         client: Redis client.
@@ -54,6 +145,9 @@ class SendLog:
     def _key(self, conversation: str, idem: str) -> str:
         return f"{self._prefix}:sent:{{{conversation}}}:{idem}"
 
+    def _ids_key(self, conversation: str) -> str:
+        return f"{self._prefix}:sent_ids:{{{conversation}}}"
+
     def load(self, conversation: str, idem: str | None) -> Sent:
         """What was sent with this key so far, read in one round trip (empty without a key)."""
         if not idem:
@@ -61,17 +155,25 @@ class SendLog:
         raw = self._r.hgetall(self._key(conversation, idem))
         return Sent({_str(k): _str(v) for k, v in raw.items()})
 
-    def _put(self, conversation: str, idem: str | None, name: str, delivery_id: str) -> None:
+    def attributed(self, conversation: str) -> set[str]:
+        """Delivery ids of every part logged in ``conversation`` (within the TTL), whatever its key:
+        a message found at the channel with one of these ids belongs to a known send."""
+        return {_str(v) for v in self._r.smembers(self._ids_key(conversation))}
+
+    def _put(self, conversation: str, idem: str | None, name: str, delivery_id: str, part: bool) -> None:
         if not idem:
             return
         key = self._key(conversation, idem)
-        pipe = self._r.pipeline(transaction=True)
+        pipe = self._r.pipeline(transaction=True)  # one hash slot: both keys carry {conversation}
         pipe.hset(key, name, delivery_id)
         pipe.expire(key, self._ttl)
+        if part:
+            pipe.sadd(self._ids_key(conversation), delivery_id)
+            pipe.expire(self._ids_key(conversation), self._ttl)
         pipe.execute()
 
     def record_part(self, conversation: str, idem: str | None, index: int, delivery_id: str) -> None:
-        self._put(conversation, idem, f"p{index}", delivery_id)
+        self._put(conversation, idem, f"p{index}", delivery_id, part=True)
 
     def complete(self, conversation: str, idem: str | None, delivery_id: str) -> None:
-        self._put(conversation, idem, "done", delivery_id)
+        self._put(conversation, idem, "done", delivery_id, part=False)

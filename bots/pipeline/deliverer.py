@@ -1,14 +1,24 @@
-"""Sending one reply at most once: retries, the deliveries row, the Redis mark, dead letters.
+"""Sending one reply once: the intent, retries, the deliveries row, the Redis mark, dead letters.
 
 Idempotent send. Each Outbound carries ``idempotency_key`` (inbound message id +
 reply index, set here when the handler left it empty). Before sending, the
 Redis mark ``keys.sent(conversation, key)`` and then the SQL ``deliveries`` row
-are checked; either one present means the reply was already handled and it is
-skipped. After a successful send the row is written first (durable), then the
-mark (``SET NX``, value ``sent:<delivery id>``). A turn redone after a crash
-therefore never sends twice, except when the process dies between the channel
-accepting the send and the row being written (a window of one SQL insert; no
-channel API here offers an idempotency key to close it).
+are checked; either one saying sent (or given up) means the reply was already
+handled and it is skipped.
+
+The intent is recorded before the call: the row gets status ``attempted`` (durable,
+committed) before ``connector.send``. After a successful send the row becomes
+``sent`` (durable), then the mark is set (value ``sent:<delivery id>``). Two cases
+leave the outcome unknown: the channel's answer is lost (the connector raises
+:class:`~connectors._sendlog.OutcomeUnknown`: connection dropped after the request
+was written, read timeout), or the process dies after the channel accepted the
+message and before the row says ``sent`` (a redo then finds ``attempted``). In both,
+a connector that :class:`~connectors._sendlog.Reconciles` (Twilio: SMS, WhatsApp)
+is asked what it accepted since the intent before anything is sent again, so the
+customer gets the message once. A channel that cannot be asked (Telegram: no
+idempotency key, no way to list sent messages) is sent to again: at least once,
+one duplicate per lost answer. The web chat's send is one atomic Redis script
+keyed by the idempotency key, so resending it is harmless.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import redis
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from connectors._sendlog import OUTCOME_UNKNOWN, OutcomeUnknown, Reconciles
 from connectors.base import Connector, Outbound
 from connectors.errors import PermanentSendError, SendError, TransientSendError
 
@@ -38,7 +49,12 @@ from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Deliverer", "INFRASTRUCTURE_ERRORS"]
+__all__ = ["Deliverer", "INFRASTRUCTURE_ERRORS", "ATTEMPTED", "GIVEN_UP"]
+
+#: ``deliveries.status`` while a send is under way or was cut short (written before the call).
+ATTEMPTED = "attempted"
+#: statuses of a reply given up on (dead-lettered); ``force`` sends it again.
+GIVEN_UP = ("failed", "dead")
 
 #: Redis/SQL/store errors: the turn must be retried later (entry left pending), never dead-lettered.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OperationalError, StoreUnavailable)
@@ -95,19 +111,31 @@ class Deliverer:
         )
 
     def already_handled(self, ob: Outbound, *, include_failed: bool = True) -> bool:
-        """True when the reply was sent (or, with include_failed, given up on) before."""
+        """True when the reply was sent (or, with include_failed, given up on) before.
+
+        An ``attempted`` row is not handled: its send was cut short and is done again.
+        """
+        if self._marked(ob, include_failed=include_failed):
+            return True
+        row = self._row(ob)
+        return row is not None and _handled(row.status, include_failed=include_failed)
+
+    def _marked(self, ob: Outbound, *, include_failed: bool) -> bool:
+        """Whether the Redis mark says sent (or, with include_failed, given up on)."""
         mark = self.redis.get(self.keys.sent(ob.conversation_id or "", ob.idempotency_key or ""))
-        if mark is not None:
-            text = mark.decode() if isinstance(mark, bytes) else str(mark)
-            if text.startswith("sent:") or include_failed:
-                return True
-        with self.engine.connect() as conn:
-            status = conn.execute(
-                select(deliveries.c.status).where(deliveries.c.idempotency_key == ob.idempotency_key)
-            ).scalar_one_or_none()
-        if status is None:
+        if mark is None:
             return False
-        return include_failed or status not in ("failed", "dead")
+        text = mark.decode() if isinstance(mark, bytes) else str(mark)
+        return text.startswith("sent:") or include_failed
+
+    def _row(self, ob: Outbound) -> Any:
+        """The deliveries row of ``ob`` (status, error_code, created_at), or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(deliveries.c.status, deliveries.c.error_code, deliveries.c.created_at).where(
+                    deliveries.c.idempotency_key == ob.idempotency_key
+                )
+            ).first()
 
     def _record(
         self,
@@ -167,20 +195,42 @@ class Deliverer:
         """
         if not ob.idempotency_key:
             raise ValueError("an Outbound needs an idempotency_key before delivery (see with_keys)")
-        if self.already_handled(ob, include_failed=not force):
-            metrics.SENDS.labels(ob.channel, "duplicate").inc()
-            return "duplicate"
+        if not self._marked(ob, include_failed=not force):
+            row = self._row(ob)
+            if row is None or not _handled(row.status, include_failed=not force):
+                return self._send(ob, row, enqueued_at)
+        metrics.SENDS.labels(ob.channel, "duplicate").inc()
+        return "duplicate"
+
+    def _send(self, ob: Outbound, row: Any, enqueued_at: float | None) -> str:
+        """Record the intent, send with retries (asking the channel first when unsure), record the outcome."""
         connector = self.connectors.get(ob.channel)
+        reconciler = connector if isinstance(connector, Reconciles) else None
+        since, uncertain = self._intent(ob, row)
         attempts = 0
 
         def send() -> str:
-            nonlocal attempts
+            nonlocal attempts, uncertain
             attempts += 1
             if connector is None:
                 raise PermanentSendError(
                     f"no connector for channel {ob.channel!r}; enabled: {sorted(self.connectors) or 'none'}"
                 )
-            return connector.send(ob)
+            if uncertain and reconciler is not None:
+                found = reconciler.reconcile(ob, since)
+                if found is not None:
+                    log.info(
+                        "%s %s: the channel had accepted it as %s; not sent again",
+                        ob.channel,
+                        ob.idempotency_key,
+                        found,
+                    )
+                    return found
+            try:
+                return connector.send(ob)
+            except OutcomeUnknown:
+                uncertain = True
+                raise
 
         def on_retry(exc: BaseException, wait: float, attempt: int) -> None:
             metrics.RETRIES.labels(ob.channel).inc()
@@ -188,14 +238,14 @@ class Deliverer:
         try:
             provider_id = self.retry.call(send, on_retry=on_retry)
         except PermanentSendError as exc:
-            return self._give_up(ob, "failed", exc, attempts)
+            return self._give_up(ob, "failed", exc, attempts, uncertain)
         except TransientSendError as exc:
-            return self._give_up(ob, "dead", exc, attempts)
+            return self._give_up(ob, "dead", exc, attempts, uncertain)
         except Exception as exc:  # a connector bug: not retried, but never lost
             if isinstance(exc, INFRASTRUCTURE_ERRORS):
                 raise
             log.exception("connector %s raised an unexpected error", ob.channel)
-            return self._give_up(ob, "failed", exc, attempts)
+            return self._give_up(ob, "failed", exc, attempts, uncertain)
         provider_id = str(provider_id)
         parts = provider_id.split(",") if connector is not None and connector.rules.status_callbacks else None
         self._record(ob, "sent", provider_id=provider_id, parts=parts)
@@ -205,8 +255,34 @@ class Deliverer:
             metrics.DELIVERY_SECONDS.labels(ob.channel).observe(max(0.0, time.time() - enqueued_at))
         return "sent"
 
-    def _give_up(self, ob: Outbound, outcome: str, exc: BaseException, attempts: int) -> str:
-        code = exc.code if isinstance(exc, SendError) else None
+    def _intent(self, ob: Outbound, row: Any) -> tuple[datetime, bool]:
+        """Record the intent to send ``ob`` (row ``attempted``, committed) before any call.
+
+        Returns:
+            Since when the channel may hold it (the first cut-short attempt's time, else
+            now) and whether an earlier attempt's outcome is unknown: its row was left
+            ``attempted`` (the process died mid-send) or it was given up on unsure.
+        """
+        now = _now()
+        uncertain = row is not None and (row.status == ATTEMPTED or row.error_code == OUTCOME_UNKNOWN)
+        since = _aware(row.created_at) if uncertain else now
+        if uncertain:
+            log.warning(
+                "%s %s: an earlier attempt (%s) may have reached the channel; %s",
+                ob.channel,
+                ob.idempotency_key,
+                since.isoformat(),
+                "asking it before sending"
+                if isinstance(self.connectors.get(ob.channel), Reconciles)
+                else "it cannot be asked, sending again (the customer may get it twice)",
+            )
+        self._record(ob, ATTEMPTED, error_code=OUTCOME_UNKNOWN if uncertain else None)
+        return since, uncertain
+
+    def _give_up(self, ob: Outbound, outcome: str, exc: BaseException, attempts: int, uncertain: bool) -> str:
+        """Dead-letter ``ob``; the row keeps ``outcome_unknown`` when a try may have reached the
+        channel, so a forced resend asks the channel first."""
+        code = OUTCOME_UNKNOWN if uncertain else exc.code if isinstance(exc, SendError) else None
         self._record(ob, outcome, error_code=None if code is None else str(code)[:32])
         entry = self.dead_letters.add(
             "send",
@@ -219,3 +295,15 @@ class Deliverer:
         self._mark(ob, f"{outcome}:{entry}")
         metrics.SENDS.labels(ob.channel, outcome).inc()
         return outcome
+
+
+def _handled(status: str, *, include_failed: bool) -> bool:
+    """Whether a row with ``status`` means the reply needs no send (see ``already_handled``)."""
+    if status == ATTEMPTED:
+        return False
+    return include_failed or status not in GIVEN_UP
+
+
+def _aware(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives naive ones back)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

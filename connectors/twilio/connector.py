@@ -13,18 +13,18 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import redis
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from .._sendlog import SendLog
+from .._sendlog import Accepted, OutcomeUnknown, SendLog, match_parts
 from .._text import match_option, render_numbered, split_text
 from ..base import ChannelRules, Inbound, Outbound, Template, WebhookRequest
 from ..errors import PermanentSendError, TransientSendError
-from .http import TWILIO_API, BaseUrlHttpClient
+from .http import TWILIO_API, BaseUrlHttpClient, request_may_have_arrived
 from .keywords import KeywordConfig, classify_keyword
 from .parse import StatusUpdate, bare_number, form_of, parse_message_form, parse_status_form, verify_signature
 from .state import TwilioState
@@ -40,6 +40,12 @@ OPT_OUT_CODE = 21610
 WINDOW_CLOSED_CODE = 63016
 WHATSAPP_UNDELIVERABLE = 63014
 RETRYABLE_CODES = {20429, 20500, 20503, 30001}
+#: how far before the recorded intent a message found by :meth:`TwilioConnector.reconcile` may
+#: have been created: Twilio stamps whole seconds and its clock is not ours. Messages our
+#: send log attributes to other sends are excluded, so a wide margin costs nothing.
+RECONCILE_SKEW = timedelta(seconds=60)
+#: latest messages to one number looked at when reconciling (one page).
+RECONCILE_LIMIT = 50
 
 
 def make_twilio_client(
@@ -246,6 +252,35 @@ class TwilioConnector:
         """Channel policy before any API call: raise, or return a template to send instead."""
         return message.template
 
+    def _parts(self, conv: str, message: Outbound) -> tuple[list[dict[str, Any]], bool]:
+        """The API calls of one send (form fields per message) and whether it is a template.
+
+        Raises:
+            PermanentSendError: the channel's policy refuses it, or there is nothing to send.
+        """
+        template = self._before_send(conv, message)
+        if template is not None:
+            variables = json.dumps(dict(template.variables))
+            return [{"content_sid": template.content_sid, "content_variables": variables}], True
+        text = render_numbered(message.text, message.quick_replies)
+        chunks = split_text(text, self._max_len) if text.strip() else []
+        media = [a.url for a in message.media if a.url]
+        if len(media) != len(message.media):
+            raise PermanentSendError(f"{self.channel}: every media item needs a public url (got {message.media!r})")
+        parts: list[dict[str, Any]] = [{"body": c} for c in chunks] or [{}]
+        if media:
+            parts[0]["media_url"] = media
+        if not parts[0]:
+            raise PermanentSendError(f"{self.channel}: nothing to send (empty text and no media)")
+        return parts, False
+
+    def _finish(self, conv: str, message: Outbound, is_template: bool, sids: list[str]) -> str:
+        """Offer the quick replies and log the send complete; returns its delivery id."""
+        self.state.offer(conv, () if is_template else message.quick_replies)
+        delivery = ",".join(sids)
+        self._sent.complete(conv, message.idempotency_key, delivery)
+        return delivery
+
     def send(self, message: Outbound) -> str:
         """Send one message; quick replies are rendered as numbered options.
 
@@ -255,7 +290,9 @@ class TwilioConnector:
         Raises:
             PermanentSendError: opted out (no API call made), window closed without a
                 template, Twilio 21610 / 63016 / 63014 and other 4xx errors.
-            TransientSendError: network errors, 429, 5xx.
+            OutcomeUnknown: the connection dropped or timed out after the request was
+                written: Twilio may have created the message (ask :meth:`reconcile`).
+            TransientSendError: Twilio unreachable (nothing sent), 429, 5xx.
         """
         number = bare_number(message.recipient)
         conv = f"{self.channel}:{number}"
@@ -265,25 +302,7 @@ class TwilioConnector:
                 "%s: %s already sent as %s; not sending twice", self.channel, message.idempotency_key, sent_before.done
             )
             return sent_before.done
-        template = self._before_send(conv, message)
-        if template is not None:
-            parts: list[dict[str, Any]] = [
-                {
-                    "content_sid": template.content_sid,
-                    "content_variables": json.dumps(dict(template.variables)),
-                }
-            ]
-        else:
-            text = render_numbered(message.text, message.quick_replies)
-            chunks = split_text(text, self._max_len) if text.strip() else []
-            media = [a.url for a in message.media if a.url]
-            if len(media) != len(message.media):
-                raise PermanentSendError(f"{self.channel}: every media item needs a public url (got {message.media!r})")
-            parts = [{"body": c} for c in chunks] or [{}]
-            if media:
-                parts[0]["media_url"] = media
-            if not parts[0]:
-                raise PermanentSendError(f"{self.channel}: nothing to send (empty text and no media)")
+        parts, is_template = self._parts(conv, message)
         sids = []
         for index, part in enumerate(parts):
             already = sent_before.part(index)
@@ -291,10 +310,77 @@ class TwilioConnector:
                 already = self._create(conv, number, part)
                 self._sent.record_part(conv, message.idempotency_key, index, already)
             sids.append(already)
-        self.state.offer(conv, message.quick_replies if template is None else ())
-        delivery = ",".join(sids)
-        self._sent.complete(conv, message.idempotency_key, delivery)
-        return delivery
+        return self._finish(conv, message, is_template, sids)
+
+    def reconcile(self, message: Outbound, since: datetime) -> str | None:
+        """Ask Twilio whether a send whose outcome is unknown went out (``Reconciles``).
+
+        Lists the latest messages to the recipient from this channel's sender (no date
+        filter: a message still queued has no DateSent), keeps those created at or after
+        ``since`` minus :data:`RECONCILE_SKEW` that no logged send owns (this one's parts,
+        an earlier reply with the same text), and matches each missing part's body in
+        order (a template part matches any message). Parts found are logged as sent, so
+        :meth:`send` sends only the others. Replies of one conversation are sent one at a
+        time (the conversation lock), so nothing else of ours is in flight to the number.
+
+        Returns:
+            The delivery id when every part was found, else None.
+
+        Raises:
+            TransientSendError: Twilio could not be asked now (retry later).
+        """
+        number = bare_number(message.recipient)
+        conv = f"{self.channel}:{number}"
+        key = message.idempotency_key
+        sent_before = self._sent.load(conv, key)
+        if sent_before.done is not None:
+            return sent_before.done
+        try:
+            parts, is_template = self._parts(conv, message)
+        except PermanentSendError:
+            return None  # the send raises it again, with its reason
+        known = [sent_before.part(i) for i in range(len(parts))]
+        expected = [None if is_template else p.get("body", "") for p, sid in zip(parts, known, strict=True) if not sid]
+        taken = self._sent.attributed(conv)  # this send's logged parts and every other send's
+        accepted = [a for a in self._accepted_since(conv, number, since) if a.id not in taken]
+        found = iter(match_parts(expected, accepted))
+        sids: list[str] = []
+        for index, sid in enumerate(known):
+            if sid is None:
+                sid = next(found)
+                if sid is None:
+                    continue
+                log.warning(
+                    "%s: %s part %d was accepted by Twilio as %s; not sent again", self.channel, key, index, sid
+                )
+                self._sent.record_part(conv, key, index, sid)
+            sids.append(sid)
+        if len(sids) < len(parts):
+            return None
+        return self._finish(conv, message, is_template, sids)
+
+    def _accepted_since(self, conv: str, number: str, since: datetime) -> list[Accepted]:
+        """Outbound messages of this channel's sender to ``number`` created since ``since`` (less the skew)."""
+        kwargs: dict[str, Any] = {"to": self._address(number), "limit": RECONCILE_LIMIT}
+        service = self._sender if self._sender.startswith("MG") else None
+        if service is None:
+            kwargs["from_"] = self._sender
+        try:
+            listed = self._client.messages.list(**kwargs)
+        except (TwilioException, OSError) as exc:  # a page error has no status; a list only reads: ask again later
+            raise TransientSendError(
+                f"{self.channel} to {conv}: could not ask Twilio what it accepted ({type(exc).__name__}: {exc})"
+            ) from exc
+        floor = since - RECONCILE_SKEW
+        return [
+            Accepted(m.sid, m.body or "", m.date_created)
+            for m in listed
+            if m.sid
+            and m.date_created is not None
+            and m.date_created >= floor
+            and str(m.direction or "").startswith("outbound")
+            and (service is None or m.messaging_service_sid == service)
+        ]
 
     def _create(self, conv: str, number: str, part: Mapping[str, Any]) -> str:
         kwargs: dict[str, Any] = {"to": self._address(number), **part}
@@ -308,8 +394,11 @@ class TwilioConnector:
             sid = self._client.messages.create(**kwargs).sid
         except TwilioException as exc:
             raise self._translate(conv, exc) from exc
-        except OSError as exc:  # what twilio's HTTP client raises when unreachable (requests' errors are OSErrors)
-            raise TransientSendError(f"{self.channel}: Twilio unreachable ({type(exc).__name__}: {exc})") from exc
+        except OSError as exc:  # what twilio's HTTP client raises (requests' errors are OSErrors)
+            what = f"{type(exc).__name__}: {exc}"
+            if request_may_have_arrived(exc):
+                raise OutcomeUnknown(f"{self.channel} to {conv}: Twilio's answer was lost ({what})") from exc
+            raise TransientSendError(f"{self.channel}: Twilio unreachable, nothing sent ({what})") from exc
         if sid is None:  # not seen: Twilio answers 201 with the message's SID (twilio types it optional)
             raise PermanentSendError(f"{self.channel} to {conv}: Twilio accepted the message but returned no SID")
         return sid

@@ -1,5 +1,5 @@
 """What the fake channel APIs share: an HTTP server in a thread that records requests
-and fails chosen ones on demand.
+and fails chosen ones on demand, or accepts them and loses the answer.
 
 Tests start a fake on 127.0.0.1 and a free port, point the real client library at
 ``fake.base_url`` and assert on ``fake.requests``.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["Recorded", "Failure", "FakeServer"]
+__all__ = ["Recorded", "Failure", "LostAnswer", "FakeServer", "every"]
 
 
 @dataclass
@@ -53,6 +54,36 @@ class Failure:
         return self.times > 0 and self.endpoint in (rec.endpoint, "*") and (self.when is None or self.when(rec))
 
 
+@dataclass
+class LostAnswer:
+    """Handle the next ``times`` requests matching ``endpoint`` (and ``when``) as usual, then
+    close the connection without answering (after ``hang`` seconds): the channel accepted the
+    request, the client never learns it. ``dropped`` counts the answers lost (or being lost)."""
+
+    endpoint: str
+    times: int = 1
+    when: Callable[[Recorded], bool] | None = None
+    hang: float = 0.0
+    dropped: int = 0
+
+    def matches(self, rec: Recorded) -> bool:
+        return self.times > 0 and self.endpoint in (rec.endpoint, "*") and (self.when is None or self.when(rec))
+
+
+def every(n: int, method: str | None = "POST") -> Callable[[Recorded], bool]:
+    """A ``when`` true for the n-th, 2n-th... request it is asked about (of ``method`` only, if given)."""
+    seen = 0
+
+    def when(rec: Recorded) -> bool:
+        nonlocal seen
+        if method is not None and rec.method != method:
+            return False
+        seen += 1
+        return seen % n == 0
+
+    return when
+
+
 def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
     msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
     params: dict[str, str] = {}
@@ -82,6 +113,7 @@ class FakeServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[Recorded] = []
         self._failures: list[Failure] = []
+        self._lost: list[LostAnswer] = []
         self._lock = threading.RLock()
         fake = self
 
@@ -94,7 +126,11 @@ class FakeServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, payload, headers = fake._dispatch(self.command, self.path, dict(self.headers.items()), body)
+                answer = fake._dispatch(self.command, self.path, dict(self.headers.items()), body)
+                if answer is None:  # accepted, answer lost: the connection closes without a byte
+                    self.close_connection = True
+                    return
+                status, payload, headers = answer
                 data = json.dumps(payload).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -160,18 +196,40 @@ class FakeServer:
         with self._lock:
             self._failures.append(Failure(endpoint, status, body, times, when, headers or {}))
 
+    def lose_answers(
+        self, endpoint: str, times: int = 1, when: Callable[[Recorded], bool] | None = None, hang: float = 0.0
+    ) -> LostAnswer:
+        """Accept the next ``times`` calls of ``endpoint`` ("*" for any) but drop the connection instead
+        of answering (after ``hang`` s: longer than the client's read timeout makes a timeout).
+
+        Returns:
+            The rule; its ``dropped`` counts the answers lost.
+        """
+        rule = LostAnswer(endpoint, times, when, hang)
+        with self._lock:
+            self._lost.append(rule)
+        return rule
+
     def calls(self, endpoint: str) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.endpoint == endpoint]
+
+    def clear_faults(self) -> None:
+        """Forget the failures and lost answers still pending (what was recorded stays)."""
+        with self._lock:
+            self._failures.clear()
+            self._lost.clear()
 
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
             self._failures.clear()
+            self._lost.clear()
 
     def _dispatch(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, Any, dict[str, str]]:
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """The answer to one request, or None to close the connection without one."""
         parts = urlsplit(raw_path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         ctype = headers.get("Content-Type") or headers.get("content-type") or ""
@@ -194,7 +252,15 @@ class FakeServer:
                 if f.matches(rec):
                     f.times -= 1
                     return f.status, f.body, f.headers
-        return self.route(rec)
+            lost = next((rule for rule in self._lost if rule.matches(rec)), None)
+            if lost is not None:
+                lost.times -= 1
+                lost.dropped += 1
+        answer = self.route(rec)
+        if lost is None:
+            return answer
+        time.sleep(lost.hang)
+        return None
 
     # -- for subclasses ---------------------------------------------------------
     def endpoint_of(self, method: str, path: str) -> str:

@@ -1,7 +1,9 @@
 """A fake Twilio REST API (Messages and Accounts) for tests, benchmarks and manual runs.
 
 Speaks the part of ``https://api.twilio.com/2010-04-01`` the connectors use:
-``POST /Accounts/{sid}/Messages.json`` and ``GET /Accounts/{sid}.json``, with HTTP
+``POST /Accounts/{sid}/Messages.json`` (create), ``GET /Accounts/{sid}/Messages.json``
+(list, newest first, filtered by ``To`` and ``From``; one page) and
+``GET /Accounts/{sid}.json``, with HTTP
 basic auth checked like Twilio (20003 otherwise). Errors come back in Twilio's
 JSON shape (``code``, ``message``, ``more_info``, ``status``) so twilio's client
 raises its real ``TwilioRestException``.
@@ -17,6 +19,7 @@ import argparse
 import base64
 import itertools
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -59,6 +62,9 @@ class FakeTwilioAPI(FakeServer):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._seq = itertools.count(1)
+        #: every message created, oldest first (what the list endpoint answers from).
+        self.created: list[dict[str, Any]] = []
+        self._created_lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -73,7 +79,18 @@ class FakeTwilioAPI(FakeServer):
 
     def messages(self, to: str | None = None) -> list[dict[str, str]]:
         """Form fields of every message creation (To, From, Body, ContentSid, ContentVariables...)."""
-        return [r.params for r in self.calls("Messages") if to is None or r.params.get("To") == to]
+        return [
+            r.params for r in self.calls("Messages") if r.method == "POST" and (to is None or r.params.get("To") == to)
+        ]
+
+    def reset(self) -> None:
+        super().reset()
+        with self._created_lock:
+            self.created.clear()
+
+    def lists(self) -> list[dict[str, str]]:
+        """Query parameters of every Messages list call."""
+        return [r.query for r in self.calls("Messages") if r.method == "GET"]
 
     # -- routing --------------------------------------------------------------
     def endpoint_of(self, method: str, path: str) -> str:
@@ -109,6 +126,8 @@ class FakeTwilioAPI(FakeServer):
                 },
                 {},
             )
+        if rec.endpoint == "Messages" and rec.method == "GET":
+            return 200, self._list(rec), {}
         if rec.endpoint == "Messages" and rec.method == "POST":
             p = rec.params
             if not p.get("To"):
@@ -122,33 +141,54 @@ class FakeTwilioAPI(FakeServer):
                     {},
                 )
             sid = f"SM{next(self._seq):032x}"
-            return (
-                201,
-                {
-                    "sid": sid,
-                    "account_sid": self.account_sid,
-                    "to": p["To"],
-                    "from": p.get("From") or None,
-                    "messaging_service_sid": p.get("MessagingServiceSid") or None,
-                    "body": p.get("Body", ""),
-                    "status": "queued",
-                    "num_segments": "1",
-                    "num_media": "0",
-                    "direction": "outbound-api",
-                    "api_version": "2010-04-01",
-                    "price": None,
-                    "price_unit": "USD",
-                    "error_code": None,
-                    "error_message": None,
-                    "date_created": now,
-                    "date_updated": now,
-                    "date_sent": None,
-                    "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-                    "subresource_uris": {},
-                },
-                {},
-            )
+            message: dict[str, Any] = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": p["To"],
+                "from": p.get("From") or None,
+                "messaging_service_sid": p.get("MessagingServiceSid") or None,
+                "body": p.get("Body", ""),
+                "status": "queued",
+                "num_segments": "1",
+                "num_media": "0",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "price": None,
+                "price_unit": "USD",
+                "error_code": None,
+                "error_message": None,
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+                "subresource_uris": {},
+            }
+            with self._created_lock:
+                self.created.append(message)
+            return 201, message, {}
         return 404, twilio_error(20404, 404, f"The requested resource {rec.path} was not found"), {}
+
+    def _list(self, rec: Recorded) -> dict[str, Any]:
+        q = rec.query
+        size = int(q.get("PageSize") or 50)
+        with self._created_lock:
+            found = [
+                m
+                for m in reversed(self.created)
+                if (not q.get("To") or m["to"] == q["To"]) and (not q.get("From") or m["from"] == q["From"])
+            ][:size]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json?PageSize={size}&Page=0"
+        return {
+            "messages": found,
+            "start": 0,
+            "end": max(0, len(found) - 1),
+            "page": 0,
+            "page_size": size,
+            "uri": uri,
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+        }
 
 
 def main() -> None:
