@@ -8,9 +8,9 @@ retry after a failure in part 3 does not resend parts 1 and 2.
 The log is written after the channel answers, so two cases stay open: the answer
 is lost (the connection dropped after the channel read the request, a read
 timeout), and the process dies between the answer and the write. A connector
-raises :class:`OutcomeUnknown` for the first; where the channel can be asked what
-it accepted (Twilio's Messages list), the connector implements :class:`Reconciles`
-and the deliverer asks before sending again. :func:`match_parts` is the pure half
+raises :class:`~connectors.errors.OutcomeUnknown` for the first; where the channel
+can be asked what it accepted (Twilio's Messages list), the connector implements
+:class:`~connectors.base.Reconciles` and the deliverer asks before sending again. :func:`match_parts` is the pure half
 of that question.
 """
 
@@ -19,47 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 import redis
 
-from .base import Outbound
-from .errors import TransientSendError
-
-__all__ = ["SendLog", "Sent", "OutcomeUnknown", "OUTCOME_UNKNOWN", "Reconciles", "Accepted", "match_parts"]
-
-#: ``SendError.code`` of :class:`OutcomeUnknown` (kept in ``deliveries.error_code`` when a send gives up unsure).
-OUTCOME_UNKNOWN = "outcome_unknown"
-
-
-class OutcomeUnknown(TransientSendError):
-    """Raised when a send's request may have reached the channel but its answer was lost.
-
-    The connection dropped after the request was written, or no answer came within the
-    read timeout: the channel may have accepted the message. Still worth retrying (it is
-    a TransientSendError), but a connector that :class:`Reconciles` is asked first, and a
-    channel that cannot be asked may get the message twice.
-    """
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message, OUTCOME_UNKNOWN, retry_after)
-
-
-@runtime_checkable
-class Reconciles(Protocol):
-    """A connector that can ask its channel whether a send whose outcome is unknown went out."""
-
-    def reconcile(self, message: Outbound, since: datetime) -> str | None:
-        """The delivery id if the channel accepted every part of ``message`` at or after
-        ``since`` (the first recorded intent to send it), else None.
-
-        Parts found are remembered, so the next :meth:`~connectors.base.Connector.send`
-        sends only the others.
-
-        Raises:
-            TransientSendError: the channel cannot be asked now (retry later).
-        """
-        ...
+__all__ = ["SendLog", "Sent", "Accepted", "match_parts"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ __all__ = [
     "NotesInbound",
     "Closable",
     "ChecksCredentials",
+    "Reconciles",
 ]
 
 AttachmentKind = Literal["image", "document", "audio", "video", "location", "sticker", "contact"]
@@ -256,3 +257,20 @@ class ChecksCredentials(Protocol):
     """A connector that can check its credentials against the channel's API (``brandbot doctor``)."""
 
     def check_credentials(self) -> str | None: ...
+
+
+@runtime_checkable
+class Reconciles(Protocol):
+    """A connector that can ask its channel whether a send whose outcome is unknown went out."""
+
+    def reconcile(self, message: Outbound, since: datetime) -> str | None:
+        """The delivery id if the channel accepted every part of ``message`` at or after
+        ``since`` (the first recorded intent to send it), else None.
+
+        Parts found are remembered, so the next :meth:`~connectors.base.Connector.send`
+        sends only the others.
+
+        Raises:
+            TransientSendError: the channel cannot be asked now (retry later).
+        """
+        ...

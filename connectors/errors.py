@@ -9,6 +9,8 @@ __all__ = [
     "BadInput",
     "SendError",
     "TransientSendError",
+    "OutcomeUnknown",
+    "OUTCOME_UNKNOWN",
     "PermanentSendError",
 ]
 
@@ -57,6 +59,23 @@ class TransientSendError(SendError):
     def __init__(self, message: str, code: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, code)
         self.retry_after = retry_after
+
+
+#: ``SendError.code`` of :class:`OutcomeUnknown` (kept in ``deliveries.error_code`` when a send gives up unsure).
+OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+class OutcomeUnknown(TransientSendError):
+    """Raised when a send's request may have reached the channel but its answer was lost.
+
+    The connection dropped after the request was written, or no answer came within the
+    read timeout: the channel may have accepted the message. Still worth retrying (it is
+    a TransientSendError), but a connector that :class:`Reconciles` is asked first, and a
+    channel that cannot be asked may get the message twice.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, OUTCOME_UNKNOWN, retry_after)
 
 
 class PermanentSendError(SendError):

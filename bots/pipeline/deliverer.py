@@ -10,10 +10,10 @@ The intent is recorded before the call: the row gets status ``attempted`` (durab
 committed) before ``connector.send``. After a successful send the row becomes
 ``sent`` (durable), then the mark is set (value ``sent:<delivery id>``). Two cases
 leave the outcome unknown: the channel's answer is lost (the connector raises
-:class:`~connectors._sendlog.OutcomeUnknown`: connection dropped after the request
+:class:`~connectors.errors.OutcomeUnknown`: connection dropped after the request
 was written, read timeout), or the process dies after the channel accepted the
 message and before the row says ``sent`` (a redo then finds ``attempted``). In both,
-a connector that :class:`~connectors._sendlog.Reconciles` (Twilio: SMS, WhatsApp)
+a connector that :class:`~connectors.base.Reconciles` (Twilio: SMS, WhatsApp)
 is asked what it accepted since the intent before anything is sent again, so the
 customer gets the message once. A channel that cannot be asked (Telegram: no
 idempotency key, no way to list sent messages) is sent to again: at least once,
@@ -34,9 +34,8 @@ import redis
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from connectors._sendlog import OUTCOME_UNKNOWN, OutcomeUnknown, Reconciles
-from connectors.base import Connector, Outbound
-from connectors.errors import PermanentSendError, SendError, TransientSendError
+from connectors.base import Connector, Outbound, Reconciles
+from connectors.errors import OUTCOME_UNKNOWN, OutcomeUnknown, PermanentSendError, SendError, TransientSendError
 
 from ..errors import StoreUnavailable
 from ..stores.models import deliveries

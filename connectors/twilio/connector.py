@@ -20,10 +20,10 @@ import redis
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from .._sendlog import Accepted, OutcomeUnknown, SendLog, match_parts
+from .._sendlog import Accepted, SendLog, match_parts
 from .._text import match_option, render_numbered, split_text
 from ..base import ChannelRules, Inbound, Outbound, Template, WebhookRequest
-from ..errors import PermanentSendError, TransientSendError
+from ..errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from .http import TWILIO_API, BaseUrlHttpClient, request_may_have_arrived
 from .keywords import KeywordConfig, classify_keyword
 from .parse import StatusUpdate, bare_number, form_of, parse_message_form, parse_status_form, verify_signature

@@ -19,9 +19,9 @@ from bots.pipeline.dlq import DeadLetters
 from bots.pipeline.keys import Keys
 from bots.pipeline.retry import RetryPolicy
 from bots.stores.models import deliveries
-from connectors._sendlog import OUTCOME_UNKNOWN, Accepted, OutcomeUnknown, Reconciles, SendLog, match_parts
-from connectors.base import ChannelRules, Outbound
-from connectors.errors import TransientSendError
+from connectors._sendlog import Accepted, SendLog, match_parts
+from connectors.base import ChannelRules, Outbound, Reconciles
+from connectors.errors import OUTCOME_UNKNOWN, OutcomeUnknown, TransientSendError
 from connectors.twilio.connector import SmsConnector
 from tests.fakes._server import every
 from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, FakeTwilioAPI, twilio_error
