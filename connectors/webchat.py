@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from typing import Any
 import redis
 
 from .base import ChannelRules, Inbound, Outbound, WebhookRequest
-from .errors import MalformedRequest, PermanentSendError, TransientSendError
+from .errors import BadInput, MalformedRequest, PermanentSendError, TransientSendError
+from .input_text import clean_text
 
 __all__ = ["WebchatConnector", "WebchatEntry", "VISITOR_HEADER", "CHANNEL", "valid_visitor_id", "valid_cursor"]
 
@@ -38,6 +40,8 @@ VISITOR_HEADER = "X-Webchat-Visitor"
 _CURSOR = re.compile(r"^(0|\d{1,20}-\d{1,20})$")
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+#: longest button payload accepted.
+MAX_PAYLOAD = 200
 #: XREAD BLOCK per round trip, below the client's socket timeout (5 s by default).
 _BLOCK_CHUNK_MS = 2000
 
@@ -67,6 +71,11 @@ return id
 """
 #: stands for the stream id while the event JSON is built (split around it; see _APPEND_LUA).
 _ID_MARK = "\u0001id\u0001"
+
+
+def _no_constant(name: str) -> Any:
+    """JSON has no NaN nor Infinity (Python's decoder accepts them)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def valid_visitor_id(value: str) -> bool:
@@ -166,17 +175,23 @@ class WebchatConnector:
         ``message_id`` is ``<visitor>:<client_id>`` so a retried post dedupes
         and one visitor cannot collide with another's ids.
 
+        The text and payload go through :func:`~connectors.input_text.clean_text` (NUL and
+        other controls removed, NFC; a lone surrogate refused), the text is stripped.
+
         Raises:
+            BadInput: text or payload holds a lone surrogate, or is too long.
             MalformedRequest: not a JSON object, bad visitor or client id,
-                text neither given nor a payload, text longer than the limit.
+                text neither given nor a payload.
         """
         visitor = request.header(VISITOR_HEADER) or ""
         if not valid_visitor_id(visitor):
             raise MalformedRequest(f"visitor id {visitor[:80]!r} is missing or invalid (8-64 of A-Z a-z 0-9 _ -)")
         try:
-            body = json.loads(request.body.decode("utf-8"))
+            body = json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedRequest(f"web chat body is not valid UTF-8 JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise MalformedRequest("web chat body is nested too deeply") from exc
         if not isinstance(body, dict):
             raise MalformedRequest(f"web chat body must be a JSON object, got {type(body).__name__}")
         unknown = set(body) - {"text", "payload", "client_id"}
@@ -187,13 +202,16 @@ class WebchatConnector:
         client_id = body.get("client_id")
         if not isinstance(text, str):
             raise MalformedRequest(f"'text' must be a string, got {type(text).__name__}")
-        if payload is not None and (not isinstance(payload, str) or not 0 < len(payload) <= 200):
-            raise MalformedRequest("'payload' must be a string of 1-200 characters when given")
+        if payload is not None and (not isinstance(payload, str) or not 0 < len(payload) <= MAX_PAYLOAD):
+            raise MalformedRequest(f"'payload' must be a string of 1-{MAX_PAYLOAD} characters when given")
         if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
             raise MalformedRequest("'client_id' is required: 8-64 of A-Z a-z 0-9 _ - (a uuid made by the page)")
-        text = text.strip()
+        if payload is not None:
+            payload = clean_text(payload, field="payload", max_chars=MAX_PAYLOAD, required=True)
+        # no cap here: the limit applies to the text once stripped (the body's size is capped by the app)
+        text = clean_text(text, field="text", max_chars=sys.maxsize).strip()
         if len(text) > self.max_text_length:
-            raise MalformedRequest(f"text is {len(text)} characters; the limit is {self.max_text_length}")
+            raise BadInput("text", f"is {len(text)} characters; the limit is {self.max_text_length}")
         if not text and payload is None:
             raise MalformedRequest("empty message: give 'text' or a button 'payload'")
         return [

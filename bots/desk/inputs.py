@@ -1,8 +1,18 @@
-"""Checks of what an agent types (pure)."""
+"""Checks of what an agent types (pure).
+
+The channel-neutral checks are :func:`connectors.input_text.clean_text`'s (lone surrogates
+refused, other control characters removed, NFC), as for the customers' texts; the desk adds
+its own stricter rules: a NUL is refused rather than dropped (the agent sees what was sent),
+line breaks become LF, the text is stripped and must not be empty.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+from connectors.errors import BadInput
+from connectors.input_text import clean_text as clean_input
 
 from .errors import InvalidInput
 
@@ -15,20 +25,22 @@ MAX_QUERY = 200
 
 
 def clean_text(value: Any, what: str = "text", limit: int = MAX_REPLY) -> str:
-    """``value`` stripped, with CR LF as LF.
+    """``value`` cleaned (see the module), stripped, with CR LF as LF.
 
     Raises:
         InvalidInput: not a string, empty, longer than ``limit``, or holding a NUL
             character or a lone UTF-16 surrogate (text no channel can carry).
     """
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string, not {type(value).__name__}")
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if "\x00" in text:
+    if isinstance(value, str) and "\x00" in value:
         raise InvalidInput(f"{what} contains a NUL character")
-    bad = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), None)
-    if bad is not None:
-        raise InvalidInput(f"{what} contains a lone surrogate (U+{ord(text[bad]):04X} at {bad}); send valid Unicode")
+    try:
+        # the limit is checked below, on the stripped text, in the desk's own words
+        text = clean_input(
+            value.replace("\r\n", "\n") if isinstance(value, str) else value, field=what, max_chars=sys.maxsize
+        )
+    except BadInput as exc:
+        raise InvalidInput(f"{exc.field} {exc.reason}") from exc
+    text = text.replace("\r", "\n").strip()
     if not text:
         raise InvalidInput(f"{what} is empty")
     if len(text) > limit:

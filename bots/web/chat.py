@@ -9,7 +9,9 @@ page listens with Server-Sent Events, fed by the process's :class:`LiveHub`.
 
 Routes:
     ``GET  /chat``                       the page (sets the visitor cookie).
-    ``POST /chat/api/messages``          ``{"text", "payload"?, "client_id"}`` -> 202.
+    ``POST /chat/api/messages``          ``{"text", "payload"?, "client_id"}`` -> 202; 400 with
+                                         ``error`` (and ``field``) for a text the connector refuses
+                                         (lone surrogate, too long); NUL and controls are removed.
     ``GET  /chat/api/events``            SSE: the transcript after ``Last-Event-ID`` (or
                                          ``?after=C``), then each new entry as it is written.
     ``GET  /chat/api/messages?after=C``  entries after cursor ``C`` (``wait`` up to 5 s): the
@@ -41,7 +43,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, reque
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from connectors.base import WebhookRequest
-from connectors.errors import MalformedRequest, TransientSendError
+from connectors.errors import BadInput, MalformedRequest, TransientSendError
 from connectors.webchat import VISITOR_HEADER, WebchatConnector, WebchatEntry, valid_cursor, valid_visitor_id
 
 from ..errors import StoreUnavailable
@@ -263,6 +265,8 @@ def post_message():
     )
     try:
         inbounds = state.connector.parse(webhook)
+    except BadInput as exc:  # a lone surrogate, a text over the limit: the field is named
+        return _error(400, str(exc), field=exc.field)
     except MalformedRequest as exc:
         return _error(400, str(exc))
     # the customer's line goes in the transcript first, so a fast reply never shows above it.

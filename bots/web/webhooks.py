@@ -7,8 +7,13 @@ Routes:
                                        ``delivery_parts`` row of the MessageSid and rolled up to its
                                        ``deliveries`` row (see :mod:`bots.pipeline.delivery_parts`).
 
-Answers: forged (bad signature/secret) 403, nothing enqueued; malformed 400 (logged);
+Answers: forged (bad signature/secret) 403, nothing enqueued; malformed 400 with the reason
+(logged): a body that is not the channel's, a text with a lone surrogate, a field over its cap;
 Redis unreachable or the queue full 503 with ``Retry-After`` (the channel retries).
+A valid delivery the bot does not act on is answered 200 (a 4xx would make the channel retry
+it) and counted in ``brandbot_webhook_ignored_total{channel, kind}``: a Telegram update kind
+the bot does not handle (``poll_answer``, ``chat_join_request``...), and a Twilio message
+whose ``To`` is not one of our numbers (kind ``not_our_number``: it is not answered from ours).
 Nothing else happens in the request: the dialogue runs in the workers.
 """
 
@@ -21,13 +26,23 @@ from urllib.parse import parse_qsl
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Request
 
 from connectors.base import Connector, WebhookRequest
 from connectors.errors import ForgedRequest, MalformedRequest
-from connectors.twilio.parse import StatusUpdate, form_of, parse_status_form, verify_signature
+from connectors.telegram.parse import decode_body, update_kind
+from connectors.twilio.parse import (
+    StatusUpdate,
+    addressed_to,
+    channel_of,
+    form_of,
+    parse_message_form,
+    parse_status_form,
+    verify_signature,
+)
 
 from ..errors import StoreUnavailable
 from ..pipeline.delivery_parts import apply_status
@@ -44,12 +59,25 @@ __all__ = [
     "handle_telegram",
     "handle_twilio",
     "handle_twilio_status",
+    "IGNORED",
+    "NOT_OUR_NUMBER",
 ]
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 EMPTY_TWIML = "<Response/>"
 TWILIO_CHANNELS = ("whatsapp", "sms", "twilio")
+#: the ``kind`` of a Twilio message sent to a number that is not ours.
+NOT_OUR_NUMBER = "not_our_number"
+#: longest reason given in a 400 answer.
+_MAX_REASON = 300
+
+IGNORED = Counter(
+    "brandbot_webhook_ignored_total",
+    "Valid webhook deliveries answered 200 and not queued: update kinds the bot does not handle, "
+    "messages to a number that is not ours",
+    ["channel", "kind"],
+)
 
 
 def _services() -> Services:
@@ -80,9 +108,9 @@ def to_webhook_request(public_url: str = "", req: Request | None = None) -> Webh
     form: dict[str, str] = {}
     if request.mimetype == "application/x-www-form-urlencoded" and body:
         try:
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
         except UnicodeDecodeError:
-            form = {}  # the connector reports it as malformed
+            form = {}  # not UTF-8, or percent-escapes that are not: the connector reports it as malformed
     return WebhookRequest(method=request.method, url=url, headers=dict(request.headers), body=body, form=form)
 
 
@@ -98,13 +126,35 @@ def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Res
     return Response(text + "\n", status=status, mimetype="text/plain", headers=headers)
 
 
+def _malformed(channel: str, exc: MalformedRequest) -> Response:
+    """400 with the reason (what the client sent is never echoed raw: a surrogate cannot be encoded)."""
+    reason = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(reason) > _MAX_REASON:
+        reason = reason[:_MAX_REASON] + "..."
+    log.warning("malformed %s webhook: %s", channel, reason)
+    return _plain(400, f"malformed request: {reason}")
+
+
 def _unavailable() -> Response:
     """503 with Retry-After: the channel retries the webhook later."""
     return _plain(503, "temporarily unavailable", {"Retry-After": "5"})
 
 
+#: looks at a request before the connector parses it: a reason to answer 200 and ignore it, or None.
+Screen = Callable[[WebhookRequest], str | None]
+#: the kind of a verified, parsed request that gave no Inbound (for the ignored counter).
+KindOf = Callable[[WebhookRequest], str]
+
+
 def _accept(
-    services: Services, req: Request, channel_names: tuple[str, ...], ok: Callable[[], Response], public_url: str = ""
+    services: Services,
+    req: Request,
+    channel_names: tuple[str, ...],
+    ok: Callable[[], Response],
+    public_url: str = "",
+    *,
+    screen: Screen | None = None,
+    kind_of: KindOf | None = None,
 ) -> Response:
     connector = _connector(services, channel_names)
     if connector is None:
@@ -113,17 +163,22 @@ def _accept(
             f"channel {channel_names[0]} is not enabled "
             f"(channels.{channel_names[0].replace('whatsapp', 'twilio')}.enabled)",
         )
+    wreq = to_webhook_request(public_url, req)
     try:
-        inbounds = connector.parse(to_webhook_request(public_url, req))
+        if screen is not None and screen(wreq) is not None:
+            return ok()
+        inbounds = connector.parse(wreq)
     except ForgedRequest as exc:
         log.warning("refused a forged %s webhook from %s: %s", channel_names[0], req.remote_addr, exc)
         return _plain(403, "forbidden")
     except MalformedRequest as exc:
-        log.warning("malformed %s webhook: %s", channel_names[0], exc)
-        return _plain(400, "malformed request")
+        return _malformed(channel_names[0], exc)
     except (StoreUnavailable, redis.RedisError) as exc:  # connectors keep channel state in Redis
         log.error("%s webhook: %s", channel_names[0], exc)
         return _unavailable()
+    if not inbounds and kind_of is not None:
+        IGNORED.labels(channel_names[0], kind_of(wreq)).inc()
+        return ok()
     try:
         ingest_for(services).accept(inbounds)
     except StoreUnavailable as exc:
@@ -132,19 +187,66 @@ def _accept(
     return ok()
 
 
+def _telegram_kind(wreq: WebhookRequest) -> str:
+    """The kind of an update that gave no Inbound (it parsed: its body decodes)."""
+    return update_kind(decode_body(wreq.body))
+
+
 def handle_telegram(services: Services, req: Request) -> Response:
-    """``POST /webhooks/telegram``: verify, parse, enqueue -> 200 (403/400/404/503 as above)."""
-    return _accept(services, req, ("telegram",), lambda: Response("", status=200))
+    """``POST /webhooks/telegram``: verify, parse, enqueue -> 200 (403/400/404/503 as above).
+
+    An update that gives nothing to queue (a kind the bot does not handle, a service
+    message) is answered 200 and counted in :data:`IGNORED`.
+    """
+    return _accept(services, req, ("telegram",), lambda: Response("", status=200), kind_of=_telegram_kind)
+
+
+def _not_ours(services: Services, public_url: str) -> Screen:
+    """A screen refusing (200, not queued, counted) messages whose ``To`` is not one of our numbers.
+
+    A message to one of ours, or without ``To`` (no Twilio delivery lacks it: the connector
+    refuses such a request), goes on to the connector. One to another number is checked
+    like any other first (signature: 403; shape: 400), so only Twilio's own deliveries are
+    counted; then it is answered with empty TwiML, never from our number.
+    """
+    tw = services.settings.channels.twilio
+    numbers = {"whatsapp": tw.whatsapp_from, "sms": tw.sms_from}
+
+    def screen(wreq: WebhookRequest) -> str | None:
+        form = form_of(wreq)
+        to = form.get("To", "")
+        if not to or addressed_to(form, numbers):
+            return None
+        verify_signature(wreq, tw.auth_token, public_url, form)
+        parse_message_form(form)  # a malformed message is a 400, wherever it was sent
+        IGNORED.labels(channel_of(to), NOT_OUR_NUMBER).inc()
+        log.warning(
+            "Twilio message %r to %r ignored: not one of our numbers (whatsapp_from=%r, sms_from=%r); "
+            "check which webhook URL that number has in the Twilio console",
+            form.get("MessageSid", "")[:64],
+            to[:64],
+            tw.whatsapp_from,
+            tw.sms_from,
+        )
+        return NOT_OUR_NUMBER
+
+    return screen
 
 
 def handle_twilio(services: Services, req: Request) -> Response:
-    """``POST /webhooks/twilio``: verify, parse, enqueue -> empty TwiML (403/400/404/503 as above)."""
+    """``POST /webhooks/twilio``: verify, parse, enqueue -> empty TwiML (403/400/404/503 as above).
+
+    A message whose ``To`` is not one of our numbers is answered with empty TwiML (so Twilio
+    reports no error), not queued, counted and logged.
+    """
+    public_url = twilio_public_url(services)
     return _accept(
         services,
         req,
         TWILIO_CHANNELS,
         lambda: Response(EMPTY_TWIML, status=200, mimetype="text/xml"),
-        public_url=twilio_public_url(services),
+        public_url=public_url,
+        screen=_not_ours(services, public_url),
     )
 
 
@@ -177,8 +279,7 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
         log.warning("refused a forged Twilio status callback from %s: %s", req.remote_addr, exc)
         return _plain(403, "forbidden")
     except MalformedRequest as exc:
-        log.warning("malformed Twilio status callback: %s", exc)
-        return _plain(400, "malformed request")
+        return _malformed("Twilio status callback", exc)
     code = status.error_code
     try:
         key = apply_status(services.engine, status.message_sid, status.status, str(code) if code else None)

@@ -1,9 +1,17 @@
-"""The Telegram connector: python-telegram-bot 22 composed, run through one owned anyio portal."""
+"""The Telegram connector: python-telegram-bot 22 composed, run through one owned anyio portal.
+
+A chat whose customer blocked the bot (a ``my_chat_member`` update with status ``kicked``,
+or a send answered 403 "bot was blocked by the user") is recorded in Redis, durably, under
+``<key_prefix>:telegram:blocked:{telegram:<chat>}``; sends to it are refused without calling
+Telegram (:class:`PermanentSendError` with code ``"blocked"``) until the customer unblocks
+the bot (status ``member``) or writes again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import time
 import warnings
@@ -38,11 +46,17 @@ from .parse import CHANNEL, conversation_id, decode_body, parse_update, verify_s
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-__all__ = ["TelegramConnector", "MAX_TEXT", "DEFAULT_ALLOWED_UPDATES"]
+__all__ = ["TelegramConnector", "MAX_TEXT", "DEFAULT_ALLOWED_UPDATES", "BLOCKED_CODE"]
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+#: the code of the PermanentSendError raised for a send to a chat that blocked the bot.
+BLOCKED_CODE = "blocked"
+#: what Telegram says (403) when the customer blocked the bot.
+_BLOCKED_BY_USER = "blocked by the user"
+#: Inbound kinds that show the customer is talking to the bot again (the block is lifted).
+_TALKING = ("message", "edit", "callback")
 
 
 def _retry_after(exc: RetryAfter) -> float:
@@ -174,29 +188,82 @@ class TelegramConnector:
     def _pending_key(self, chat_id: str) -> str:
         return f"{self._prefix}:pending_cb:{{{conversation_id(chat_id)}}}"
 
+    def _blocked_key(self, chat_id: str) -> str:
+        return f"{self._prefix}:blocked:{{{conversation_id(chat_id)}}}"
+
+    # -- blocked chats ------------------------------------------------------------
+    def blocked(self, chat_id: str) -> dict[str, Any] | None:
+        """When and why the chat was recorded as blocking the bot (``{"at", "reason", "by"?}``), or None.
+
+        Raises:
+            redis.RedisError: Redis unreachable.
+        """
+        got = self._redis.get(self._blocked_key(chat_id))
+        if got is None:
+            return None
+        try:
+            record = json.loads(got)
+        except ValueError:
+            record = None
+        return record if isinstance(record, dict) else {"reason": "unknown"}
+
+    def mark_blocked(self, chat_id: str, reason: str, by: str | None = None) -> None:
+        """Record that the customer blocked the bot in ``chat_id`` (durable: no expiry)."""
+        record: dict[str, Any] = {"at": time.time(), "reason": reason}
+        if by:
+            record["by"] = by
+        self._redis.set(self._blocked_key(chat_id), json.dumps(record))
+        log.info("telegram chat %s blocked the bot (%s): sends to it are refused", chat_id, reason)
+
+    def clear_blocked(self, chat_id: str) -> None:
+        """The customer unblocked the bot or wrote again: sends go out again."""
+        if self._redis.delete(self._blocked_key(chat_id)):
+            log.info("telegram chat %s unblocked the bot", chat_id)
+
+    def _note_membership(self, inbound: Inbound, *, clear_on_talk: bool) -> None:
+        """Record a block / an unblock told by ``inbound`` (and, with ``clear_on_talk``, lift the
+        block when the customer writes or presses a button)."""
+        event = inbound.event if inbound.kind == "event" else None
+        if event == "bot_blocked":
+            self.mark_blocked(inbound.sender_id, "my_chat_member: the customer blocked the bot", inbound.message_id)
+        elif event == "bot_unblocked" or (clear_on_talk and inbound.kind in _TALKING):
+            self.clear_blocked(inbound.sender_id)
+
     # -- inbound --------------------------------------------------------------
     def parse(self, request: WebhookRequest) -> list[Inbound]:
-        """Verify the secret token, then parse the update (pure: no Redis; see :meth:`resolve`).
+        """Verify the secret token, then parse the update (see :meth:`parse_update`).
 
         Raises:
             ForgedRequest: missing or wrong ``X-Telegram-Bot-Api-Secret-Token``.
             MalformedRequest: the body is not a Telegram update.
+            redis.RedisError: Redis unreachable while recording a block (answer 503).
         """
         verify_secret(request, self._secret)
         return self.parse_update(decode_body(request.body))
 
     def parse_update(self, data: Mapping[str, Any]) -> list[Inbound]:
-        """Parse an already trusted update (long polling). Pure, like :meth:`parse`."""
-        return list(parse_update(data))
+        """Parse an already trusted update (also long polling's).
+
+        No Redis for messages (the webhook stays cheap; see :meth:`resolve`); a
+        ``my_chat_member`` block or unblock is recorded at once, like an SMS STOP, so nothing
+        more is sent to the chat even while the event waits in the queue.
+        """
+        inbounds = list(parse_update(data))
+        for inbound in inbounds:
+            self._note_membership(inbound, clear_on_talk=False)
+        return inbounds
 
     def resolve(self, inbound: Inbound) -> Inbound:
         """The worker's step before the turn: a pressed button gets its full payload back
         (long payloads travel as ``#h:`` hashes) and its callback query is remembered, so
-        the next reply answers it (stops the spinner). Idempotent; other kinds pass as is.
+        the next reply answers it (stops the spinner). A block / unblock event is recorded
+        (again: idempotent), and a customer who writes or presses a button has unblocked the
+        bot. Idempotent; other kinds pass as is.
 
         Raises:
             redis.RedisError: Redis unreachable (the worker leaves the message pending).
         """
+        self._note_membership(inbound, clear_on_talk=True)
         if inbound.kind == "callback":
             return self._resolve_callback(inbound)
         return inbound
@@ -246,7 +313,8 @@ class TelegramConnector:
 
         Raises:
             TransientSendError: 429 (with ``retry_after``), network, 5xx, own rate limit full.
-            PermanentSendError: blocked by the customer (403), chat not found (400), bad token.
+            PermanentSendError: the chat is recorded as blocked (code ``"blocked"``, no API call),
+                blocked by the customer (403: recorded), chat not found (400), bad token.
         """
         if self._portal.closed:
             raise RuntimeError("TelegramConnector.send(): the connector is closed (close() was called)")
@@ -261,6 +329,13 @@ class TelegramConnector:
         if sent_before.done is not None:
             log.info("telegram: %s already sent as %s; not sending twice", idem, sent_before.done)
             return sent_before.done
+        blocked = self.blocked(chat_id)
+        if blocked is not None:
+            raise PermanentSendError(
+                f"Telegram chat {chat_id} blocked the bot ({blocked.get('reason')}); nothing is sent "
+                "until the customer unblocks it or writes again",
+                code=BLOCKED_CODE,
+            )
         self._answer_pending(chat_id)
 
         # each step is called with the keyword arguments of the last part (the keyboard)
@@ -298,7 +373,12 @@ class TelegramConnector:
                 continue
             kw: dict[str, Any] = {"reply_markup": markup} if markup is not None and index == len(steps) - 1 else {}
             self._acquire(chat_id)
-            sent = self._call(endpoint, partial(step, **kw))
+            try:
+                sent = self._call(endpoint, partial(step, **kw))
+            except PermanentSendError as exc:
+                if exc.code == "403" and _BLOCKED_BY_USER in str(exc).lower():
+                    self.mark_blocked(chat_id, f"{endpoint} answered 403: the customer blocked the bot")
+                raise
             ids.append(str(sent.message_id))
             self._sent.record_part(conv, idem, index, ids[-1])
         delivery_id = ",".join(ids)

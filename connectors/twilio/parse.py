@@ -3,11 +3,17 @@
 Twilio signs ``X-Twilio-Signature`` over the full URL it called and the POST
 fields. Behind a proxy the URL the app sees differs from the public one, so the
 URL to check is rebuilt from ``public_url`` + the request's path and query.
+
+Every field is checked at the door with :func:`connectors.input_text.clean_text` once the
+signature matched (the signature covers the fields as sent): a lone surrogate is refused,
+NUL and other controls removed, NFC; ``Body`` is capped per channel. A body whose
+percent-escapes are not UTF-8 (``%FF``, ``%ED%A0%80``) is refused, never guessed at.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +24,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from ..base import Attachment, AttachmentKind, Inbound, WebhookRequest
 from ..errors import ForgedRequest, MalformedRequest
+from ..input_text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +40,22 @@ __all__ = [
     "bare_number",
     "parse_message_form",
     "parse_status_form",
+    "clean_form",
+    "addressed_to",
+    "MAX_BODY",
+    "MAX_FIELD",
 ]
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 WHATSAPP = "whatsapp:"
+#: longest Body accepted per channel: Twilio concatenates an inbound SMS up to 1600
+#: characters; a WhatsApp text may hold 4096.
+MAX_BODY = {"sms": 1600, "whatsapp": 4096}
+#: longest value of any other field (names, labels, addresses, urls, fields we do not read).
+MAX_FIELD = 4096
+#: longest field name.
+MAX_KEY = 256
 KNOWN_STATUSES = frozenset(
     {
         "accepted",
@@ -77,7 +95,8 @@ def form_of(request: WebhookRequest) -> dict[str, str]:
     if not request.body:
         return {}
     try:
-        return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+        text = request.body.decode("utf-8")
+        return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedRequest(f"Twilio webhook body is not application/x-www-form-urlencoded UTF-8: {exc}") from exc
 
@@ -132,6 +151,41 @@ def bare_number(address: str) -> str:
     return address
 
 
+def clean_form(form: Mapping[str, str]) -> dict[str, str]:
+    """Every field name and value through :func:`clean_text` (values capped at :data:`MAX_FIELD`).
+
+    Raises:
+        BadInput: a name or value is not a string, holds a lone surrogate, or is too long.
+    """
+    out: dict[str, str] = {}
+    for key, value in form.items():
+        name = clean_text(key, field="field name", max_chars=MAX_KEY)
+        out[name] = clean_text(value, field=name, max_chars=MAX_FIELD)
+    return out
+
+
+def addressed_to(form: Mapping[str, str], numbers: Mapping[str, str]) -> bool:
+    """Whether an incoming message was sent to one of ours.
+
+    Args:
+        form: the webhook's fields (``To``, ``MessagingServiceSid``).
+        numbers: channel (``"whatsapp"``, ``"sms"``) -> our sender for it: a number
+            (``whatsapp:+3120...``, ``+3120...``) or a Messaging Service ``MG...``.
+
+    Returns:
+        True when ``To`` is our number of that channel, or the message came through our
+        Messaging Service of that channel; False otherwise (no ``To`` included).
+    """
+    to = form.get("To", "")
+    channel = channel_of(to)
+    ours = numbers.get(channel, "")
+    if not to or not ours:
+        return False
+    if ours.startswith("MG"):
+        return form.get("MessagingServiceSid", "") == ours
+    return bare_number(to) == bare_number(ours)
+
+
 def _required(form: Mapping[str, str], key: str, what: str) -> str:
     value = form.get(key, "")
     if not value:
@@ -147,11 +201,15 @@ def _media_kind(content_type: str) -> AttachmentKind:
     return _MEDIA_KINDS.get(major, "document")
 
 
-def _float(form: Mapping[str, str], key: str) -> float:
+def _float(form: Mapping[str, str], key: str, limit: float) -> float:
+    """A coordinate: finite and within ``-limit..limit`` (NaN cannot be stored as JSON)."""
     try:
-        return float(form[key])
+        value = float(form[key])
     except ValueError as exc:
-        raise MalformedRequest(f"Twilio field {key}={form[key]!r} is not a number") from exc
+        raise MalformedRequest(f"Twilio field {key}={form[key][:40]!r} is not a number") from exc
+    if not math.isfinite(value) or abs(value) > limit:
+        raise MalformedRequest(f"Twilio field {key}={form[key][:40]!r} is not a coordinate (-{limit:g}..{limit:g})")
+    return value
 
 
 def parse_message_form(form: Mapping[str, str], received_at: datetime | None = None) -> Inbound:
@@ -162,8 +220,10 @@ def parse_message_form(form: Mapping[str, str], received_at: datetime | None = N
     template button presses set ``payload`` (ButtonPayload) and ``kind="callback"``.
 
     Raises:
+        BadInput: a field holds a lone surrogate, or is longer than its cap (Body: :data:`MAX_BODY`).
         MalformedRequest: MessageSid or From missing, bad NumMedia or coordinates.
     """
+    form = clean_form(form)
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
     if not sid:
         raise MalformedRequest(f"Twilio message webhook has no MessageSid (got fields {sorted(form)})")
@@ -185,19 +245,20 @@ def parse_message_form(form: Mapping[str, str], received_at: datetime | None = N
         attachments.append(
             Attachment(
                 "location",
-                latitude=_float(form, "Latitude"),
-                longitude=_float(form, "Longitude"),
+                latitude=_float(form, "Latitude", 90),
+                longitude=_float(form, "Longitude", 180),
                 name=form.get("Label") or None,
                 caption=form.get("Address") or None,
             )
         )
     payload = form.get("ButtonPayload") or None
+    body = clean_text(form.get("Body", "") or form.get("ButtonText", ""), field="Body", max_chars=MAX_BODY[channel])
     return Inbound(
         channel=channel,
         sender_id=number,
         conversation_id=f"{channel}:{number}",
         message_id=sid,
-        text=form.get("Body", "") or form.get("ButtonText", ""),
+        text=body,
         timestamp=received_at or datetime.now(UTC),
         kind="callback" if payload else "message",
         attachments=tuple(attachments),
@@ -242,8 +303,10 @@ def parse_status_form(form: Mapping[str, str]) -> StatusUpdate:
     """A status callback (MessageSid, MessageStatus, ErrorCode...) as a StatusUpdate.
 
     Raises:
+        BadInput: a field holds a lone surrogate or is too long.
         MalformedRequest: MessageSid or MessageStatus missing.
     """
+    form = clean_form(form)
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sid:
         raise MalformedRequest(f"Twilio status callback has no MessageSid (got fields {sorted(form)})")
