@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NLUError", "NotTrained", "BadTrainingData", "UnknownLanguage"]
+__all__ = ["NLUError", "NotTrained", "BadTrainingData", "UnknownLanguage", "UnreadableText"]
 
 
 class NLUError(Exception):
@@ -42,3 +42,10 @@ class UnknownLanguage(NLUError):
         self.language = language
         self.valid = list(valid)
         super().__init__(f"unknown NLU language {language!r}; configured languages: {', '.join(valid) or '(none)'}")
+
+
+class UnreadableText(NLUError, ValueError):
+    """Raised when a text to parse holds a lone surrogate (not a character; undecodable input).
+
+    Channels refuse such text at the door; this keeps the NLU's own answer clear for other callers.
+    """

@@ -8,6 +8,7 @@ one instance. Deterministic for the same model and input.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,12 +18,23 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import components  # noqa: F401 - imported for its effect: registers the factories before spacy.load
-from .errors import NotTrained, UnknownLanguage
+from .errors import NotTrained, UnknownLanguage, UnreadableText
 from .langid import LanguageIdentifier
 from .result import OUT_OF_SCOPE, Entity, IntentScore, NLUResult, ParseContext, Sentiment
 from .training import FINGERPRINT_FILE
 
 __all__ = ["NLU"]
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _readable(text: str) -> None:
+    """Raise :class:`UnreadableText` for a lone surrogate (spaCy hashes tokens as UTF-8)."""
+    found = _SURROGATES.search(text)
+    if found:
+        raise UnreadableText(
+            f"the text holds a lone surrogate (U+{ord(found.group()):04X}) at position {found.start()}"
+        )
 
 
 class NLU:
@@ -99,8 +111,12 @@ class NLU:
 
         Returns:
             An :class:`nlu.result.NLUResult`.
+
+        Raises:
+            UnreadableText: ``text`` holds a lone surrogate.
         """
         ctx = context or ParseContext()
+        _readable(text)
         lang, how = self._language(text, language_hint, ctx)
         result = self._run(text, lang, ctx)
         return self._cross_language(text, lang, how, result, ctx)
@@ -137,6 +153,8 @@ class NLU:
     ) -> list[NLUResult]:
         """``parse`` for many messages of the same context, batched per language (same results)."""
         ctx = context or ParseContext()
+        for t in texts:
+            _readable(t)
         decided = [self._language(t, language_hint, ctx) for t in texts]
         langs = [lg for lg, _how in decided]
         out: list[NLUResult | None] = [None] * len(texts)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import nlu
 from connectors.errors import BadInput
 from connectors.input_text import clean_text
+from nlu.errors import UnreadableText
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
 from .test_input_text_property import ANY_TEXT
@@ -111,11 +112,9 @@ def test_nlu_parse_of_any_text_the_door_lets_in_is_a_valid_result(
     event(f"intent {'out_of_scope' if result.is_out_of_scope else 'in scope'}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="NLU.parse raises on a lone surrogate (spaCy hashes tokens as UTF-8); channels refuse them at the "
-    "door, but `brandbot nlu parse` gets them from a non-UTF-8 argv (surrogateescape): nlu/ should refuse them",
-)
-def test_nlu_parse_of_a_lone_surrogate(model: nlu.NLU) -> None:
-    model.parse("change my seat \udcff")
+def test_nlu_parse_of_a_lone_surrogate_is_a_clear_error(model: nlu.NLU) -> None:
+    """Channels refuse them at the door; `brandbot nlu parse` may get one from a non-UTF-8 argv."""
+    with pytest.raises(UnreadableText, match=r"lone surrogate \(U\+DCFF\) at position 15"):
+        model.parse("change my seat \udcff")
+    with pytest.raises(UnreadableText):
+        model.parse_batch(["fine", "not \ud800 fine"])
