@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -12,13 +13,15 @@ from urllib.parse import urlsplit
 import click
 
 from connectors.base import Inbound
-from connectors.errors import SendError
+from connectors.errors import MalformedRequest, SendError
 from connectors.telegram import TelegramConnector
 
 from ..errors import BrandbotError
 from ..settings import Settings
 from ..settings.checks import TELEGRAM_SECRET
 from ._state import CliState, console, friendly_errors, pass_state
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # at run time the commands import bots.services when they run (see _run)
     from ..services import Services
@@ -91,7 +94,8 @@ def poll_updates(
     """Long-poll getUpdates and hand every parsed Inbound to ``on_inbound``.
 
     Refuses when a webhook is set (Telegram does not allow both). An update is
-    confirmed (offset moved past it) only after ``on_inbound`` returned.
+    confirmed (offset moved past it) only after ``on_inbound`` returned; one the door
+    refuses (a lone surrogate, oversize) is logged and skipped, so polling goes on.
 
     Args:
         connector: the Telegram connector.
@@ -112,7 +116,12 @@ def poll_updates(
     while not (stop is not None and stop.is_set()) and (max_rounds is None or rounds < max_rounds):
         rounds += 1
         for update in connector.get_updates(offset, timeout=timeout):
-            for inbound in connector.parse_update(update):
+            try:
+                inbounds = connector.parse_update(update)
+            except MalformedRequest as exc:  # the webhook would answer 400: skip it, never stall on it
+                log.warning("telegram poll: skipping update %s: %s", update.get("update_id"), exc)
+                inbounds = []
+            for inbound in inbounds:
                 on_inbound(inbound)
                 handed += 1
             offset = int(update["update_id"]) + 1

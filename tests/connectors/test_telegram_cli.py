@@ -87,6 +87,18 @@ def test_poll_updates_hands_inbounds_to_the_callable_and_confirms_them(fake_tele
     assert poll_updates(telegram, got.append, timeout=0, max_rounds=1) == 0  # confirmed: not handed twice
 
 
+def test_poll_skips_an_update_the_door_refuses_and_goes_on(fake_telegram, telegram):
+    bad = load_fixture("telegram_message_text")
+    bad["message"]["text"] = "seat \ud800"  # a lone surrogate: the webhook would answer 400
+    good = load_fixture("telegram_message_text")
+    good["update_id"] = bad["update_id"] + 1
+    fake_telegram.push_update(bad)
+    fake_telegram.push_update(good)
+    got: list[Inbound] = []
+    assert poll_updates(telegram, got.append, timeout=0, max_rounds=1) == 1
+    assert poll_updates(telegram, got.append, timeout=0, max_rounds=1) == 0  # both confirmed
+
+
 def test_poll_updates_refuses_with_a_webhook(fake_telegram, telegram):
     telegram.set_webhook("https://bot.example.com/webhooks/telegram", "s")
     with pytest.raises(BrandbotError, match="webhook is set"):
