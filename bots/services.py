@@ -26,9 +26,12 @@ __all__ = ["Services", "build_services", "resolve_redis_url"]
 
 
 def resolve_redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
-    """The Redis URL to use: stores.redis_url (config.yaml reads $REDIS_URL), else an embedded server.
+    """The Redis URL to use: stores.redis_url (config.yaml reads $REDIS_URL), else the embedded server.
 
-    Returns the URL and the embedded server this call started (None if none).
+    The embedded server of the data folder is adopted if one runs, else launched detached
+    (:class:`EmbeddedRedis`): it outlives this process, whatever way the process ends.
+
+    Returns the URL and the embedded server (None with a configured URL).
     """
     url = settings.stores.redis_url
     if url:
@@ -45,6 +48,8 @@ class Services:
     redis: redis.Redis
     engine: Engine
     redis_url: str
+    #: the embedded server in use (None with a configured URL). ``close`` leaves it running:
+    #: other processes share it, and only ``brandbot serve`` stops it (after its workers).
     embedded_redis: EmbeddedRedis | None = None
     #: the enabled channels' connectors (``bots.runtime.build_connectors_for``), built once.
     connectors: dict[str, Connector] | None = None
@@ -58,8 +63,6 @@ class Services:
     def close(self) -> None:
         self.redis.close()
         self.engine.dispose()
-        if self.embedded_redis is not None:
-            self.embedded_redis.stop()
 
 
 def build_services(settings: Settings, redis_url: str | None = None, database_url: str | None = None) -> Services:

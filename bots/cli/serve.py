@@ -7,16 +7,19 @@ workers (``server.embedded_workers``) must not run under gevent's monkey patchin
 process of its own (a fresh interpreter in its own session), restarts it if it dies,
 and on exit stops it first (SIGTERM: finish the turn, ack) before the embedded Redis.
 
-With no Redis URL configured it starts an embedded Redis (data under ./var/) and
-stops it on exit; with no DATABASE_URL it uses SQLite under ./var/.
+With no Redis URL configured it uses the embedded Redis of the data folder (started
+detached if none runs, shared with every ``brandbot worker`` on that folder) and stops
+it on exit, after its embedded workers; with no DATABASE_URL it uses SQLite under ./var/.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +28,7 @@ from typing import Any
 import click
 from gunicorn.app.base import BaseApplication
 
+from ..errors import BrandbotError
 from ..logging_setup import configure_logging
 from ..services import build_services, resolve_redis_url
 from ..settings import Settings
@@ -176,6 +180,35 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail at once, naming host:port and the way out, when the address is taken.
+
+    A bind test with SO_REUSEADDR, as gunicorn binds: a port left in TIME_WAIT passes,
+    a listening socket does not. Without it gunicorn retries "Connection in use" for
+    five seconds and exits 1 with no hint.
+
+    Raises:
+        BrandbotError: the port is in use (``friendly_errors`` exits 2), or the host is not local.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise BrandbotError(f"cannot listen on {host}:{port}: {exc}; check --host or BRANDBOT_HOST") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BrandbotError(
+                    f"{host}:{port} is already in use (another brandbot serve?). Stop that process, or pick "
+                    f"another port: brandbot serve --port {port + 1}, or BRANDBOT_PORT={port + 1}"
+                ) from exc
+            raise BrandbotError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host / --port") from exc
+
+
 def print_banner(settings: Settings, redis_url: str, embedded: bool) -> None:
     base = f"http://{settings.server.host}:{settings.server.port}"
     console.print(f"\n[bold]{settings.brand.name}[/] on brandbot is starting at [cyan]{base}[/]")
@@ -202,20 +235,26 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     """Run the web server (webhooks, web chat, console) with gunicorn."""
     settings = state.settings(**{"server.host": host, "server.port": port, "server.web_workers": workers})
     configure_logging(settings.server.environment, settings.server.log_level)
+    ensure_port_free(settings.server.host, settings.server.port)
     if migrate:
         upgrade(make_engine(settings.database_url))
     redis_url, embedded = resolve_redis_url(settings)
     worker_process: WorkerProcess | None = None
+    serve_pid = os.getpid()
     try:
         print_banner(settings, redis_url, embedded is not None)
         if settings.server.embedded_workers > 0:
             worker_process = WorkerProcess(settings, redis_url, settings.server.embedded_workers).start()
         _Gunicorn(settings, redis_url, gunicorn_options(settings)).run()
     finally:
-        if worker_process is not None:
-            worker_process.stop()
-        if embedded is not None:
-            embedded.stop()
+        # gunicorn's web workers are forks of this process and leave by SystemExit through this
+        # very block: only serve itself stops what it started (a worker exiting stopped Redis
+        # under the queue workers: "could not release shard" on Ctrl-C)
+        if os.getpid() == serve_pid:
+            if worker_process is not None:
+                worker_process.stop()  # first: they finish their turns and release their shards on a live Redis
+            if embedded is not None:
+                embedded.shutdown()  # whoever launched it: serve owns the embedded stack's lifetime
 
 
 COMMANDS = [serve]

