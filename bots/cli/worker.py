@@ -76,6 +76,8 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
             upgrade(services.engine)
         check_sql(services.engine)
         pipeline = load_factory(pipeline_spec)(services)
+        # the dialogue's pipeline apologises in the brand's words; a custom one gets the built-in text
+        apology = pipeline.apology if isinstance(pipeline, Pipeline) else None
         workers = [
             Worker(
                 services.redis,
@@ -84,6 +86,7 @@ def worker(state: CliState, concurrency: int, pipeline_spec: str, migrate: bool)
                 pipeline.handler,
                 pipeline.connectors,
                 name=consumer_name(f"w{i}"),
+                apology=apology,
             )
             for i in range(concurrency)
         ]
