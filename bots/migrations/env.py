@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import bots.privacy.tables  # noqa: F401 - registers the privacy tables on the same metadata
 from bots.stores.models import metadata
 
 config = context.config

@@ -22,6 +22,7 @@ from .dialogue import DialogueSettings
 from .handoff import ConsoleSettings, HandoffSettings
 from .nlu import NLUSettings
 from .pipeline import PipelineSettings
+from .privacy import PrivacySettings
 from .server import BrandSettings, ServerSettings
 from .stores import StoresSettings
 
@@ -41,6 +42,7 @@ __all__ = [
     "PipelineSettings",
     "HandoffSettings",
     "ConsoleSettings",
+    "PrivacySettings",
 ]
 
 DEFAULT_CONFIG = "config.yaml"
@@ -59,6 +61,7 @@ class Settings(Section):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     _source: str = PrivateAttr(default="<memory>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

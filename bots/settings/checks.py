@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .privacy import production_problems
+
 if TYPE_CHECKING:  # the Settings module imports this one
     from . import Settings
 
@@ -177,4 +179,5 @@ def semantic_problems(settings: Settings) -> list[tuple[str, str]]:
     problems += _language_data(settings)
     problems += _urls_and_secrets(settings)
     problems += _must_exist(settings)
+    problems += production_problems(settings.privacy, settings.server.environment)
     return problems

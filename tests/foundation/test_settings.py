@@ -128,7 +128,17 @@ def test_production_refuses_the_development_secret_key(write_config) -> None:
     path = write_config({"server": {"environment": "production"}})
     with pytest.raises(ConfigError, match=r"server: .*BRANDBOT_SECRET_KEY"):
         load_settings(path, env={})
+    with pytest.raises(ConfigError, match=r"privacy.analytics_secret: .*BRANDBOT_ANALYTICS_SECRET"):
+        load_settings(
+            write_config({"server": {"environment": "production", "secret_key": "a-real-long-secret"}}), env={}
+        )
     s = load_settings(
-        write_config({"server": {"environment": "production", "secret_key": "a-real-long-secret"}}), env={}
+        write_config(
+            {
+                "server": {"environment": "production", "secret_key": "a-real-long-secret"},
+                "privacy": {"analytics_secret": "another-real-long-secret"},
+            }
+        ),
+        env={},
     )
     assert s.server.environment == "production"

@@ -172,11 +172,17 @@ def test_session_cookie_flags(app, settings, make_settings) -> None:
     assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 2 * 3600
     assert not secure_cookies(settings)
     assert secure_cookies(make_settings({"console": {"secure_cookies": True}}))
-    prod = make_settings({"server": {"environment": "production", "secret_key": "s" * 40}})
+    prod = make_settings(
+        {"server": {"environment": "production", "secret_key": "s" * 40}, "privacy": {"analytics_secret": "a" * 40}}
+    )
     assert secure_cookies(prod)
     assert not secure_cookies(
         make_settings(
-            {"server": {"environment": "production", "secret_key": "s" * 40}, "console": {"secure_cookies": False}}
+            {
+                "server": {"environment": "production", "secret_key": "s" * 40},
+                "console": {"secure_cookies": False},
+                "privacy": {"analytics_secret": "a" * 40},
+            }
         )
     )
 
