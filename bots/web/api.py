@@ -2,10 +2,13 @@
 
 Authentication: ``Authorization: Bearer <token>`` (``brandbot staff token EMAIL``); roles
 agent and admin. Every answer is JSON; errors are ``{"error": "..."}`` with 400 (bad
-body or query), 401/403 (token, role), 404 (unknown conversation or route), 405, 409
-(not possible in the conversation's mode), 422 (refused input), 502 (the channel refused
-the reply), 503 (Redis or SQL down). Datetimes are ISO 8601.
+body, query or conversation id), 401/403 (token, role), 404 (unknown conversation or
+route), 405, 409 (not possible in the conversation's mode), 413 (body over 1 MiB), 422
+(refused input), 502 (the channel refused the reply), 503 (Redis or SQL down). Datetimes
+are ISO 8601. The OpenAPI description (``bots/web/openapi/api_v1.yaml``) is served at
+``GET /api/v1/openapi.json`` without a token.
 
+    GET  /api/v1/openapi.json
     GET  /api/v1/conversations?view=&mode=&channel=&language=&q=&limit=&offset=
     GET  /api/v1/conversations/<id>
     POST /api/v1/conversations/<id>/takeover | /handback | /resolve
@@ -22,12 +25,15 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from connectors.input_text import BadInput, clean_text
+
 from ..desk import Conflict, Desk, InvalidInput, NotFound
 from ..desk.views import jsonable
 from ..errors import StoreUnavailable
 from ..services import Services
 from ..staff.accounts import Accounts, StaffMember
 from ..staff.web_auth import require_token
+from .openapi import Description, load
 
 __all__ = ["bp", "register", "PREFIX"]
 
@@ -40,8 +46,18 @@ _EXTENSION = "brandbot_api"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 
+#: longest conversation id taken (``<channel>:<customer id>``; the column holds 200).
+MAX_CONVERSATION_ID = 200
+#: longest channel or language filter and template kind; longest email (RFC 5321).
+MAX_NAME = 64
+MAX_EMAIL = 254
+#: a staff id and a page offset stay within what every SQL backend's integers hold.
+MAX_STAFF_ID = 2**31 - 1
+MAX_OFFSET = 1_000_000
+
+
 class BadRequest(Exception):
-    """A body or query string the API cannot read (answered 400)."""
+    """A body, query string or conversation id the API cannot read (answered 400)."""
 
 
 def _desk() -> Desk:
@@ -97,14 +113,39 @@ def _optional_body() -> dict[str, Any]:
     return _body() if request.content_length or request.data else {}
 
 
-def _int_arg(name: str, default: int) -> int:
+def _int_arg(name: str, default: int, lowest: int, highest: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
-        raise BadRequest(f"query parameter {name}={raw!r} is not a whole number") from exc
+        raise BadRequest(f"query parameter {name}={raw[:40]!r} is not a whole number") from exc
+    if not lowest <= value <= highest:
+        raise BadRequest(f"query parameter {name}={value} is out of range ({lowest} to {highest})")
+    return value
+
+
+def _text(value: object, field: str, max_chars: int) -> str:
+    """``value`` through the door's text check (``clean_text``); a refusal is a 400 with its reason."""
+    try:
+        return clean_text(value, field=field, max_chars=max_chars)
+    except BadInput as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _text_arg(name: str, max_chars: int) -> str | None:
+    """A free-text query parameter, checked; None when absent or empty."""
+    raw = request.args.get(name)
+    return _text(raw, f"query parameter {name}", max_chars) if raw else None
+
+
+def _conversation(conversation_id: str) -> str:
+    """The conversation id of the path, refused (400) when it cannot be one: too long, or holding
+    control characters (NUL cannot even be stored in PostgreSQL text)."""
+    if _text(conversation_id, "conversation id", MAX_CONVERSATION_ID) != conversation_id:
+        raise BadRequest("the conversation id holds control characters (or Unicode not in NFC form)")
+    return conversation_id
 
 
 # -- errors: JSON everywhere under /api/v1 ----------------------------------------------------
@@ -163,18 +204,24 @@ def _app_http_error(exc: HTTPException) -> Any:
 
 
 # -- routes -------------------------------------------------------------------------------------
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """This API's OpenAPI description (public: it holds no data, only the shape of the API)."""
+    return jsonify(load(Description.API_V1))
+
+
 @bp.get("/conversations")
 @require_token(*ROLES)
 def list_conversations() -> Response:
     args = request.args
     view = args.get("view") or ("waiting" if args.get("mode") == "waiting" else "all")
-    limit, offset = _int_arg("limit", 50), _int_arg("offset", 0)
+    limit, offset = _int_arg("limit", 50, 1, 200), _int_arg("offset", 0, 0, MAX_OFFSET)
     desk, staff = _desk(), _staff()
     items = desk.inbox(
         view,
         staff,
-        channel=args.get("channel"),
-        language=args.get("language"),
+        channel=_text_arg("channel", MAX_NAME),
+        language=_text_arg("language", MAX_NAME),
         mode=args.get("mode"),
         q=args.get("q"),
         limit=limit,
@@ -186,7 +233,7 @@ def list_conversations() -> Response:
 @bp.get("/conversations/<path:conversation_id>")
 @require_token(*ROLES)
 def get_conversation(conversation_id: str) -> Response:
-    d = _desk().detail(conversation_id)
+    d = _desk().detail(_conversation(conversation_id))
     return _ok(
         {
             "conversation": d.summary,
@@ -204,6 +251,7 @@ def get_conversation(conversation_id: str) -> Response:
 @bp.post("/conversations/<path:conversation_id>/takeover")
 @require_token(*ROLES)
 def takeover(conversation_id: str) -> Response:
+    conversation_id = _conversation(conversation_id)
     _optional_body()
     return _ok({"conversation": _desk().takeover(conversation_id, _staff())})
 
@@ -211,6 +259,7 @@ def takeover(conversation_id: str) -> Response:
 @bp.post("/conversations/<path:conversation_id>/handback")
 @require_token(*ROLES)
 def handback(conversation_id: str) -> Response:
+    conversation_id = _conversation(conversation_id)
     _optional_body()
     return _ok({"conversation": _desk().handback(conversation_id, _staff())})
 
@@ -218,6 +267,7 @@ def handback(conversation_id: str) -> Response:
 @bp.post("/conversations/<path:conversation_id>/resolve")
 @require_token(*ROLES)
 def resolve(conversation_id: str) -> Response:
+    conversation_id = _conversation(conversation_id)
     _optional_body()
     return _ok({"conversation": _desk().resolve(conversation_id, _staff())})
 
@@ -225,12 +275,15 @@ def resolve(conversation_id: str) -> Response:
 @bp.post("/conversations/<path:conversation_id>/messages")
 @require_token(*ROLES)
 def send_message(conversation_id: str) -> Response:
+    conversation_id = _conversation(conversation_id)
     body = _body()
     if "text" not in body:
         raise InvalidInput('missing "text" (the reply to send)')
     template = body.get("template")
     if template is not None and not isinstance(template, str):
         raise InvalidInput('"template" must be a string (a configured template kind) or absent')
+    if template is not None:
+        template = _text(template, "template", MAX_NAME)
     result = _desk().reply(conversation_id, _staff(), body["text"], template_kind=template or None)
     payload = {
         "message": result.message,
@@ -246,6 +299,7 @@ def send_message(conversation_id: str) -> Response:
 @bp.post("/conversations/<path:conversation_id>/notes")
 @require_token(*ROLES)
 def add_note(conversation_id: str) -> Response:
+    conversation_id = _conversation(conversation_id)
     body = _body()
     if "text" not in body:
         raise InvalidInput('missing "text" (the note)')
@@ -255,6 +309,7 @@ def add_note(conversation_id: str) -> Response:
 @bp.post("/conversations/<path:conversation_id>/assign")
 @require_token(*ROLES)
 def assign(conversation_id: str) -> Response:
+    conversation_id = _conversation(conversation_id)
     body = _body()
     staff_id, email = body.get("staff_id"), body.get("email")
     if (staff_id is None) == (email is None):
@@ -262,12 +317,15 @@ def assign(conversation_id: str) -> Response:
     if email is not None:
         if not isinstance(email, str) or not email.strip():
             raise InvalidInput('"email" must be a non-empty string')
-        member = _accounts().by_email(email.strip())
+        email = _text(email, "email", MAX_EMAIL).strip()
+        member = _accounts().by_email(email)
         if member is None:
-            raise NotFound(f"no staff member with email {email.strip()!r}")
+            raise NotFound(f"no staff member with email {email!r}")
         staff_id = member.id
     if isinstance(staff_id, bool) or not isinstance(staff_id, int):
-        raise InvalidInput(f'"staff_id" must be a whole number, not {staff_id!r}')
+        raise InvalidInput(f'"staff_id" must be a whole number, not {str(staff_id)[:40]!r}')
+    if not 1 <= staff_id <= MAX_STAFF_ID:
+        raise NotFound(f"no staff member {staff_id}")
     return _ok({"conversation": _desk().assign(conversation_id, _staff(), staff_id)})
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "CHANNELS",
     "MODES",
     "ROLES_DESK",
+    "MAX_STAFF_ID",
+    "staff_id_of",
     "wants_json",
     "done",
     "failed",
@@ -44,6 +46,22 @@ bp = Blueprint(
 
 #: roles that work conversations (analysts see the dashboard, not customers' words).
 ROLES_DESK = ("agent", "admin")
+
+#: the largest staff id: what every SQL backend's INTEGER holds (a larger number is no one).
+MAX_STAFF_ID = 2**31 - 1
+
+
+def staff_id_of(raw: str) -> int | None:
+    """A staff id typed in a form (ASCII digits, 1 to :data:`MAX_STAFF_ID`), else None.
+
+    ``str.isdigit`` alone is not enough: ``"²"`` is a digit that ``int`` refuses, and an id with
+    thirty digits overflows the database's integers.
+    """
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_STAFF_ID else None
+
 
 #: channel -> (short label shown as an icon, full name).
 CHANNELS: dict[str, tuple[str, str]] = {
@@ -71,6 +89,8 @@ class ConsoleState:
     stream_seconds: float = 300.0
     #: silence after which the stream sends a heartbeat (and the agent's presence beat).
     heartbeat_seconds: float = 15.0
+    #: longest wait for one live event before the stream checks its heartbeat and time limit.
+    poll_seconds: float = 5.0
 
 
 def state() -> ConsoleState:

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from ...desk.errors import Conflict, InvalidInput, NotFound
 from ...errors import StoreUnavailable
 from ...staff.web_auth import current_staff, require_roles
-from ._shared import ROLES_DESK, bp, conversation_url, done, failed, state
+from ._shared import ROLES_DESK, bp, conversation_url, done, failed, staff_id_of, state
 from .conversation import canned_for
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,11 @@ def assign(conversation_id: str) -> Response:
     raw = request.form.get("assignee", "").strip()
 
     def act() -> str:
-        if not raw.isdigit():
+        assignee = staff_id_of(raw)
+        if assignee is None:
             raise InvalidInput("choose the person to assign")
-        summary = state().desk.assign(conversation_id, staff, int(raw))
-        return f"Assigned to {summary.assigned_name or 'staff ' + raw}."
+        summary = state().desk.assign(conversation_id, staff, assignee)
+        return f"Assigned to {summary.assigned_name or f'staff {assignee}'}."
 
     return _run(conversation_id, act)
 

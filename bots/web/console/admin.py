@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from ...errors import StaffError
 from ...staff.accounts import ROLES
 from ...staff.web_auth import current_staff, require_roles, signed_in_staff
-from ._shared import bp, done, failed, state
+from ._shared import MAX_STAFF_ID, bp, done, failed, state
 
 __all__: list[str] = []
 
@@ -46,6 +46,8 @@ def staff_add() -> Response:
 
 
 def _member(staff_id: int):
+    if staff_id > MAX_STAFF_ID:  # the route's converter takes any number of digits
+        abort(404)
     member = state().accounts.get(staff_id)
     if member is None:
         abort(404)

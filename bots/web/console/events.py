@@ -71,5 +71,8 @@ def events() -> Response:
     beat()
     subscription = st.hub.subscribe(matcher(conversation_id))
     return sse_response(
-        frames(subscription), heartbeat_seconds=st.heartbeat_seconds, max_seconds=st.stream_seconds, on_heartbeat=beat
+        frames(subscription, st.poll_seconds),
+        heartbeat_seconds=st.heartbeat_seconds,
+        max_seconds=st.stream_seconds,
+        on_heartbeat=beat,
     )
