@@ -67,8 +67,8 @@ class Staff:
     admin: Any
 
 
-@pytest.fixture
-def staff(console: ConsoleState) -> Staff:
+def make_staff(console: ConsoleState) -> Staff:
+    """The four accounts every console test signs in with."""
     accounts = console.accounts
     return Staff(
         agent=accounts.add("agent@example.com", "agent", password=PASSWORD, name="Ada Agent"),
@@ -76,6 +76,11 @@ def staff(console: ConsoleState) -> Staff:
         analyst=accounts.add("analyst@example.com", "analyst", password=PASSWORD, name="Ann Analyst"),
         admin=accounts.add("admin@example.com", "admin", password=PASSWORD, name="Root"),
     )
+
+
+@pytest.fixture
+def staff(console: ConsoleState) -> Staff:
+    return make_staff(console)
 
 
 def sign_in(client: FlaskClient, member: Any) -> FlaskClient:
@@ -110,6 +115,11 @@ CID = "webchat:vcustomer42"
 @pytest.fixture
 def waiting_conversation(app: Flask, console: ConsoleState) -> str:
     """A web chat conversation whose customer asked for a person (with an HTML-looking message)."""
+    return seed_waiting_conversation(app, console)
+
+
+def seed_waiting_conversation(app: Flask, console: ConsoleState) -> str:
+    """Insert :data:`CID` (two messages, the customer's looks like HTML) and put it in ``waiting``."""
     from bots.handoff.modes import Modes
 
     engine = app.extensions["brandbot"].engine

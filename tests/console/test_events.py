@@ -21,12 +21,20 @@ def _frames(response):
         yield chunk.decode() if isinstance(chunk, bytes) else chunk
 
 
+#: the conversations these tests publish events about.
+_OURS = frozenset({CID, "webchat:someoneelse"})
+
+
 def _next_event(frames, kind: str, timeout: float = 10.0) -> dict:
+    """The next ``kind`` event about one of :data:`_OURS`: the live channel is shared by every
+    test database, so other test runs' events (other conversations) are skipped."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         frame = next(frames)
         if frame.startswith(f"event: {kind}\n"):
-            return json.loads(frame.split("data: ", 1)[1])
+            event = json.loads(frame.split("data: ", 1)[1])
+            if event.get("conversation_id") in _OURS:
+                return event
     raise AssertionError(f"no {kind} event within {timeout}s")
 
 

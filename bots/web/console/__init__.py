@@ -10,8 +10,10 @@ Content-Security-Policy (no inline script or style), ``X-Frame-Options: DENY``,
 Routes (all behind ``require_roles``; analysts only reach ``/console/welcome``):
     ``GET  /console``                         inbox (``view``, ``channel``, ``language``, ``mode``, ``q``, ``page``)
     ``GET  /console/inbox/rows``              the inbox table body and counts (live refresh)
-    ``GET  /console/c/<id>``                  a conversation
+    ``GET  /console/c/<id>``                  a conversation (with its customer's consent panel)
     ``POST /console/c/<id>/takeover|assign|reply|note|handback|resolve``
+    ``GET  /console/c/<id>/export``           the customer's data as a JSON download (admin)
+    ``POST /console/c/<id>/erase``            erase the customer (admin; ``confirm``: ERASE or the id)
     ``GET  /console/events``                  Server-Sent Events (``?conversation=<id>`` narrows)
     ``GET  /console/staff``                   staff admin (admin); ``POST /console/staff`` adds,
     ``POST /console/staff/<id>/disable|enable``, ``POST /console/staff/<id>/tokens/revoke``
@@ -28,7 +30,7 @@ from flask import Flask, render_template, request
 from werkzeug.wrappers import Response
 
 from ...staff.web_auth import current_staff
-from . import actions, admin, conversation, events, inbox  # noqa: F401 - they hang routes on bp
+from . import actions, admin, conversation, customer_data, events, inbox  # noqa: F401 - they hang routes on bp
 from ._shared import (
     CHANNELS,
     MODES,
@@ -43,6 +45,7 @@ from ._shared import (
     state,
     until,
 )
+from .privacy import PrivacyTools
 
 __all__ = ["register", "ConsoleState", "CSP"]
 
@@ -86,6 +89,7 @@ def register(
         hub=hub,
         presence=presence,
         clock=clock,
+        privacy=PrivacyTools.from_services(services),
     )
     app.register_blueprint(bp)
 

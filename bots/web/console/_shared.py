@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
+
+if TYPE_CHECKING:
+    from .privacy import PrivacyTools
 
 __all__ = [
     "bp",
@@ -85,6 +88,8 @@ class ConsoleState:
     hub: Any
     presence: Any
     clock: Callable[[], datetime]
+    #: consent reads, export and erasure (:mod:`.privacy`).
+    privacy: PrivacyTools
     #: longest life of one event stream before the browser reconnects (seconds).
     stream_seconds: float = 300.0
     #: silence after which the stream sends a heartbeat (and the agent's presence beat).

@@ -1,7 +1,7 @@
 """``/console/events``: the console's Server-Sent Events, fed by the process's LiveHub.
 
-An inbox tab gets every ``mode`` and ``assign`` event and every new message (to move
-rows and previews); a conversation tab (``?conversation=<id>``) gets that
+An inbox tab gets every ``mode``, ``assign`` and ``erased`` event and every new message
+(to move rows and previews); a conversation tab (``?conversation=<id>``) gets that
 conversation's events plus every ``mode`` event (the waiting badge and its sound).
 Every tab also gets ``resync`` (events may have been lost: reload the state).
 Opening the stream and each heartbeat mark the agent online (``Presence.beat``).
@@ -21,7 +21,7 @@ from ._shared import ROLES_DESK, bp, state
 
 __all__ = ["matcher", "frames"]
 
-_INBOX_TYPES = frozenset({"mode", "assign", "message"})
+_INBOX_TYPES = frozenset({"mode", "assign", "message", "erased"})
 #: longest wait for one event before the stream checks its heartbeat and time limit.
 _POLL_SECONDS = 5.0
 

@@ -193,7 +193,7 @@
     if (connected) live.everConnected = true;
   }
 
-  var TYPES = ["message", "mode", "assign", "note", "resync"];
+  var TYPES = ["message", "mode", "assign", "note", "erased", "resync"];
 
   function connect() {
     if (!window.EventSource) return;

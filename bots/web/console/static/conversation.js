@@ -117,6 +117,9 @@
   C.on("mode", function (ev) { if (ev.conversation_id === id) scheduleRefresh(false); });
   C.on("assign", function (ev) { if (ev.conversation_id === id) scheduleRefresh(false); });
   C.on("resync", function () { scheduleRefresh(true); });
+  C.on("erased", function (ev) {
+    if (ev.conversation_id === id) C.flash("This customer was erased by an admin: this page is out of date.", "error");
+  });
 
   // -- actions: forms sent with fetch -------------------------------------------------------
 

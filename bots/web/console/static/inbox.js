@@ -56,7 +56,7 @@
     pending = setTimeout(refresh, 250);
   }
 
-  ["mode", "assign", "message", "resync"].forEach(function (type) { C.on(type, schedule); });
+  ["mode", "assign", "message", "erased", "resync"].forEach(function (type) { C.on(type, schedule); });
   setInterval(function () { if (!C.live.connected) refresh(); }, 30000);
 
   // a whole row opens its conversation (the customer link stays the keyboard path).
