@@ -10,6 +10,7 @@ Event shapes (JSON objects; ``type`` says which):
     mode     conversation_id, channel, mode, old, actor, reason, assigned_to, waiting_since, at
     assign   conversation_id, assigned_to, actor, at
     note     conversation_id, note_id, staff_id, text, at
+    erased   conversation_id, channel, actor ("staff:<id>"), at
 """
 
 from __future__ import annotations
