@@ -47,6 +47,7 @@ def write_config(
             "environment": "production",
             "secret_key": "benchmark-only-secret-key",
         },
+        "privacy": {"analytics_secret": "benchmark-only-analytics-secret"},
         "stores": {"redis_url": redis_url, "database_url": database_url or f"sqlite:///{folder / 'bench.db'}"},
         "channels": {
             "webchat": {"enabled": False},
