@@ -67,7 +67,8 @@ def build_pipeline(services: Services, nlu: NLUParser | None = None) -> Pipeline
     from .dialogue.apology import TurnFailedApology
     from .dialogue.runtime import build_runtime
 
-    conversation = build_runtime(services, nlu=nlu)
+    # an erasure the customer confirms runs after its confirmation is delivered (TurnResult.after_delivery)
+    conversation = build_runtime(services, nlu=nlu, defer_erasure=True)
     connectors = build_connectors_for(services)
     apology = TurnFailedApology(services.settings.brand.default_language, conversation.domain, conversation.store)
     return Pipeline(

@@ -23,15 +23,20 @@ from sqlalchemy.engine import Connection, CursorResult
 from connectors.base import Connector, Outbound, QuickReply
 
 from ..dialogue.errors import ConversationBusy, StaleState
-from ..dialogue.responses import render
-from ..dialogue.state import MODES
+from ..dialogue.feedback import FeedbackPolicy
+from ..dialogue.privacy_step import consent_answered, customer_of
+from ..dialogue.responses import Reply, render
+from ..dialogue.state import MODES, DialogueState
 from ..dialogue.store import StateStore
 from ..dialogue.transcript import PREVIEW_CHARS
 from ..handoff.modes import UNCHANGED, InvalidTransition, ModeChange, Modes
 from ..live_events import message_event, publish
 from ..pipeline.deliverer import Deliverer
+from ..privacy.consent import ConsentBook
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
+from ..settings.feedback import FeedbackSettings
+from ..settings.privacy import PrivacySettings
 from ..stores.models import audit_log, conversations, messages, notes
 from . import queries
 from .errors import Conflict, InvalidInput, NotFound
@@ -90,6 +95,8 @@ class Desk:
         domain: the bot's domain (FAQ answers, the hand-back response).
         connectors: channel -> connector (the reply window of WhatsApp).
         clock: returns an aware ``datetime``.
+        feedback: after a hand-back or a resolve, the consent question if due, else CSAT
+            (``bots.dialogue.feedback``); None: nothing is asked.
     """
 
     def __init__(
@@ -103,8 +110,10 @@ class Desk:
         domain: DomainSpec,
         connectors: Mapping[str, Connector],
         clock: Callable[[], datetime] = _utcnow,
+        feedback: FeedbackPolicy | None = None,
     ) -> None:
         self.settings = settings
+        self.feedback = feedback
         self.engine = engine
         self.store = store
         self.modes = modes
@@ -235,7 +244,10 @@ class Desk:
             NotFound, Conflict: the conversation is neither waiting nor with a person.
         """
         summary = self.conversation(conversation_id)
-        self._change(conversation_id, staff, "bot", "handback", expect=("waiting", "human"))
+        asked: list[Reply] = []
+        self._change(
+            conversation_id, staff, "bot", "handback", expect=("waiting", "human"), then=self._ask(summary, asked)
+        )
         if HANDBACK_RESPONSE in self.domain.responses:
             reply = render(
                 self.domain,
@@ -260,16 +272,71 @@ class Desk:
                 "quick_replies": [[q.title, q.payload] for q in ob.quick_replies],
             }
             self._record_out(ob, data, "bot", None, None, staff, audit=None)
+        self._send_questions(summary, staff, asked)
         return self.conversation(conversation_id)
 
     def resolve(self, conversation_id: str, staff: StaffMember) -> ConversationSummary:
-        """Close the conversation (a new customer message reopens it with the bot).
+        """Close the conversation (a new customer message reopens it with the bot) and ask for
+        feedback (the consent question if due, else CSAT; see :meth:`handback`).
 
         Raises:
             NotFound, Conflict: resolved already.
         """
-        self._change(conversation_id, staff, "resolved", "resolve", expect=("bot", "waiting", "human"))
+        summary = self.conversation(conversation_id)
+        asked: list[Reply] = []
+        self._change(
+            conversation_id,
+            staff,
+            "resolved",
+            "resolve",
+            expect=("bot", "waiting", "human"),
+            then=self._ask(summary, asked),
+        )
+        self._send_questions(summary, staff, asked)
         return self.conversation(conversation_id)
+
+    def _ask(self, summary: ConversationSummary, asked: list[Reply]) -> Callable[[DialogueState], None] | None:
+        """Opens the feedback question in the state, under the mode change's lock (its replies go to ``asked``)."""
+        policy = self.feedback
+        if policy is None:
+            return None
+        who = customer_of(summary.channel, summary.id)
+        book = ConsentBook(self.engine, self.clock)
+
+        def then(state: DialogueState) -> None:
+            if state.language is None:
+                state.language = summary.language
+            asked.extend(policy.on_resolution(state, self.clock(), lambda: consent_answered(book, who)))
+
+        return then
+
+    def _send_questions(self, summary: ConversationSummary, staff: StaffMember, asked: list[Reply]) -> None:
+        """Send the feedback questions as the bot. On a channel that numbers its options (SMS,
+        WhatsApp) buttons titled by their own number ("1".."5") are left out: the question says
+        "reply from 1 to 5" and the digit is read as the answer."""
+        connector = self.connectors.get(summary.channel)
+        numbered = connector is not None and connector.rules.numbered_options
+        for reply in asked:
+            buttons = reply.buttons
+            if numbered and buttons and all(title.strip().isdigit() for title, _ in buttons):
+                buttons = ()
+            ob = Outbound(
+                channel=summary.channel,
+                recipient=summary.customer_id,
+                text=reply.text,
+                quick_replies=tuple(QuickReply(t, p) for t, p in buttons),
+                idempotency_key=f"staff:{uuid.uuid4()}",
+                conversation_id=summary.id,
+            )
+            status, reason = self._deliver(ob)
+            data = {
+                "author": "bot",
+                "kind": reply.key,
+                "delivery": status,
+                "reason": reason,
+                "quick_replies": [[q.title, q.payload] for q in ob.quick_replies],
+            }
+            self._record_out(ob, data, "bot", None, None, staff, audit=None)
 
     # -- assignment and notes ------------------------------------------------------------
     def assign(self, conversation_id: str, staff: StaffMember, assignee_id: int) -> ConversationSummary:
@@ -464,6 +531,7 @@ class Desk:
         reason: str,
         expect: tuple[str, ...] | None,
         assigned_to: Any = UNCHANGED,
+        then: Callable[[DialogueState], None] | None = None,
     ) -> ModeChange:
         summary = self.conversation(conversation_id)
         try:
@@ -475,6 +543,7 @@ class Desk:
                 reason=reason,
                 assigned_to=assigned_to,
                 expect=expect,
+                then=then,
             )
         except InvalidTransition as exc:
             who = f" (assigned to {summary.assigned_name})" if summary.assigned_name else ""
@@ -571,13 +640,18 @@ def build_desk(
     connectors: Mapping[str, Connector],
     domain: DomainSpec | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    privacy: PrivacySettings | None = None,
+    feedback: FeedbackSettings | None = None,
 ) -> Desk:
     """A desk wired like the workers: the same state store, dead letters and Deliverer settings.
 
     Args:
         connectors: the process's connectors (``bots.runtime.build_connectors_for(services)``).
         domain: the bot's domain (default: loaded from the settings).
+        privacy, feedback: the ``privacy:`` and ``feedback:`` settings (default: their defaults):
+            the consent wording and the questions asked after a hand-back or a resolve.
     """
+    from ..dialogue.build import feedback_policy
     from ..dialogue.domain import load_domain
     from ..pipeline.dlq import DeadLetters
     from ..pipeline.ingest import keys_for
@@ -593,6 +667,8 @@ def build_desk(
     deliverer = Deliverer.from_settings(
         redis_client, engine, settings, connectors, DeadLetters(redis_client, keys_for(settings))
     )
+    domain = domain or load_domain(settings)
+    policy = feedback_policy(settings, domain, privacy or settings.privacy, feedback or settings.feedback)
     return Desk(
         settings,
         engine,
@@ -600,7 +676,8 @@ def build_desk(
         Modes(store, engine, clock),
         deliverer,
         redis_client,
-        domain or load_domain(settings),
+        domain,
         connectors,
         clock,
+        feedback=policy,
     )

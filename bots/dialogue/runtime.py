@@ -41,7 +41,6 @@ from sqlalchemy.engine import Connection
 from connectors.base import Inbound, Outbound, QuickReply
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
-from ..errors import ModelNotTrained
 from ..handoff.hours import hours_from_settings
 from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
@@ -51,16 +50,17 @@ from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from ..stores.models import audit_log, conversations
-from .actions import ActionContext, ActionRegistry, action_key, load_actions
+from .actions import ActionContext, ActionRegistry, action_key
 from .domain import load_domain
 from .engine import Engine as Policy
 from .engine import EngineOutput
+from .privacy_step import PrivacyStep
 from .responses import Reply
 from .state import DialogueState
 from .store import StateStore
 from .transcript import record_turn
 
-__all__ = ["ConversationRuntime", "TurnResult", "build_runtime", "NLUParser"]
+__all__ = ["ConversationRuntime", "TurnResult", "build_runtime", "load_nlu", "NLUParser"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,9 @@ class TurnResult(PipelineTurn):
     replies: list[Reply] = field(default_factory=list)
     #: the mode change this turn made (handed over, back to the bot...), if any.
     mode_change: ModeChange | None = None
+    #: run by the pipeline once the outbounds are delivered: the customer's confirmed erasure
+    #: (``PrivacyStep.defer_erasure``), so the confirmation itself leaves no delivery behind.
+    after_delivery: Callable[[], Any] | None = None
 
 
 def _utcnow() -> datetime:
@@ -103,6 +106,8 @@ class ConversationRuntime:
         domain: flows/FAQ/responses; default read from settings.
         presence: who is signed in to the console; default built on ``redis``
             (``<stores.key_prefix>:presence``, ``handoff.presence_seconds``, ``clock``).
+        privacy: consent, feedback signals and erasure in the turn (:mod:`.privacy_step`);
+            None: none of it (``build_runtime`` always sets it).
     """
 
     def __init__(
@@ -115,8 +120,10 @@ class ConversationRuntime:
         clock: Callable[[], datetime] | None = None,
         domain: DomainSpec | None = None,
         presence: Presence | None = None,
+        privacy: PrivacyStep | None = None,
     ) -> None:
         self.settings = settings
+        self.privacy = privacy
         self.redis = redis
         self.engine = engine
         self.nlu = nlu
@@ -155,7 +162,10 @@ class ConversationRuntime:
             StoreUnavailable: Redis or SQL failed (nothing was saved).
         """
         if inbound.kind not in DIALOGUE_KINDS:
-            return TurnResult(outbounds=[], nlu=None, state=self.store.load(inbound.conversation_id))
+            loaded = self.store.load(inbound.conversation_id)
+            if self.privacy is not None and inbound.kind == "event":
+                self.privacy.on_event(inbound, loaded.language)  # an SMS STOP withdraws consents
+            return TurnResult(outbounds=[], nlu=None, state=loaded)
         lease = self.store.acquire(inbound.conversation_id)
         saved = False
         try:
@@ -167,20 +177,19 @@ class ConversationRuntime:
                     inbound.conversation_id,
                     inbound.message_id,
                 )
-                return TurnResult(
+                replay = TurnResult(
                     outbounds=[Outbound.from_dict(o) for o in previous], nlu=None, state=state, replayed=True
                 )
+                pending = self.privacy.pending_erasure(inbound, state) if self.privacy else None
+                self.store.release(lease)
+                saved = True
+                return self._with_erasure(replay, pending)
             now = self.clock()
             nlu = self._understand(inbound, state, now)
-            ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
-            out = self.policy.turn(state, nlu, ready)
-            steps: Counter[str] = Counter()
-            for _ in range(MAX_ACTIONS_PER_TURN):
-                if out.action is None:
-                    break
-                if time.monotonic() - lease.acquired_at > self.store.lock_ttl_ms / 3000:
-                    self.store.extend(lease)  # slow actions: keep the conversation ours
-                out = self._run_action(out, inbound, now, steps)
+            first_contact = state.turns == 0
+            handled = self.privacy.before(state, inbound, nlu, now) if self.privacy else None
+            out = handled.output if handled else self._policy_turn(state, nlu, inbound, now, lease)
+            after = self.privacy.finish(inbound, nlu, out, handled, first_contact, now) if self.privacy else None
             new = out.state
             change = None
             req = out.mode_request
@@ -225,7 +234,7 @@ class ConversationRuntime:
             events += [self._live(inbound, "out", o.text, None, new, now) for o in outbounds]
             self.store.save(lease, new, events)
             saved = True
-            return TurnResult(
+            result = TurnResult(
                 outbounds=outbounds,
                 nlu=nlu,
                 state=new,
@@ -233,9 +242,37 @@ class ConversationRuntime:
                 events=list(out.events),
                 mode_change=change,
             )
+            if after is not None and after.signals is not None:
+                after.signals()
+            return self._with_erasure(result, after.erase if after is not None else None)
         finally:
             if not saved:
                 self.store.release(lease)
+
+    def _policy_turn(
+        self, state: DialogueState, nlu: NLUResult, inbound: Inbound, now: datetime, lease: Any
+    ) -> EngineOutput:
+        """The engine's turn and the actions it asks for."""
+        ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
+        out = self.policy.turn(state, nlu, ready)
+        steps: Counter[str] = Counter()
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            if out.action is None:
+                break
+            if time.monotonic() - lease.acquired_at > self.store.lock_ttl_ms / 3000:
+                self.store.extend(lease)  # slow actions: keep the conversation ours
+            out = self._run_action(out, inbound, now, steps)
+        return out
+
+    def _with_erasure(self, result: TurnResult, erase: Callable[[], Any] | None) -> TurnResult:
+        """Run a confirmed erasure now (the state is saved), or hand it to the pipeline."""
+        if erase is not None:
+            assert self.privacy is not None
+            if self.privacy.defer_erasure:
+                result.after_delivery = erase
+            else:
+                erase()
+        return result
 
     # ------------------------------------------------------------------
     def _understand(self, inbound: Inbound, state: DialogueState, now: datetime) -> NLUResult:
@@ -335,57 +372,4 @@ def _record_left_message(conn: Connection, inbound: Inbound, now: datetime) -> N
     )
 
 
-def build_runtime(
-    services: Any,
-    nlu: NLUParser | None = None,
-    clock: Callable[[], datetime] | None = None,
-    train_if_needed: bool = False,
-    presence: Presence | None = None,
-) -> ConversationRuntime:
-    """A runtime from :class:`~bots.services.Services`: NLU loaded from ``nlu.model_dir``,
-    actions from ``dialogue.actions_module``; the SQL schema is migrated if needed.
-    ``presence`` defaults to one on ``services.redis`` (the same ZSET the console beats).
-
-    Raises:
-        ModelNotTrained: no trained NLU at ``nlu.model_dir`` (run ``brandbot nlu train``).
-        ConfigError / DomainError / ActionNotFound: the dialogue config is wrong.
-    """
-    from ..stores.sql import upgrade
-
-    settings: Settings = services.settings
-    if nlu is None:
-        nlu = load_nlu(settings, train_if_needed)
-    d = settings.dialogue
-    actions = load_actions(d.actions_module, settings, d.actions_options, d.action_timeout_seconds)
-    upgrade(services.engine)
-    return ConversationRuntime(
-        settings=settings,
-        redis=services.redis,
-        engine=services.engine,
-        nlu=nlu,
-        actions=actions,
-        clock=clock,
-        presence=presence,
-    )
-
-
-def load_nlu(settings: Settings, train_if_needed: bool = False) -> NLUParser:
-    """Load the trained NLU named by the settings (training it first if asked and needed).
-
-    Raises:
-        ModelNotTrained: no usable model at ``nlu.model_dir`` (run ``brandbot nlu train``).
-    """
-    import nlu
-    from nlu.errors import NLUError
-
-    model_dir = settings.path(settings.nlu.model_dir)
-    languages = list(settings.brand.languages)
-    try:
-        if train_if_needed and nlu.needs_training(
-            settings.path(settings.nlu.data_dir), model_dir, languages, seed=settings.nlu.seed
-        ):
-            log.warning("training the NLU into %s (first run or data changed)", model_dir)
-            nlu.train(settings.path(settings.nlu.data_dir), model_dir, languages, seed=settings.nlu.seed)
-        return nlu.NLU.load(model_dir, languages, settings.brand.default_language)
-    except NLUError as exc:
-        raise ModelNotTrained(f"{exc} (model_dir {model_dir}; run `brandbot nlu train`)") from exc
+from .build import build_runtime, load_nlu  # noqa: E402  (re-exported: they build this module's runtime)

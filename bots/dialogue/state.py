@@ -71,6 +71,10 @@ class DialogueState:
     #: recently processed inbound ids with their outbounds (dicts), for safe redelivery.
     processed: list[dict[str, Any]] = field(default_factory=list)
     turns: int = 0
+    #: consent and feedback questions (``bots.dialogue.feedback``): the open question
+    #: ("ask": consent, csat, comment, nps, erase), the consent wording shown, the last
+    #: consent answer seen here and when a "later" may be asked again.
+    privacy: dict[str, Any] = field(default_factory=dict)
     version: int = 0
 
     # ---- redelivery -------------------------------------------------------
@@ -153,6 +157,7 @@ def state_from_json(raw: str | bytes | None, conversation_id: str, version: int 
             history=list(d.get("history") or []),
             processed=list(d.get("processed") or []),
             turns=int(d.get("turns", 0)),
+            privacy=dict(d.get("privacy") or {}),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         log.warning("dialogue state of %s unreadable (%s); starting afresh", conversation_id, exc)

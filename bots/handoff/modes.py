@@ -27,6 +27,9 @@ from ..stores.models import audit_log, conversations
 
 __all__ = ["ModeChange", "InvalidTransition", "transition", "record", "mode_event", "Modes", "UNCHANGED"]
 
+#: the feedback questions (``DialogueState.privacy["ask"]``) a handover to a person closes.
+FEEDBACK_QUESTIONS = ("csat", "comment", "nps")
+
 
 class InvalidTransition(ValueError):
     """Raised when a mode change is not allowed (unknown mode, or already in that mode)."""
@@ -88,6 +91,8 @@ def transition(
         state.pending = None
         state.flow = None
         state.stack.clear()
+    if new in ("waiting", "human") and state.privacy.get("ask") in FEEDBACK_QUESTIONS:
+        state.privacy.pop("ask")  # a rating typed to a person is a message for them, not a score
     return ModeChange(state.conversation_id, channel, old, new, actor, reason, at, assigned_to)
 
 
@@ -166,6 +171,7 @@ class Modes:
         assigned_to: Any = UNCHANGED,
         expect: tuple[str, ...] | None = None,
         extra_events: tuple[str, ...] = (),
+        then: Callable[[DialogueState], None] | None = None,
     ) -> ModeChange:
         """Change the mode of ``conversation_id`` and record, audit and publish it.
 
@@ -173,6 +179,8 @@ class Modes:
             expect: modes the conversation must be in (else InvalidTransition), e.g. the
                 sweeper only returns conversations still ``waiting``.
             extra_events: more live events (JSON) to publish with the save.
+            then: changes the state after the transition, under the same lock and in the same
+                save (the desk opens the CSAT question of a hand-back or a resolve with it).
 
         Raises:
             InvalidTransition: not allowed from the current mode.
@@ -193,6 +201,8 @@ class Modes:
             change = transition(
                 state, new, channel=channel, actor=actor, reason=reason, at=self.clock(), assigned_to=assigned_to
             )
+            if then is not None:
+                then(state)
             try:
                 with self.engine.begin() as conn:
                     record(conn, change)

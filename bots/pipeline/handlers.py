@@ -105,11 +105,13 @@ class TurnRunner:
 
     def run(self, inbound: Inbound, enqueued_at: float | None = None) -> TurnOutcome:
         outbounds: list[Outbound] | None = None
+        after: Callable[[], Any] | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 resolved = resolve_inbound(self.deliverer.connectors, inbound)
                 result = self.handler(resolved)
                 outbounds = with_keys(resolved, result.outbounds)
+                after = result.after_delivery
                 _count_handoffs(inbound.channel, result)
                 break
             except Exception as exc:
@@ -122,7 +124,10 @@ class TurnRunner:
                     return TurnOutcome([], dead_lettered=True)
                 self.sleep(self.retry_seconds * attempt)
         assert outbounds is not None
-        return TurnOutcome([self._deliver(ob, enqueued_at) for ob in outbounds])
+        outcomes = [self._deliver(ob, enqueued_at) for ob in outbounds]
+        if after is not None:
+            after()  # an error leaves the message pending: the redone turn replays and repeats it
+        return TurnOutcome(outcomes)
 
     def _deliver(self, ob: Outbound, enqueued_at: float | None) -> str:
         """One reply through the Deliverer; an error that is not an outage (a bug, a row a store

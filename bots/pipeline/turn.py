@@ -25,6 +25,9 @@ class TurnResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: a redelivered inbound answered from the record: nothing new happened (not counted again).
     replayed: bool = False
+    #: run once the replies are delivered (an erasure the customer confirmed: its confirmation
+    #: must go out first); if it raises, the message stays pending and the redone turn repeats it.
+    after_delivery: Callable[[], Any] | None = None
 
 
 #: the dialogue seen by the pipeline: one inbound in, its TurnResult out.

@@ -19,6 +19,7 @@ from ._base import Section
 from .channels import ChannelsSettings, TelegramSettings, TwilioSettings, WebchatSettings
 from .checks import semantic_problems
 from .dialogue import DialogueSettings
+from .feedback import FeedbackSettings
 from .handoff import ConsoleSettings, HandoffSettings
 from .nlu import NLUSettings
 from .pipeline import PipelineSettings
@@ -43,6 +44,7 @@ __all__ = [
     "HandoffSettings",
     "ConsoleSettings",
     "PrivacySettings",
+    "FeedbackSettings",
 ]
 
 DEFAULT_CONFIG = "config.yaml"
@@ -62,6 +64,7 @@ class Settings(Section):
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
 
     _source: str = PrivateAttr(default="<memory>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

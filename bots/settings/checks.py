@@ -180,4 +180,7 @@ def semantic_problems(settings: Settings) -> list[tuple[str, str]]:
     problems += _urls_and_secrets(settings)
     problems += _must_exist(settings)
     problems += production_problems(settings.privacy, settings.server.environment)
+    phrases = settings.feedback.phrases_file
+    if phrases is not None and not settings.path(phrases).is_file():
+        problems.append(("feedback.phrases_file", f"{settings.path(phrases)} does not exist"))
     return problems

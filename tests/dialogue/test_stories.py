@@ -9,6 +9,15 @@ A story is a list of steps::
       state: {flow: change_seat, slots: {seat: 15C}, language: en, mode: bot, pending: null}
       silent: true                 # the bot sends nothing (a person is handling it)
 
+A story may ask for consent and feedback (the runtime then carries the privacy step, with the
+shipped phrases and the default consent wordings) and check the consents on record::
+
+    feedback: {ask_consent: first_contact}   # bots.settings.feedback.FeedbackSettings fields
+    steps:
+      - user: "I agree to share feedback"
+        consent: {feedback_analytics: granted}  # or refused (refused or withdrawn), null (never answered)
+        state: {privacy: {consent: "yes"}}   # privacy: only the keys given are compared
+
 A story may also set who is there to take a handoff (default: staff always there)::
 
     handoff: {}                    # the handoff settings (``{}``: config defaults, business
@@ -34,7 +43,11 @@ from typing import Any
 import pytest
 import yaml
 
+from bots.dialogue.build import build_privacy_step
+from bots.dialogue.privacy_step import customer_of
 from bots.dialogue.runtime import ConversationRuntime
+from bots.settings.feedback import FeedbackSettings
+from bots.settings.privacy import PrivacySettings
 
 from .conftest import inbound
 
@@ -72,6 +85,8 @@ def _check_state(state: Any, want: dict[str, Any], where: str) -> None:
             got = {k: (state.flow.slots.get(k) if state.flow else None) for k in value}
         elif key == "stack":
             got = [f.name for f in state.stack]
+        elif key == "privacy":
+            got = {k: state.privacy.get(k) for k in value}
         else:
             got = getattr(state, key)
         assert got == value, f"{where}: state.{key} is {got!r}, expected {value!r}"
@@ -91,6 +106,16 @@ def story_runtime(
     rt = make_runtime(nlu=nlu, settings=airline_settings(handoff=story.get("handoff")), clock=clock)
     for i in range(int(story.get("agents_online", 0))):
         rt.presence.beat(f"story-agent-{i}")
+    if "feedback" in story:
+        rt.privacy = build_privacy_step(
+            rt.settings,
+            rt.redis,
+            rt.engine,
+            rt.domain,
+            privacy=PrivacySettings(analytics_secret="story-analytics-secret-0123456789"),
+            feedback=FeedbackSettings(**story["feedback"]),
+            clock=clock,
+        )
     return rt
 
 
@@ -116,6 +141,12 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
             assert replies == [], f"{where}: expected no reply"
         if "state" in step:
             _check_state(result.state, step["state"], where)
+        if "consent" in step:
+            assert runtime.privacy is not None, f"{where}: a consent check needs `feedback:` in the story"
+            current = runtime.privacy.consents.current(customer_of("story", conv))
+            said = {True: "granted", False: "refused"}
+            got = {p: (said[current[p].granted] if p in current else None) for p in step["consent"]}
+            assert got == step["consent"], f"{where}: consents {got}, expected {step['consent']}"
 
 
 @pytest.mark.parametrize("story", load_stories(held_out=False))

@@ -134,6 +134,7 @@ def test_kill_9_right_after_the_seat_change_commits_changes_it_once_and_tells_th
             "stores": {"redis_url": redis_url, "database_url": sqlite_url},
             "channels": {"webchat": {"enabled": False}},
             "server": {"log_level": "WARNING"},
+            "feedback": {"ask_consent": "never"},  # one reply to the seat change, no consent question after it
             "pipeline": {
                 "shards": 4,
                 "claim_idle_ms": 500,
