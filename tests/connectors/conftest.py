@@ -135,3 +135,40 @@ def whatsapp(fake_twilio: FakeTwilioAPI, redis_client: redis.Redis, clock: Clock
         templates={"reply": REPLY_TEMPLATE},
         **_twilio_kwargs(fake_twilio, clock),
     )
+
+
+def channels_config(fake_telegram: FakeTelegramAPI, fake_twilio: FakeTwilioAPI, **twilio_extra: Any) -> dict[str, Any]:
+    """Settings overrides turning Telegram and Twilio on against the fake APIs."""
+    return {
+        "channels": {
+            "telegram": {
+                "enabled": True,
+                "token": DEFAULT_TOKEN,
+                "webhook_secret": TG_SECRET,
+                "api_base_url": fake_telegram.base_url,
+            },
+            "twilio": {
+                "enabled": True,
+                "account_sid": DEFAULT_SID,
+                "auth_token": TWILIO_TOKEN,
+                "whatsapp_from": WHATSAPP_FROM,
+                "sms_from": SMS_FROM,
+                "api_base_url": fake_twilio.base_url,
+                "public_url": "https://bot.example.com",
+                **twilio_extra,
+            },
+        }
+    }
+
+
+@pytest.fixture
+def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegram, fake_twilio):
+    """The web app with every channel on (fake APIs), and its services; connectors closed after."""
+    from bots.runtime import close_connectors
+    from bots.services import Services
+    from bots.web import create_app
+
+    settings = make_settings(channels_config(fake_telegram, fake_twilio))
+    services = Services(settings, redis_client, sql_engine, redis_url)
+    yield create_app(settings, services), services
+    close_connectors(services.connectors or {})

@@ -11,43 +11,11 @@ from connectors.base import Connector, Outbound
 from connectors.errors import PermanentSendError
 from connectors.telegram import TelegramConnector
 from connectors.twilio import SmsConnector, WhatsAppConnector
-from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 
-from .conftest import (
-    DEFAULT_SID,
-    SMS_FROM,
-    TG_SECRET,
-    TWILIO_TOKEN,
-    WHATSAPP_FROM,
-    load_fixture,
-    telegram_request,
-    twilio_request,
-)
+from .conftest import channels_config as channels
+from .conftest import load_fixture, telegram_request, twilio_request
 
 pytestmark = pytest.mark.integration  # real Redis and the fake channel APIs
-
-
-def channels(fake_telegram, fake_twilio, **twilio_extra):
-    return {
-        "channels": {
-            "telegram": {
-                "enabled": True,
-                "token": TG_TOKEN,
-                "webhook_secret": TG_SECRET,
-                "api_base_url": fake_telegram.base_url,
-            },
-            "twilio": {
-                "enabled": True,
-                "account_sid": DEFAULT_SID,
-                "auth_token": TWILIO_TOKEN,
-                "whatsapp_from": WHATSAPP_FROM,
-                "sms_from": SMS_FROM,
-                "api_base_url": fake_twilio.base_url,
-                "public_url": "https://bot.example.com",
-                **twilio_extra,
-            },
-        }
-    }
 
 
 def test_enabled_channels_get_connectors_that_talk_to_the_configured_apis(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,13 +20,11 @@ from twilio.request_validator import RequestValidator
 
 from bots.pipeline import keys_for
 from bots.services import Services
-from bots.web.app import create_app
 from bots.web.webhooks import EMPTY_TWIML
 from connectors.base import Inbound
 from connectors.telegram import SECRET_HEADER
-from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 
-from .conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture
+from .conftest import SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture
 
 pytestmark = pytest.mark.integration  # real Redis, SQL and the fake channel APIs
 
@@ -36,32 +33,9 @@ CHAT_API = "/chat/api/messages"
 
 
 @pytest.fixture
-def world(make_settings, redis_client, sql_engine, redis_url, fake_telegram, fake_twilio) -> Iterator[World]:
-    settings = make_settings(
-        {
-            "channels": {
-                "telegram": {
-                    "enabled": True,
-                    "token": TG_TOKEN,
-                    "webhook_secret": TG_SECRET,
-                    "api_base_url": fake_telegram.base_url,
-                },
-                "twilio": {
-                    "enabled": True,
-                    "account_sid": DEFAULT_SID,
-                    "auth_token": TWILIO_TOKEN,
-                    "whatsapp_from": WHATSAPP_FROM,
-                    "sms_from": SMS_FROM,
-                    "api_base_url": fake_twilio.base_url,
-                    "public_url": PUBLIC,
-                },
-            }
-        }
-    )
-    services = Services(settings, redis_client, sql_engine, redis_url)
-    yield World(create_app(settings, services).test_client(), services)
-    for connector in (services.connectors or {}).values():
-        getattr(connector, "close", lambda: None)()
+def world(app_services) -> World:
+    app, services = app_services
+    return World(app.test_client(), services)
 
 
 class World:

@@ -11,44 +11,13 @@ from twilio.request_validator import RequestValidator
 
 from bots.pipeline import keys_for
 from bots.services import Services
-from bots.web.app import create_app
 from connectors.telegram import SECRET_HEADER
-from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 
-from .conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture
+from .conftest import TG_SECRET, TWILIO_TOKEN, load_fixture
 
 pytestmark = pytest.mark.integration  # real Redis, SQL and the fake channel APIs
 
 PUBLIC = "https://bot.example.com"
-
-
-@pytest.fixture
-def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegram, fake_twilio):
-    settings = make_settings(
-        {
-            "channels": {
-                "telegram": {
-                    "enabled": True,
-                    "token": TG_TOKEN,
-                    "webhook_secret": TG_SECRET,
-                    "api_base_url": fake_telegram.base_url,
-                },
-                "twilio": {
-                    "enabled": True,
-                    "account_sid": DEFAULT_SID,
-                    "auth_token": TWILIO_TOKEN,
-                    "whatsapp_from": WHATSAPP_FROM,
-                    "sms_from": SMS_FROM,
-                    "api_base_url": fake_twilio.base_url,
-                    "public_url": PUBLIC,
-                },
-            }
-        }
-    )
-    services = Services(settings, redis_client, sql_engine, redis_url)
-    yield create_app(settings, services), services
-    for connector in (services.connectors or {}).values():
-        getattr(connector, "close", lambda: None)()
 
 
 def backlog(services: Services) -> list[dict]:
