@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +29,7 @@ import yaml
 from bots.pipeline import GROUP, keys_for
 from bots.settings import load_settings
 from bots.stores.sql import make_engine, upgrade
-from tests.stores.embedded import parent_of, ping, servers_on
+from tests.stores.embedded import data_folder, parent_of, ping, servers_on
 from tests.support import (
     BRANDBOT,
     REPO,
@@ -58,14 +55,8 @@ PIPELINE = "tests.fault.load_and_kill_pipeline:build"
 @pytest.fixture
 def project() -> Iterator[Path]:
     """A project folder of its own (short: the embedded Redis's unix socket lives in it); any Redis left is killed."""
-    folder = Path(tempfile.mkdtemp(prefix="bb-lk-")).resolve()
-    try:
+    with data_folder() as folder:
         yield folder
-    finally:
-        for pid in servers_on(folder):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_config(folder: Path, port: int, twilio_url: str) -> Path:
