@@ -67,6 +67,7 @@ def build_privacy_step(
     """The privacy step of a runtime, on the same Redis and SQL (see :mod:`.privacy_step`)."""
     from ..pipeline.ingest import keys_for
     from ..privacy import ConsentBook, Pseudonyms, Signals, erase
+    from ..privacy.erasure import erased_at
 
     now = clock or _utcnow
     pseudonyms = Pseudonyms(privacy.analytics_secret)
@@ -83,6 +84,7 @@ def build_privacy_step(
         tuple(settings.brand.languages),
         settings.brand.default_language,
         defer_erasure=defer_erasure,
+        erased_at=lambda who: erased_at(client, settings.stores.key_prefix, pseudonyms, who),
     )
 
 

@@ -89,6 +89,7 @@ class PrivacyStep:
     erase: erases one customer everywhere (``bots.privacy.erase`` bound to the stores).
     languages, default_language, switch_min_words: as the engine's (the language of a handled turn).
     defer_erasure: hand the erasure to the pipeline, run after delivery (see the module docstring).
+    erased_at: when a customer was erased (epoch seconds, within the tombstone's hour), else None.
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class PrivacyStep:
         default_language: str,
         switch_min_words: int = 3,
         defer_erasure: bool = False,
+        erased_at: Callable[[Customer], float | None] | None = None,
     ) -> None:
         self.policy = policy
         self.consents = consents
@@ -110,6 +112,15 @@ class PrivacyStep:
         self.default_language = default_language
         self.switch_min_words = switch_min_words
         self.defer_erasure = defer_erasure
+        self.erased_at = erased_at
+
+    def sent_before_erasure(self, inbound: Inbound) -> bool:
+        """True for a message sent before its customer was erased (a worker read it, then waited
+        for the conversation's lock while the erasure ran): its turn would bring the customer back."""
+        if self.erased_at is None:
+            return False
+        at = self.erased_at(customer_of(inbound.channel, inbound.conversation_id))
+        return at is not None and inbound.timestamp.timestamp() < at
 
     def before(self, state: DialogueState, inbound: Inbound, nlu: NLUResult, now: datetime) -> PrivacyTurn | None:
         """The turn, if it is a privacy request or an answer to an open question; else None."""

@@ -167,6 +167,10 @@ class ConversationRuntime:
                 self.privacy.on_event(inbound, loaded.language)  # an SMS STOP withdraws consents
             return TurnResult(outbounds=[], nlu=None, state=loaded)
         lease = self.store.acquire(inbound.conversation_id)
+        if self.privacy is not None and self.privacy.sent_before_erasure(inbound):
+            log.info("conversation %s: message sent before the customer's erasure; dropped", inbound.conversation_id)
+            self.store.release(lease)
+            return TurnResult(outbounds=[], nlu=None, state=lease.state)
         saved = False
         try:
             state = lease.state

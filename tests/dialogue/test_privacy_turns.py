@@ -328,3 +328,22 @@ def test_a_deferred_erasure_runs_after_delivery_and_again_on_a_redelivery(make_p
     assert again.replayed and texts(again) == texts(r) and again.after_delivery is not None
     again.after_delivery()
     assert redis_hits(redis_client, ["Defer5Kq1"]) == {}
+
+
+def test_a_message_sent_before_the_erasure_does_not_bring_the_customer_back(make_private, redis_client) -> None:
+    """A worker that read a message before the customer was erased (from the console, say) and
+    waited for the lock meanwhile drops it; a message written after the erasure is a new start."""
+    from dataclasses import replace
+
+    from tests.privacy.world import redis_hits
+
+    rt = make_private(ask_consent="never")
+    conv = "test:Late8Rw3"
+    rt.handle(inbound("what's my baggage allowance?", conv=conv))
+    written_before = inbound("and my seat?", conv=conv)
+    rt.privacy.erase(Customer("test", "Late8Rw3"))
+    assert redis_hits(redis_client, ["Late8Rw3"]) == {}
+    late = rt.handle(replace(written_before, timestamp=datetime.now(UTC) - timedelta(seconds=2)))
+    assert late.outbounds == [] and redis_hits(redis_client, ["Late8Rw3"]) == {}, "not brought back"
+    fresh = rt.handle(inbound("hello", conv=conv))
+    assert fresh.outbounds, "a message after the erasure is answered"
