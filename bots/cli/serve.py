@@ -33,6 +33,7 @@ from ..logging_setup import configure_logging
 from ..services import build_services, resolve_redis_url
 from ..settings import Settings
 from ..stores.sql import make_engine, upgrade
+from ..web.gevent_worker import post_fork
 from ._state import CliState, console, friendly_errors, pass_state
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "workers": settings.server.web_workers,
         # gevent, quiet on Ctrl-C (bots/web/gevent_worker.py)
         "worker_class": "bots.web.gevent_worker.QuietGeventWorker",
+        # a Ctrl-C while a worker still boots stops it too (not a SIGKILL after graceful_timeout)
+        "post_fork": post_fork,
         # open streams + requests in flight per worker process (each a greenlet)
         "worker_connections": 2000,
         "timeout": 60,

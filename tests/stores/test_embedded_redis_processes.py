@@ -155,3 +155,31 @@ def test_ctrl_c_of_serve_stops_its_workers_then_the_embedded_redis_quietly(proje
             os.killpg(serve.pid, signal.SIGKILL)
             serve.wait()
         stop_processes([other])
+
+
+def test_ctrl_c_while_the_web_workers_still_load_exits_at_once(project: Path) -> None:
+    """Found in CI: Ctrl-C while a gevent web worker was still loading the app left it alive
+    until gunicorn's graceful timeout (30 s), then "Worker was sent SIGKILL!"."""
+    config = write_config(project, {"server": {"embedded_workers": 0, "web_workers": 2, "log_level": "INFO"}})
+    log = project / "serve.log"
+    with open(log, "ab") as out:
+        serve = subprocess.Popen(
+            [*BRANDBOT, "--config", str(config), "serve"],
+            cwd=REPO,
+            env=_env(REPO, None),
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: log.read_text(errors="replace").count("Booting worker") >= 2, 60, "the web workers to fork")
+        os.killpg(serve.pid, signal.SIGINT)  # at once: the workers are still importing and loading the app
+        started = time.monotonic()
+        assert serve.wait(60) == 0
+        took = time.monotonic() - started
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+    text = log.read_text(errors="replace")
+    assert "SIGKILL" not in text and took < 15, (took, text)
