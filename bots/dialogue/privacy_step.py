@@ -10,8 +10,8 @@ The runtime calls, in a turn (see :mod:`bots.dialogue.runtime`):
    process sees a withdrawal at once; a failure raises and the turn is redone: a consent the
    customer was thanked for is never lost);
 3. what it returns (:class:`After`), once the state is saved: the CSAT / NPS / comment answers
-   and this message's intent and sentiment (:class:`~bots.privacy.signals.Signals`: a row with
-   consent, a count without; a failure is logged and never breaks the customer's turn; a
+   and this message's intent, sentiment and redacted text (:class:`~bots.privacy.signals.Signals`:
+   a row with consent, a count without, never the text; a failure is logged and never breaks the customer's turn; a
    pressed button is not a message signal), or the erasure, run after the state save (so the
    turn does not write the state back) or after the replies are delivered (``defer_erasure``).
 
@@ -220,11 +220,17 @@ class PrivacyStep:
             log.exception("conversation on %s: the %s answer could not be stored", who.channel, effect.kind)
 
     def _message_signal(self, who: Customer, nlu: NLUResult, language: str | None) -> None:
-        """This message's intent and sentiment; a failure is logged, the turn goes on."""
+        """This message's intent, sentiment and redacted text (kept only with consent: :class:`Signals`);
+        a failure is logged, the turn goes on."""
         try:
             s = nlu.sentiment
             self.signals.message(
-                who, intent=nlu.intent, sentiment=s.score, sentiment_label=s.label, language=nlu.language or language
+                who,
+                intent=nlu.intent,
+                sentiment=s.score,
+                sentiment_label=s.label,
+                language=nlu.language or language,
+                text=nlu.text,
             )
         except Exception:  # a signal must never cost the customer their answer
             log.exception("conversation on %s: the message signal could not be stored", who.channel)

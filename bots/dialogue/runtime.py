@@ -45,6 +45,7 @@ from ..handoff.hours import hours_from_settings
 from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
 from ..handoff.queue import STAFFED, Availability, availability
+from ..links.shortener import track_links
 from ..live_events import encode, message_event
 from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
@@ -167,7 +168,8 @@ class ConversationRuntime:
                 self.privacy.on_event(inbound, loaded.language)  # an SMS STOP withdraws consents
             return TurnResult(outbounds=[], nlu=None, state=loaded)
         lease = self.store.acquire(inbound.conversation_id)
-        if self.privacy is not None and self.privacy.sent_before_erasure(inbound):
+        # only a conversation with no state can be one just erased (costs a read on first contact only)
+        if self.privacy is not None and lease.state.turns == 0 and self.privacy.sent_before_erasure(inbound):
             log.info("conversation %s: message sent before the customer's erasure; dropped", inbound.conversation_id)
             self.store.release(lease)
             return TurnResult(outbounds=[], nlu=None, state=lease.state)
@@ -318,12 +320,23 @@ class ConversationRuntime:
         return availability(self.settings, self.presence, self.engine, now, self.hours)
 
     def _outbound(self, inbound: Inbound, i: int, reply: Reply) -> Outbound:
+        key = f"{inbound.channel}:{inbound.message_id}:{i}"
+        # allow-listed URLs become tracked links; the code derives from ``key``: a redo gets the same
+        text = track_links(
+            self.engine,
+            self.settings,
+            reply.text,
+            key=key,
+            channel=inbound.channel,
+            conversation_id=inbound.conversation_id,
+            now=self.clock(),
+        )
         return Outbound(
             channel=inbound.channel,
             recipient=inbound.sender_id,
-            text=reply.text,
+            text=text,
             quick_replies=tuple(QuickReply(t, p) for t, p in reply.buttons),
-            idempotency_key=f"{inbound.channel}:{inbound.message_id}:{i}",
+            idempotency_key=key,
             conversation_id=inbound.conversation_id,
         )
 

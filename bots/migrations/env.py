@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import bots.insights.rollup
+import bots.links.tables
 import bots.privacy.tables  # noqa: F401 - registers the privacy tables on the same metadata
 from bots.stores.models import metadata
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select
 
+from ..links.tables import link_clicks, links
 from ..stores.models import audit_log, conversations, deliveries, delivery_parts, messages, notes
 from .customer import Customer
 from .tables import consent_events, consent_state, feedback_signals
@@ -87,6 +88,11 @@ SQL_STORES: tuple[SqlStore, ...] = (
         consent_state, lambda t: and_(consent_state.c.channel == t.who.channel, consent_state.c.customer_id == t.who.id)
     ),
     SqlStore(feedback_signals, lambda t: feedback_signals.c.subject == t.subject),
+    SqlStore(
+        link_clicks,
+        lambda t: link_clicks.c.code.in_(select(links.c.code).where(links.c.conversation_id == t.who.conversation_id)),
+    ),
+    SqlStore(links, lambda t: links.c.conversation_id == t.who.conversation_id),
     SqlStore(conversations, _conversation_rows),
 )
 
@@ -95,6 +101,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "staff": "staff accounts",
     "api_tokens": "staff API tokens (hashes)",
     "feedback_counts": "counts per day, channel and kind: no text, no customer key",
+    "feedback_daily": "opted-in signal counts per day, channel, language, intent, label, score: no text, no key",
     "erasures": "erasure records: a keyed hash of the id, never the id",
 }
 

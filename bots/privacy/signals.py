@@ -4,7 +4,8 @@
 caller can store a signal for a customer who did not opt in (or withdrew a moment ago):
 
 - consent granted: one ``feedback_signals`` row keyed by the customer's pseudonym (never
-  the channel id), comments redacted first;
+  the channel id), comments and message texts redacted first, and the anonymous daily count
+  of :mod:`bots.insights.rollup` (same transaction);
 - otherwise: ``feedback_counts`` for (day, channel, kind) goes up by one. No text, no
   customer key: volume figures stay honest without keeping anything about the person.
 """
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreUnavailable
+from ..insights import rollup  # a module, not a name: rollup imports this package's tables
 from ..stores.sql import conflict_insert
 from .consent import granted_in
 from .customer import Customer
@@ -31,6 +33,9 @@ __all__ = ["Signals", "Stored", "FEEDBACK"]
 
 #: the consent purpose that lets a customer's messages become signals.
 FEEDBACK = "feedback_analytics"
+
+#: the longest redacted message text kept with a message signal.
+MESSAGE_TEXT_CHARS = 1000
 
 #: what a call wrote: a signal row, or only a count.
 Stored = Literal["signal", "count"]
@@ -60,15 +65,20 @@ class Signals:
         sentiment: float | None,
         sentiment_label: str | None = None,
         language: str | None = None,
+        text: str | None = None,
     ) -> Stored:
-        """One customer message's NLU reading (intent, sentiment in [-1, 1]); never its text."""
+        """One customer message's NLU reading (intent, sentiment in [-1, 1]) and, redacted, its text.
+
+        The text (for the insights' drivers and fallback examples) is kept only in the opted-in
+        signal row, redacted first (:func:`~bots.privacy.redaction.redact`); without consent only
+        the day's count goes up, and the text is dropped.
+        """
         if sentiment is not None and not -1.0 <= sentiment <= 1.0:
             raise PrivacyError(f"sentiment {sentiment!r} is outside [-1, 1]")
-        return self._store(
-            who,
-            "message",
-            dict(intent=intent, sentiment=sentiment, sentiment_label=sentiment_label, language=language),
-        )
+        values: dict[str, Any] = dict(intent=intent, sentiment=sentiment, sentiment_label=sentiment_label)
+        values["language"] = language
+        values["text"] = redact(text)[:MESSAGE_TEXT_CHARS] if text and text.strip() else None
+        return self._store(who, "message", values)
 
     def csat(self, who: Customer, score: int, *, language: str | None = None) -> Stored:
         """A CSAT answer, 1 (very unhappy) to 5 (very happy)."""
@@ -110,6 +120,7 @@ class Signals:
                             subject=self.pseudonyms.subject(who), channel=who.channel, kind=kind, at=at, **values
                         )
                     )
+                    rollup.count_signal(conn, at, who.channel, kind, values)  # the insights' daily counts
                     return "signal"
                 _count(conn, at, who.channel, kind)
                 return "count"

@@ -21,6 +21,7 @@ from .checks import semantic_problems
 from .dialogue import DialogueSettings
 from .feedback import FeedbackSettings
 from .handoff import ConsoleSettings, HandoffSettings
+from .links import LinksSettings
 from .nlu import NLUSettings
 from .pipeline import PipelineSettings
 from .privacy import PrivacySettings
@@ -65,6 +66,7 @@ class Settings(Section):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    links: LinksSettings = Field(default_factory=LinksSettings)
 
     _source: str = PrivateAttr(default="<memory>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

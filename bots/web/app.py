@@ -12,6 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from ..desk import build_desk
 from ..dialogue.domain import load_domain
 from ..handoff.presence import Presence
+from ..links import web as links_web
 from ..logging_setup import request_id_var
 from ..runtime import build_connectors_for
 from ..services import Services, build_services
@@ -19,7 +20,7 @@ from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from ..staff.accounts import Accounts
 from ..staff.web_auth import init_auth
-from . import api, chat, console, health, metrics, webhooks
+from . import api, chat, console, dashboard, health, metrics, webhooks
 from .live import init_live
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     chat.register(app, services)
     webhooks.register(app, services)
     metrics.register(app, services)
+    links_web.register(app, services)
     _mount_staff_side(app, settings, services)
 
     @app.get("/")
@@ -121,7 +123,7 @@ def _staff_domain(settings: Settings) -> DomainSpec:
 
 
 def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> None:
-    """Sign-in and CSRF, the agent desk, the live hub, the console and the /api/v1 API."""
+    """Sign-in and CSRF, the agent desk, the live hub, the console, the dashboard and the /api/v1 API."""
     accounts = Accounts(services.engine)
     presence = Presence(services.redis, settings.stores.key_prefix, settings.handoff.presence_seconds)
     init_auth(app, settings, services.redis_url, accounts, on_sign_out=lambda staff: presence.drop(staff.id))
@@ -131,3 +133,4 @@ def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> Non
     hub = init_live(app, services)
     api.register(app, services, desk, accounts)
     console.register(app, services, desk, accounts, hub, presence)
+    dashboard.register(app, services, accounts)

