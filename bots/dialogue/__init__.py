@@ -19,9 +19,21 @@ from .domain import load_domain
 from .engine import ActionRequest, Engine, EngineOutput
 from .errors import ActionNotFound, ConversationBusy, DomainError, StaleState
 from .responses import Reply
-from .runtime import ConversationRuntime, TurnResult, build_runtime
 from .state import SCHEMA_VERSION, DialogueState, FlowState
 from .store import StateStore
+
+_RUNTIME = ("ConversationRuntime", "TurnResult", "build_runtime")
+
+
+def __getattr__(name: str) -> object:
+    """The runtime's names, imported on first use: the runtime imports ``bots.handoff``, which
+    imports this package's state and store, so importing it here would be a cycle."""
+    if name in _RUNTIME:
+        from . import runtime
+
+        return getattr(runtime, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ActionContext",
