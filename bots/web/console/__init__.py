@@ -30,6 +30,7 @@ from flask import Flask, render_template, request
 from werkzeug.wrappers import Response
 
 from ...staff.web_auth import current_staff
+from ..strict_headers import apply_strict_headers
 from . import actions, admin, conversation, customer_data, events, inbox  # noqa: F401 - they hang routes on bp
 from ._shared import (
     CHANNELS,
@@ -97,14 +98,7 @@ def register(
 @bp.after_request
 def _secure(response: Response) -> Response:
     """Strict headers on every console answer (pages, fragments, JSON, the stream)."""
-    headers = response.headers
-    headers["Content-Security-Policy"] = CSP
-    headers["X-Frame-Options"] = "DENY"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "console.static":
-        headers["Cache-Control"] = "no-store"
-    return response
+    return apply_strict_headers(response, CSP, "console.static")
 
 
 @bp.context_processor

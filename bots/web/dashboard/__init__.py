@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from sqlalchemy import Engine
 from werkzeug.wrappers import Response
 
 from ...insights.summary import summarize as summarize_sql
 from ..console import CSP
+from ..strict_headers import apply_strict_headers
 from . import views  # noqa: F401 - hangs the routes on bp
 from ._shared import DashboardState, bp
 
@@ -54,11 +55,4 @@ def register(app: Flask, services: Any, accounts: Any, summarize: Callable[[Engi
 @bp.after_request
 def _secure(response: Response) -> Response:
     """The console's strict headers on every dashboard answer."""
-    headers = response.headers
-    headers["Content-Security-Policy"] = CSP
-    headers["X-Frame-Options"] = "DENY"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "dashboard.static":
-        headers["Cache-Control"] = "no-store"
-    return response
+    return apply_strict_headers(response, CSP, "dashboard.static")
