@@ -230,3 +230,12 @@ def test_the_same_figures_on_postgresql(make_settings, pg_engine, redis_client) 
     finally:
         app.extensions["console"].hub.stop(timeout=2)
         services.close()
+
+
+def test_the_console_links_to_the_dashboard_for_analysts_and_admins_only(app, staff) -> None:
+    admin = sign_in(app.test_client(), staff.admin)
+    assert 'href="/dashboard/">Dashboard</a>' in admin.get("/console/", follow_redirects=True).get_data(as_text=True)
+    analyst = sign_in(app.test_client(), staff.analyst)
+    assert 'href="/dashboard/">Dashboard</a>' in analyst.get("/console/", follow_redirects=True).get_data(as_text=True)
+    agent = sign_in(app.test_client(), staff.agent)
+    assert "Dashboard</a>" not in agent.get("/console/", follow_redirects=True).get_data(as_text=True)
