@@ -54,8 +54,12 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def render_numbered(text: str, options: Sequence[QuickReply]) -> str:
-    """``text`` followed by the options as ``1. Yes`` lines (for channels without buttons)."""
-    if not options:
+    """``text`` followed by the options as ``1. Yes`` lines (for channels without buttons).
+
+    Options titled by their own number ("1".."5", a rating) are not listed: "1. 1" says
+    nothing the question does not; the customer's digit still picks the option.
+    """
+    if not options or all(q.title.strip() == str(i) for i, q in enumerate(options, start=1)):
         return text
     lines = "\n".join(f"{i}. {q.title}" for i, q in enumerate(options, start=1))
     return f"{text}\n\n{lines}" if text else lines

@@ -311,20 +311,14 @@ class Desk:
         return then
 
     def _send_questions(self, summary: ConversationSummary, staff: StaffMember, asked: list[Reply]) -> None:
-        """Send the feedback questions as the bot. On a channel that numbers its options (SMS,
-        WhatsApp) buttons titled by their own number ("1".."5") are left out: the question says
-        "reply from 1 to 5" and the digit is read as the answer."""
-        connector = self.connectors.get(summary.channel)
-        numbered = connector is not None and connector.rules.numbered_options
+        """Send the feedback questions as the bot (a channel without buttons shows a rating's
+        digits as the question's own "1 to 5", see ``connectors._text.render_numbered``)."""
         for reply in asked:
-            buttons = reply.buttons
-            if numbered and buttons and all(title.strip().isdigit() for title, _ in buttons):
-                buttons = ()
             ob = Outbound(
                 channel=summary.channel,
                 recipient=summary.customer_id,
                 text=reply.text,
-                quick_replies=tuple(QuickReply(t, p) for t, p in buttons),
+                quick_replies=tuple(QuickReply(t, p) for t, p in reply.buttons),
                 idempotency_key=f"staff:{uuid.uuid4()}",
                 conversation_id=summary.id,
             )

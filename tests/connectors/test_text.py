@@ -32,6 +32,10 @@ def test_numbered_options_and_answers():
     opts = [QuickReply("Window", "w"), QuickReply("Aisle", "a")]
     assert render_numbered("Seat?", opts) == "Seat?\n\n1. Window\n2. Aisle"
     assert render_numbered("Seat?", []) == "Seat?"
+    # a rating's options titled by their own number are not listed as "1. 1": the question says it
+    stars = [QuickReply(str(n), f'/csat{{"score":{n}}}') for n in range(1, 6)]
+    assert render_numbered("How would you rate us, from 1 to 5?", stars) == "How would you rate us, from 1 to 5?"
+    assert render_numbered("Pick", [QuickReply("2", "a"), QuickReply("1", "b")]) == "Pick\n\n1. 2\n2. 1"
     assert match_option("2", opts).payload == "a"
     assert match_option(" 1. ", opts).payload == "w"
     assert match_option("1)", opts).payload == "w"

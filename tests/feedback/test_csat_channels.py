@@ -206,6 +206,7 @@ def test_later_is_asked_again_at_the_next_resolution_then_csat_follows(make_bot,
     bot.sms_says(NUMBER, "yes")  # an offered option's title: the connector makes it the button
     thanks, csat = [m["Body"] for m in fake_twilio.messages(to=NUMBER)[-2:]]
     assert thanks.startswith("Thank you! You can change your mind") and "How would you rate" in csat
+    assert "1. 1" not in csat, "the rating's digits are the question's own, not a numbered list"
     bot.sms_says(NUMBER, "5")
     assert signals_of(engine, who, "csat") == [(5, None)]
     (record,) = ConsentBook(engine).history(who)
