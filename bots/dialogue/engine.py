@@ -485,6 +485,24 @@ class Engine:
             out.events.append({"type": "flow_resumed", "flow": st.flow.name})
             self._reprompt(out)
 
+    def ask_again(self, out: EngineOutput) -> None:
+        """After a turn the flow did not see (a consent or an opt-out answered by the privacy
+        step), ask the open flow's question again, so the customer knows where they were.
+
+        Only a slot's prompt or the confirmation: nothing that would move the flow on.
+        """
+        st = out.state
+        fs = st.flow
+        if self._mode(out) != "bot" or fs is None or st.pending:
+            return
+        spec = self.domain.flows[fs.name]
+        if fs.awaiting == CONFIRM and spec.confirm:
+            self._say(out, spec.confirm, {**st.memory, **fs.slots})
+            return
+        slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        if slot is not None:
+            self._say(out, slot.prompt, {**st.memory, **fs.slots})
+
     def _reprompt(self, out: EngineOutput) -> None:
         st = out.state
         fs = st.flow

@@ -195,6 +195,8 @@ class ConversationRuntime:
             first_contact = state.turns == 0
             handled = self.privacy.before(state, inbound, nlu, now) if self.privacy else None
             out = handled.output if handled else self._policy_turn(state, nlu, inbound, now, lease)
+            if handled and not out.state.privacy.get("ask"):  # answered; no question of its own open
+                self.policy.ask_again(out)  # the interrupted flow's question, again
             after = self.privacy.finish(inbound, nlu, out, handled, first_contact, now) if self.privacy else None
             new = out.state
             change = None

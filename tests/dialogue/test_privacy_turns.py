@@ -347,3 +347,17 @@ def test_a_message_sent_before_the_erasure_does_not_bring_the_customer_back(make
     assert late.outbounds == [] and redis_hits(redis_client, ["Late8Rw3"]) == {}, "not brought back"
     fresh = rt.handle(inbound("hello", conv=conv))
     assert fresh.outbounds, "a message after the erasure is answered"
+
+
+@pytest.mark.parametrize("words", ["I agree to share feedback", "stop analysing my messages"])
+def test_a_consent_said_mid_flow_is_confirmed_then_the_flow_s_question_is_asked_again(make_private, words) -> None:
+    rt = make_private(ask_consent="never")
+    conv = "test:MidFlow4"
+    asked = rt.handle(inbound("change my seat on X7K9QZ", conv=conv))
+    assert asked.state.flow is not None and asked.state.flow.awaiting == "seat"
+    prompt = asked.replies[-1]
+    r = rt.handle(inbound(words, conv=conv))
+    assert len(r.replies) == 2 and r.replies[-1].key == prompt.key and r.replies[-1].text == prompt.text
+    assert r.replies[0].key != prompt.key  # the consent's own confirmation first
+    done = rt.handle(inbound("15C", conv=conv))
+    assert done.state.flow is not None and done.state.flow.slots.get("seat") == "15C"  # the flow goes on
