@@ -24,7 +24,7 @@ from typing import Any
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
 
-from ..base import Attachment, Inbound, WebhookRequest
+from ..base import Attachment, AttachmentKind, Inbound, WebhookRequest
 from ..errors import ForgedRequest, MalformedRequest
 from ..input_text import clean_text
 
@@ -195,6 +195,10 @@ def _name(user: User | None, field: str) -> str | None:
     return _opt(user.full_name or user.username, field)
 
 
+#: Message fields holding a file with a mime type, and the attachment kind each becomes.
+_MEDIA: tuple[tuple[str, AttachmentKind], ...] = (("video", "video"), ("audio", "audio"), ("voice", "audio"))
+
+
 def _attachments(msg: Message) -> tuple[Attachment, ...]:
     out: list[Attachment] = []
     caption = _opt(msg.caption, "message.caption", MAX_TEXT)
@@ -212,36 +216,17 @@ def _attachments(msg: Message) -> tuple[Attachment, ...]:
                 caption=caption,
             )
         )
-    if msg.video:
-        vid = msg.video
-        out.append(
-            Attachment(
-                "video",
-                file_id=_file_id(vid.file_id, "message.video.file_id"),
-                mime_type=_opt(vid.mime_type, "message.video.mime_type"),
-                caption=caption,
+    for field, kind in _MEDIA:
+        media = getattr(msg, field)
+        if media:
+            out.append(
+                Attachment(
+                    kind,
+                    file_id=_file_id(media.file_id, f"message.{field}.file_id"),
+                    mime_type=_opt(media.mime_type, f"message.{field}.mime_type"),
+                    caption=caption,
+                )
             )
-        )
-    if msg.audio:
-        a = msg.audio
-        out.append(
-            Attachment(
-                "audio",
-                file_id=_file_id(a.file_id, "message.audio.file_id"),
-                mime_type=_opt(a.mime_type, "message.audio.mime_type"),
-                caption=caption,
-            )
-        )
-    if msg.voice:
-        vo = msg.voice
-        out.append(
-            Attachment(
-                "audio",
-                file_id=_file_id(vo.file_id, "message.voice.file_id"),
-                mime_type=_opt(vo.mime_type, "message.voice.mime_type"),
-                caption=caption,
-            )
-        )
     if msg.sticker:
         out.append(
             Attachment(
