@@ -57,9 +57,23 @@ def _walk(command: click.Command) -> Iterator[click.Command]:
 
 
 def _register() -> None:
-    from . import db, demo, dlq, doctor, nlu_cmd, privacy, report, serve, shell_cmd, staff, telegram_cmd, worker
+    from . import apikey, db, demo, dlq, doctor, nlu_cmd, privacy, report, serve, shell_cmd, staff, telegram_cmd, worker
 
-    for module in (serve, worker, doctor, db, nlu_cmd, shell_cmd, telegram_cmd, dlq, staff, demo, privacy, report):
+    for module in (
+        serve,
+        worker,
+        doctor,
+        db,
+        nlu_cmd,
+        shell_cmd,
+        telegram_cmd,
+        dlq,
+        staff,
+        apikey,
+        demo,
+        privacy,
+        report,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
             for each in _walk(command):

@@ -100,6 +100,7 @@ SQL_STORES: tuple[SqlStore, ...] = (
 NO_CUSTOMER_DATA: dict[str, str] = {
     "staff": "staff accounts",
     "api_tokens": "staff API tokens (hashes)",
+    "api_keys": "API keys of the brand's systems (hashes, names, scopes)",
     "feedback_counts": "counts per day, channel and kind: no text, no customer key",
     "feedback_daily": "opted-in signal counts per day, channel, language, intent, label, score: no text, no key",
     "erasures": "erasure records: a keyed hash of the id, never the id",
@@ -148,13 +149,16 @@ KEY_FAMILIES: tuple[KeyFamily, ...] = (
     KeyFamily("dialogue state and lock (bots.dialogue.store)", rf"<p>:{_TAG}:(state|lock)", True),
     KeyFamily("pipeline sent marks (bots.pipeline.keys)", rf"<p>:sent:{_TAG}:.+", True),
     KeyFamily(
-        "connector send logs (connectors._sendlog)", rf"<p>:(telegram|twilio|webchat):sent(_ids)?:{_TAG}(:.+)?", True
-    ),
-    KeyFamily(
-        "Twilio window, opt-out, offered options (connectors.twilio.state)",
-        rf"<p>:twilio:(last_inbound|opted_out|options):{_TAG}",
+        "connector send logs (connectors._sendlog)",
+        rf"<p>:(telegram|twilio|meta|webchat):sent(_ids)?:{_TAG}(:.+)?",
         True,
     ),
+    KeyFamily(
+        "Twilio and Meta window, opt-out, offered options (connectors._channel_state)",
+        rf"<p>:(twilio|meta):(last_inbound|opted_out|options):{_TAG}",
+        True,
+    ),
+    KeyFamily("Meta per-account send rate (connectors._ratelimit)", r"\{<p>:meta:rl\}:.+", False),
     KeyFamily("Telegram pending callbacks, blocked chats", rf"<p>:telegram:(pending_cb|blocked):{_TAG}", True),
     KeyFamily("Telegram per-chat rate limit (connectors._ratelimit)", rf"\{{<p>:telegram:rl\}}:{_TAG}:.+", True),
     KeyFamily(

@@ -149,3 +149,20 @@ notes = Table(
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+#: API keys of the brand's own systems (machines, not staff), each limited to scopes (comma-separated,
+#: e.g. "notify"). Only a SHA-256 (hex) of the whole key is stored: a key carries 256 random bits, so a
+#: fast hash is right (a slow password hash only helps with secrets people choose and can be guessed).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),  # what the key is for ("booking system: delay notices")
+    Column("prefix", String(16), nullable=False, unique=True),  # the key's first characters, to tell keys apart
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_by", String(200)),  # free text: who made it ("cli", "staff:3")
+)
