@@ -4,9 +4,11 @@ Authentication: ``Authorization: Bearer <token>`` (``brandbot staff token EMAIL`
 agent and admin. Every answer is JSON; errors are ``{"error": "..."}`` with 400 (bad
 body, query or conversation id), 401/403 (token, role), 404 (unknown conversation or
 route), 405, 409 (not possible in the conversation's mode), 413 (body over 1 MiB), 422
-(refused input), 502 (the channel refused the reply), 503 (Redis or SQL down). Datetimes
-are ISO 8601. The OpenAPI description (``bots/web/openapi/api_v1.yaml``) is served at
-``GET /api/v1/openapi.json`` without a token.
+(refused input; a parameter or body field that breaks the OpenAPI description is answered
+``{"error": "<field>: <problem>", "field": "<field>"}`` before the view runs), 502 (the
+channel refused the reply), 503 (Redis or SQL down). Datetimes are ISO 8601. The OpenAPI
+description (``bots/web/openapi/api_v1.yaml``) is served at ``GET /api/v1/openapi.json``
+without a token.
 
     GET  /api/v1/openapi.json
     GET  /api/v1/conversations?view=&mode=&channel=&language=&q=&limit=&offset=
@@ -23,6 +25,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from connectors.input_text import BadInput, clean_text
@@ -34,6 +37,7 @@ from ..services import Services
 from ..staff.accounts import Accounts, StaffMember
 from ..staff.web_auth import require_token
 from .openapi import Description, load
+from .openapi.validation import validator_for
 
 __all__ = ["bp", "register", "PREFIX"]
 
@@ -201,6 +205,28 @@ def _app_http_error(exc: HTTPException) -> Any:
                 response.headers["Allow"] = ", ".join(valid)
         return response
     return exc
+
+
+# -- every request checked against api_v1.yaml before its view -----------------------------------
+@bp.before_request
+def _validate() -> ResponseReturnValue | None:
+    """A request whose parameters or JSON body break the description is answered 422 ``{"error",
+    "field"}`` before the view runs; any operation added to api_v1.yaml is covered.
+
+    Credentials come first: a refused request to an operation that needs them goes through the
+    same ``require_token`` the views use, so a missing or bad token is still 401 (a wrong role
+    403) and only an authenticated caller learns what is wrong with its input. A valid request
+    costs no extra token lookup: its view authenticates it as before.
+    """
+    refusal = validator_for(Description.API_V1).check(request)
+    if refusal is None:
+        return None
+    response = jsonify(refusal.as_json())
+    response.status_code = 422
+    response.headers["Cache-Control"] = "no-store"
+    if refusal.public:
+        return response
+    return require_token(*ROLES)(lambda: response)()
 
 
 # -- routes -------------------------------------------------------------------------------------
