@@ -1,4 +1,7 @@
-"""Per-customer Twilio state in Redis: WhatsApp service window, SMS opt-outs, offered options.
+"""Per-customer channel state in Redis: the reply window, opt-outs, offered options.
+
+Twilio (WhatsApp's 24-hour window, SMS opt-outs, numbered options) and Meta (the Messenger,
+Instagram and WhatsApp Cloud windows, offered buttons) keep the same three things per customer.
 
 Every key carries the customer in a hash tag (``{whatsapp:+316...}``) so the
 same code runs on Redis Cluster. Times come from the injected clock.
@@ -14,9 +17,9 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from ..base import QuickReply
+from .base import QuickReply
 
-__all__ = ["TwilioState", "active_opt_out"]
+__all__ = ["ChannelState", "active_opt_out"]
 
 # KEYS: last_inbound, opted_out, options (one conversation: one hash slot).
 # ARGV: note time ('' = do not note), window key ttl, read opt-out (1/0), read options (1/0).
@@ -38,12 +41,12 @@ def active_opt_out(record: dict[str, Any] | None) -> dict[str, Any] | None:
     return record
 
 
-class TwilioState:
+class ChannelState:
     """Args:
     client: Redis client.
-    key_prefix: e.g. ``"bb:twilio"``.
+    key_prefix: e.g. ``"bb:twilio"``, ``"bb:meta"``.
     clock: seconds since the epoch (injected in tests to move past 24 hours).
-    window_seconds: length of the WhatsApp customer service window.
+    window_seconds: length of the customer service window (WhatsApp, Messenger: 24 hours).
     options_ttl_seconds: how long offered numbered options stay answerable.
     """
 

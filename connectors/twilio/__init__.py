@@ -12,7 +12,6 @@ from .parse import (
     signed_url,
     verify_signature,
 )
-from .state import TwilioState
 from .templates import TemplateSpec, render_template
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "signed_url",
     "verify_signature",
     "signature_matches",
-    "TwilioState",
     "TemplateSpec",
     "render_template",
 ]

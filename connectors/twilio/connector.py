@@ -20,6 +20,7 @@ import redis
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
+from .._channel_state import ChannelState
 from .._sendlog import Accepted, SendLog, match_parts
 from .._text import match_option, render_numbered, split_text
 from ..base import ChannelRules, Inbound, Outbound, Template, WebhookRequest
@@ -27,7 +28,6 @@ from ..errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from .http import TWILIO_API, BaseUrlHttpClient, request_may_have_arrived
 from .keywords import KeywordConfig, classify_keyword
 from .parse import StatusUpdate, bare_number, form_of, parse_message_form, parse_status_form, verify_signature
-from .state import TwilioState
 from .templates import TemplateSpec, render_template
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class TwilioConnector:
         self._max_len = min(max_text_length, MAX_BODY)
         self._client = client or make_twilio_client(account_sid, auth_token, api_base_url, timeout)
         prefix = f"{key_prefix}:twilio"
-        self.state = TwilioState(redis, prefix, clock, window_seconds, options_ttl_seconds)
+        self.state = ChannelState(redis, prefix, clock, window_seconds, options_ttl_seconds)
         self._sent = SendLog(redis, prefix)
         self.rules = replace(self.rules, max_text_length=self._max_len)
 
@@ -473,6 +473,10 @@ class WhatsAppConnector(TwilioConnector):
 
     def _address(self, number: str) -> str:
         return f"whatsapp:{number}"
+
+    def template_kinds(self) -> tuple[str, ...]:
+        """The message kinds with an approved template (sendable outside the window)."""
+        return tuple(sorted(self._templates))
 
     def window_open(self, recipient: str) -> bool:
         """Whether free text may go to ``recipient`` now (else a template is sent)."""

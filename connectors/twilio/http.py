@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+from .._http import request_may_have_arrived
 
 __all__ = ["BaseUrlHttpClient", "TWILIO_API", "request_may_have_arrived"]
+
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -64,21 +65,3 @@ class BaseUrlHttpClient(TwilioHttpClient):
             timeout=timeout,
             allow_redirects=allow_redirects,
         )
-
-
-def request_may_have_arrived(exc: OSError) -> bool:
-    """Whether Twilio may have read the request that failed with ``exc`` (what requests raises).
-
-    False only when no connection was made (refused, DNS, connect timeout): nothing was
-    sent. A connection dropped before the answer, a read timeout or anything else may
-    come after Twilio created the message, so the caller must find out before resending.
-    """
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        # NewConnectionError and NameResolutionError are ConnectTimeoutErrors in urllib3 2
-        return not isinstance(reason, ConnectTimeoutError)
-    return True
