@@ -1,8 +1,8 @@
 """Build the enabled channels' connectors from the settings, and check their credentials.
 
 ``build_connectors(settings, redis)`` returns ``{"telegram": ..., "whatsapp": ...,
-"sms": ...}`` for the channels switched on (Twilio: one connector per configured
-sender number). The web chat connector is added by the runtime
+"sms": ..., "messenger": ...}`` for the channels switched on (Twilio: one connector per
+configured sender number; Meta: one per configured account). The web chat connector is added by the runtime
 (:func:`bots.runtime.build_connectors_for`).
 """
 
@@ -17,6 +17,15 @@ import redis as redis_lib
 
 from connectors._ratelimit import Rate
 from connectors.base import ChecksCredentials, Connector
+from connectors.meta import (
+    CloudTemplate,
+    GraphClient,
+    InstagramConnector,
+    MessengerConnector,
+    MetaAccounts,
+    MetaOptions,
+    WhatsAppCloudConnector,
+)
 from connectors.telegram import TelegramConnector
 from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, TwilioConnector, WhatsAppConnector
 
@@ -25,7 +34,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["build_connectors", "build_telegram", "build_whatsapp", "build_sms", "check_credentials"]
+__all__ = ["build_connectors", "build_telegram", "build_whatsapp", "build_sms", "build_meta", "check_credentials"]
 
 
 def _offline_redis() -> redis_lib.Redis:
@@ -99,6 +108,44 @@ def build_sms(settings: Settings, redis: redis_lib.Redis, clock: Callable[[], fl
     )
 
 
+def build_meta(
+    settings: Settings, redis: redis_lib.Redis, clock: Callable[[], float] = time.time
+) -> dict[str, Connector]:
+    """The Meta connectors whose account id is set: ``messenger``, ``instagram``, ``whatsapp_cloud``."""
+    meta = settings.channels.meta
+    accounts = MetaAccounts(meta.page_id, meta.instagram_account_id, meta.whatsapp_phone_number_id)
+    options = MetaOptions(
+        accounts=accounts,
+        app_secret=meta.app_secret,
+        key_prefix=settings.stores.key_prefix,
+        get_started_payload=meta.get_started_payload,
+        human_agent_seconds=meta.human_agent_days * 24 * 3600,
+        overall=Rate(meta.overall_per_second, 1),
+        max_rate_wait=meta.max_rate_wait_seconds,
+        rate_limit_retry_seconds=meta.rate_limit_retry_seconds,
+    )
+    try:
+        templates = {
+            kind: CloudTemplate(t.name, t.language, tuple(t.variables)) for kind, t in meta.whatsapp.templates.items()
+        }
+    except ValueError as exc:
+        raise ConfigError([f"channels.meta.whatsapp.templates: {exc}"], settings.source) from exc
+
+    def graph() -> GraphClient:
+        return GraphClient(meta.api_base_url, meta.access_token, meta.request_timeout_seconds)
+
+    out: dict[str, Connector] = {}
+    if accounts.page_id:
+        out["messenger"] = MessengerConnector(graph(), accounts.page_id, redis, options, clock=clock)
+    if accounts.instagram_id:
+        out["instagram"] = InstagramConnector(graph(), accounts.instagram_id, redis, options, clock=clock)
+    if accounts.phone_number_id:
+        out["whatsapp_cloud"] = WhatsAppCloudConnector(
+            graph(), accounts.phone_number_id, redis, options, clock=clock, templates=templates
+        )
+    return out
+
+
 def build_connectors(
     settings: Settings, redis: redis_lib.Redis | None, clock: Callable[[], float] = time.time
 ) -> dict[str, Connector]:
@@ -111,7 +158,9 @@ def build_connectors(
 
     Returns:
         ``"telegram"`` when channels.telegram.enabled; ``"whatsapp"`` / ``"sms"`` when
-        channels.twilio.enabled and whatsapp_from / sms_from is set. (``"webchat"`` is
+        channels.twilio.enabled and whatsapp_from / sms_from is set; ``"messenger"`` /
+        ``"instagram"`` / ``"whatsapp_cloud"`` when channels.meta.enabled and the page id /
+        Instagram account id / WhatsApp phone number id is set. (``"webchat"`` is
         added by the runtime.) Close them with ``close()`` at shutdown.
 
     Raises:
@@ -135,6 +184,8 @@ def build_connectors(
             out["whatsapp"] = build_whatsapp(settings, client, clock)
         if channels.twilio.sms_from:
             out["sms"] = build_sms(settings, client, clock)
+    if channels.meta.enabled:
+        out.update(build_meta(settings, client, clock))
     # "webchat": added by bots.runtime.build_connectors_for (connectors.webchat).
     return out
 
@@ -144,7 +195,8 @@ def check_credentials(connector: Connector) -> str | None:
 
     Returns:
         None when they do, else a sentence saying what is wrong. Telegram: getMe;
-        Twilio: fetch the account. Other connectors: None (nothing to check).
+        Twilio: fetch the account; Meta: read the page / account / phone number with the
+        token. Other connectors: None (nothing to check).
     """
     try:
         if isinstance(connector, TelegramConnector):

@@ -26,12 +26,16 @@ __all__ = [
     "Closable",
     "ChecksCredentials",
     "Reconciles",
+    "ShowsTyping",
+    "StaffWindow",
 ]
 
 AttachmentKind = Literal["image", "document", "audio", "video", "location", "sticker", "contact"]
 #: message: a customer wrote or sent something; callback: a button was pressed;
 #: edit: a message was changed; event: join/leave/status; ignored kinds still parse.
 InboundKind = Literal["message", "callback", "edit", "event"]
+#: who wrote an Outbound.
+Author = Literal["bot", "staff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,9 @@ class Outbound:
     #: stable key (inbound message id + reply index) so a redone turn never sends twice.
     idempotency_key: str | None = None
     conversation_id: str | None = None
+    #: who wrote it: the bot, or a member of staff (Messenger's human-agent tag allows staff
+    #: replies for 7 days after the customer's last message, the bot's for 24 hours).
+    author: Author = "bot"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +157,7 @@ class Outbound:
             "kind": self.kind,
             "idempotency_key": self.idempotency_key,
             "conversation_id": self.conversation_id,
+            "author": self.author,
         }
 
     @classmethod
@@ -274,3 +282,19 @@ class Reconciles(Protocol):
             TransientSendError: the channel cannot be asked now (retry later).
         """
         ...
+
+
+@runtime_checkable
+class ShowsTyping(Protocol):
+    """A connector that can show the customer that an answer is being written (Messenger,
+    Instagram, WhatsApp Cloud). Best effort: it never raises."""
+
+    def typing(self, inbound: Inbound) -> None: ...
+
+
+@runtime_checkable
+class StaffWindow(Protocol):
+    """A channel where staff may answer for longer than the bot (Messenger and Instagram's
+    human-agent tag: 7 days after the customer's last message, the bot 24 hours)."""
+
+    def staff_may_reply(self, recipient: str) -> bool: ...

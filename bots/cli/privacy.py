@@ -1,6 +1,7 @@
 """``brandbot forget``, ``brandbot export`` and ``brandbot retention run``: the privacy duties.
 
-``--channel`` takes the channel names the project uses (telegram, whatsapp, sms, webchat);
+``--channel`` takes the channel names the project uses (telegram, whatsapp, sms, webchat, messenger, instagram,
+whatsapp_cloud);
 ``--id`` the customer's id on it (SMS and WhatsApp: a phone number, normalised to E.164).
 """
 

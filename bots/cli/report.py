@@ -100,7 +100,9 @@ def _summaries(state: CliState, f: Filters) -> tuple[Summary, Summary]:
 @click.command("report")
 @click.option("--from", "start", metavar="YYYY-MM-DD", help="First day (UTC; default: the 30 days ending --to).")
 @click.option("--to", "end", metavar="YYYY-MM-DD", help="Last day, included (default: today).")
-@click.option("--channel", help="Only this channel (telegram, whatsapp, sms, webchat).")
+@click.option(
+    "--channel", help="Only this channel (telegram, whatsapp, sms, webchat, messenger, instagram, whatsapp_cloud)."
+)
 @click.option("--language", help="Only this language (en, fr...).")
 @click.option("--intent", help="Only messages of this intent (message figures).")
 @click.option("--flow", help="Only messages of this flow (message figures).")

@@ -51,7 +51,7 @@ from .views import (
     ReplyResult,
     Suggestion,
 )
-from .window import ReplyWindow, window_info
+from .window import ReplyWindow, staff_window_open, template_kinds, window_info
 
 if TYPE_CHECKING:
     from ..staff.accounts import StaffMember
@@ -454,6 +454,7 @@ class Desk:
             kind=kind,
             idempotency_key=key,
             conversation_id=conversation_id,
+            author="staff",
         )
         status, reason = self._deliver(ob)
         data = {
@@ -483,39 +484,34 @@ class Desk:
             raise NotFound(f"no conversation {conversation_id!r}")
         return found
 
-    def _templates(self) -> tuple[str, ...]:
-        return tuple(sorted(self.settings.channels.twilio.whatsapp.templates))
-
     def _window(self, summary: ConversationSummary, last_in: datetime | None):
         connector = self.connectors.get(summary.channel)
         if connector is None:
             return None
         return window_info(
-            connector, summary.customer_id, last_in, connector.rules.reply_window_seconds, self._templates()
+            connector, summary.customer_id, last_in, connector.rules.reply_window_seconds, template_kinds(connector)
         )
 
     def _check_window(self, summary: ConversationSummary, template_kind: str | None) -> str:
         """The Outbound kind for a reply; refuses a send the channel would refuse."""
         connector = self.connectors.get(summary.channel)
-        windowed = isinstance(connector, ReplyWindow)
+        templates = template_kinds(connector)
         if template_kind is not None:
-            if not windowed:
+            if not templates:
                 raise InvalidInput(f"channel {summary.channel!r} has no templates; send without one")
-            if template_kind not in self._templates():
-                raise InvalidInput(
-                    f"template {template_kind!r} is not configured; choose one of "
-                    f"{list(self._templates())} (channels.twilio.whatsapp.templates)"
-                )
+            if template_kind not in templates:
+                raise InvalidInput(f"template {template_kind!r} is not configured; choose one of {list(templates)}")
             return template_kind
-        if isinstance(connector, ReplyWindow) and not connector.window_open(summary.customer_id):
-            choices = list(self._templates())
-            if not choices:
-                raise InvalidInput(
-                    "the 24-hour WhatsApp window is closed and no template is configured "
-                    "(channels.twilio.whatsapp.templates); the customer must write first"
-                )
-            raise InvalidInput(f"the 24-hour WhatsApp window is closed: pick a template (one of {choices})")
-        return "reply"
+        if not isinstance(connector, ReplyWindow) or connector.window_open(summary.customer_id):
+            return "reply"
+        if staff_window_open(connector, summary.customer_id):
+            return "reply"  # sent with the human-agent tag
+        if templates:
+            raise InvalidInput(f"the 24-hour window is closed: pick a template (one of {list(templates)})")
+        raise InvalidInput(
+            f"the {summary.channel} reply window is closed and no template is configured for it; "
+            "the customer must write first"
+        )
 
     def _change(
         self,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from connectors.base import Connector, Inbound, NotesInbound, Outbound, ResolvesInbound
+from connectors.base import Connector, Inbound, NotesInbound, Outbound, ResolvesInbound, ShowsTyping
 
 from . import metrics
 from .deliverer import INFRASTRUCTURE_ERRORS, Deliverer
@@ -43,17 +43,21 @@ def resolve_inbound(connectors: Mapping[str, Connector], inbound: Inbound) -> In
     :class:`~connectors.base.ResolvesInbound` (Twilio: 24-hour window, SMS keywords, numbered
     options), else ``note_inbound`` for one that :class:`~connectors.base.NotesInbound`.
     Webhooks only parse (no channel state), so this runs in the worker, where one
-    conversation's messages come in order.
+    conversation's messages come in order. A connector that :class:`~connectors.base.ShowsTyping`
+    then shows "typing..." for a message or a pressed button (Meta's channels).
 
     Raises:
         redis errors: infrastructure down; the caller must not ack.
     """
     connector = connectors.get(inbound.channel)
+    resolved = inbound
     if isinstance(connector, ResolvesInbound):
-        return connector.resolve(inbound)
-    if isinstance(connector, NotesInbound):
+        resolved = connector.resolve(inbound)
+    elif isinstance(connector, NotesInbound):
         connector.note_inbound(inbound)
-    return inbound
+    if isinstance(connector, ShowsTyping) and resolved.kind in ("message", "callback"):
+        connector.typing(resolved)
+    return resolved
 
 
 def _count_handoffs(channel: str, result: TurnResult) -> None:

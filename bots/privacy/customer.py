@@ -1,8 +1,9 @@
 """Who a privacy operation is about: a channel name and the customer's id on it.
 
 The conversation id the connectors build is ``"<channel>:<id>"`` (``"sms:+33612345678"``,
-``"telegram:123456"``, ``"webchat:v8Fq..."``), so one :class:`Customer` names one
-conversation. Ids typed by an operator are normalised here: SMS and WhatsApp numbers to
+``"telegram:123456"``, ``"webchat:v8Fq..."``, ``"messenger:6543210987654321"``), so one
+:class:`Customer` names one conversation. Ids typed by an operator are normalised here: SMS
+and WhatsApp (Twilio or Cloud API) numbers to
 E.164 (``+33 6 12 34 56 78`` -> ``+33612345678``); a malformed one is refused with the reason.
 """
 
@@ -16,9 +17,10 @@ from .errors import PrivacyError
 __all__ = ["CHANNELS", "Customer", "customer", "normalise_e164"]
 
 #: the channel names the project uses (``bots.channel_registry``, the connectors).
-CHANNELS = ("telegram", "whatsapp", "sms", "webchat")
+CHANNELS = ("telegram", "whatsapp", "sms", "webchat", "messenger", "instagram", "whatsapp_cloud")
 
 _TELEGRAM_ID = re.compile(r"^-?[0-9]{1,20}$")
+_META_ID = re.compile(r"^[0-9]{1,32}$")  # a page-scoped (PSID) or Instagram-scoped (IGSID) id
 _WEBCHAT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # connectors.webchat.valid_visitor_id
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 
@@ -80,8 +82,12 @@ def customer(channel: str, raw_id: str) -> Customer:
     if name not in CHANNELS:
         raise PrivacyError(f"unknown channel {channel!r}; valid channels: {', '.join(CHANNELS)}")
     value = raw_id.strip()
-    if name in ("sms", "whatsapp"):
+    if name in ("sms", "whatsapp", "whatsapp_cloud"):
         return Customer(name, normalise_e164(value))
+    if name in ("messenger", "instagram") and not _META_ID.match(value):
+        raise PrivacyError(
+            f"{raw_id!r} is not a {name.capitalize()} id (the page-scoped number Meta gives, digits only)"
+        )
     if name == "telegram" and not _TELEGRAM_ID.match(value):
         raise PrivacyError(f"{raw_id!r} is not a Telegram chat id (a whole number such as 123456789)")
     if name == "webchat" and not _WEBCHAT_ID.match(value):

@@ -111,7 +111,76 @@ class TwilioSettings(Section):
         return f"{self.public_url.rstrip('/')}/webhooks/twilio/status" if self.public_url else ""
 
 
+class CloudTemplateSettings(Section):
+    """An approved WhatsApp template: its ``name`` and ``language`` as approved in WhatsApp
+    Manager, and its body variables (format strings over ``{text}``, ``{recipient}``, ``{kind}``)."""
+
+    name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    variables: list[str] = Field(default_factory=list)
+
+
+class MetaWhatsAppSettings(Section):
+    #: message kind (reply, notification, handoff...) -> template used outside the 24-hour window.
+    templates: dict[str, CloudTemplateSettings] = Field(default_factory=dict)
+
+
+class MetaSettings(Section):
+    """Messenger, Instagram and WhatsApp on Meta's Graph API (one app, one webhook).
+
+    Each product is on when its id is set: ``page_id`` (Messenger), ``instagram_account_id``,
+    ``whatsapp_phone_number_id``.
+    """
+
+    enabled: bool = False
+    #: signs every webhook (``X-Hub-Signature-256``): the app's secret.
+    app_secret: str = ""
+    #: what the subscription check (``GET /webhooks/meta``) must present.
+    verify_token: str = ""
+    #: a page or system-user token allowed to send for the accounts below.
+    access_token: str = ""
+    api_base_url: str = "https://graph.facebook.com/v21.0"
+    page_id: str = Field(default="", pattern=r"^[0-9]*$")
+    instagram_account_id: str = Field(default="", pattern=r"^[0-9]*$")
+    whatsapp_phone_number_id: str = Field(default="", pattern=r"^[0-9]*$")
+    #: the payload of the page's "Get Started" button (answered like a greeting).
+    get_started_payload: str = "GET_STARTED"
+    #: staff may answer on Messenger and Instagram this long after the customer's last message
+    #: (the human-agent tag); the bot 24 hours.
+    human_agent_days: int = Field(default=7, ge=1, le=7)
+    #: sends per second per account over all customers (our side; Meta's own limits are honoured too).
+    overall_per_second: int = Field(default=80, ge=1)
+    max_rate_wait_seconds: float = Field(default=5.0, ge=0)
+    #: when Meta says "rate limited" without a Retry-After, retry after this long.
+    rate_limit_retry_seconds: float = Field(default=60.0, gt=0)
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    whatsapp: MetaWhatsAppSettings = Field(default_factory=MetaWhatsAppSettings)
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> MetaSettings:
+        if not self.enabled:
+            return self
+        missing = [
+            f"{key} (export {var})"
+            for key, var, value in (
+                ("app_secret", "META_APP_SECRET", self.app_secret),
+                ("verify_token", "META_VERIFY_TOKEN", self.verify_token),
+                ("access_token", "META_ACCESS_TOKEN", self.access_token),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"meta is enabled but these are empty: {', '.join(missing)}")
+        if not (self.page_id or self.instagram_account_id or self.whatsapp_phone_number_id):
+            raise ValueError(
+                "meta is enabled but no account is set: set page_id (META_PAGE_ID), instagram_account_id "
+                "(META_INSTAGRAM_ACCOUNT_ID) or whatsapp_phone_number_id (META_WHATSAPP_PHONE_NUMBER_ID)"
+            )
+        return self
+
+
 class ChannelsSettings(Section):
     webchat: WebchatSettings = Field(default_factory=WebchatSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    meta: MetaSettings = Field(default_factory=MetaSettings)

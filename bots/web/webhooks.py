@@ -6,6 +6,11 @@ Routes:
     ``POST /webhooks/twilio/status``   Twilio status callbacks (signed): the status is written on the
                                        ``delivery_parts`` row of the MessageSid and rolled up to its
                                        ``deliveries`` row (see :mod:`bots.pipeline.delivery_parts`).
+    ``GET  /webhooks/meta``            Meta's subscription check: ``hub.challenge`` echoed when
+                                       ``hub.verify_token`` matches, else 403.
+    ``POST /webhooks/meta``            Messenger, Instagram and WhatsApp Cloud deliveries (signed with
+                                       ``X-Hub-Signature-256``): every message event of every entry is
+                                       queued; WhatsApp statuses are recorded like Twilio's -> 200.
 
 Answers: forged (bad signature/secret) 403, nothing enqueued; malformed 400 with the reason
 (logged): a body that is not the channel's, a text with a lone surrogate, a field over its cap;
@@ -33,6 +38,7 @@ from werkzeug.wrappers import Request
 
 from connectors.base import Connector, WebhookRequest
 from connectors.errors import ForgedRequest, MalformedRequest
+from connectors.meta import META_CHANNELS, MetaConnector, MetaStatus, verify_subscription
 from connectors.telegram.parse import decode_body, update_kind
 from connectors.twilio.parse import (
     StatusUpdate,
@@ -59,6 +65,8 @@ __all__ = [
     "handle_telegram",
     "handle_twilio",
     "handle_twilio_status",
+    "handle_meta",
+    "handle_meta_subscription",
     "IGNORED",
     "NOT_OUR_NUMBER",
 ]
@@ -293,6 +301,68 @@ def handle_twilio_status(services: Services, req: Request) -> Response:
             status.message_sid,
         )
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
+
+
+def handle_meta_subscription(services: Services, req: Request) -> Response:
+    """``GET /webhooks/meta``: Meta's subscription check -> the challenge as text (403 otherwise)."""
+    meta = services.settings.channels.meta
+    if not meta.enabled:
+        return _plain(404, "channel meta is not enabled (channels.meta.enabled)")
+    try:
+        challenge = verify_subscription(req.args, meta.verify_token)
+    except ForgedRequest as exc:
+        log.warning("refused a Meta subscription check from %s: %s", req.remote_addr, exc)
+        return _plain(403, "forbidden")
+    return Response(challenge, status=200, mimetype="text/plain")
+
+
+def _record_statuses(services: Services, connector: MetaConnector, statuses: list[MetaStatus]) -> None:
+    """WhatsApp Cloud statuses on the delivery records (as Twilio's status callbacks do)."""
+    for status in statuses:
+        connector.note_status(status)
+        key = apply_status(services.engine, status.message_id, status.status, status.error_code)
+        if key is None:
+            log.info("WhatsApp Cloud status %s for unknown message %s (kept)", status.status, status.message_id[:80])
+
+
+def handle_meta(services: Services, req: Request) -> Response:
+    """``POST /webhooks/meta``: verify, parse every entry, record statuses, enqueue -> 200.
+
+    Forged or unsigned 403 (nothing queued); malformed 400; Redis or SQL down 503 (Meta
+    retries). Events the bot does not act on (echoes, reads, a page that is not ours) are
+    answered 200 and counted in :data:`IGNORED`.
+    """
+    connector = _connector(services, META_CHANNELS)
+    if not isinstance(connector, MetaConnector):
+        return _plain(404, "channel meta is not enabled (channels.meta.enabled and an account id)")
+    wreq = to_webhook_request("", req)
+    try:
+        delivery = connector.parse_delivery(wreq)
+    except ForgedRequest as exc:
+        log.warning("refused a forged Meta webhook from %s: %s", req.remote_addr, exc)
+        return _plain(403, "forbidden")
+    except MalformedRequest as exc:
+        return _malformed("meta", exc)
+    for kind in delivery.ignored:
+        IGNORED.labels("meta", kind).inc()
+    try:
+        _record_statuses(services, connector, delivery.statuses)
+        if delivery.inbounds:
+            ingest_for(services).accept(delivery.inbounds)
+    except (StoreUnavailable, redis.RedisError, SQLAlchemyError) as exc:
+        log.error("Meta webhook not accepted: %s", exc)
+        return _unavailable()
+    return Response("", status=200)
+
+
+@bp.get("/meta")
+def meta_subscription() -> Response:
+    return handle_meta_subscription(_services(), _flask_request())
+
+
+@bp.post("/meta")
+def meta() -> Response:
+    return handle_meta(_services(), _flask_request())
 
 
 @bp.post("/telegram")

@@ -16,6 +16,8 @@ from connectors._ratelimit import Rate
 from connectors.base import WebhookRequest
 from connectors.telegram import SECRET_HEADER, TelegramConnector
 from connectors.twilio import KeywordConfig, SmsConnector, TemplateSpec, WhatsAppConnector
+from tests.fakes.graph_api import DEFAULT_INSTAGRAM_ID, DEFAULT_PAGE_ID, DEFAULT_PHONE_NUMBER_ID, FakeGraphAPI
+from tests.fakes.graph_api import DEFAULT_TOKEN as META_TOKEN
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.fakes.twilio_api import DEFAULT_SID, FakeTwilioAPI
 from tests.fakes.twilio_api import DEFAULT_TOKEN as TWILIO_TOKEN
@@ -137,8 +139,40 @@ def whatsapp(fake_twilio: FakeTwilioAPI, redis_client: redis.Redis, clock: Clock
     )
 
 
-def channels_config(fake_telegram: FakeTelegramAPI, fake_twilio: FakeTwilioAPI, **twilio_extra: Any) -> dict[str, Any]:
-    """Settings overrides turning Telegram and Twilio on against the fake APIs."""
+# -- Meta -------------------------------------------------------------------------
+META_SECRET = "meta-app-secret-0123456789abcdef"
+META_VERIFY = "verify-me-0123456789"
+
+
+@pytest.fixture
+def fake_graph() -> Iterator[FakeGraphAPI]:
+    with FakeGraphAPI() as fake:
+        yield fake
+
+
+def meta_config(fake_graph: FakeGraphAPI, **extra: Any) -> dict[str, Any]:
+    """The ``channels.meta`` section turning Messenger, Instagram and WhatsApp Cloud on against the fake."""
+    return {
+        "enabled": True,
+        "app_secret": META_SECRET,
+        "verify_token": META_VERIFY,
+        "access_token": META_TOKEN,
+        "api_base_url": fake_graph.base_url,
+        "page_id": DEFAULT_PAGE_ID,
+        "instagram_account_id": DEFAULT_INSTAGRAM_ID,
+        "whatsapp_phone_number_id": DEFAULT_PHONE_NUMBER_ID,
+        **extra,
+    }
+
+
+def channels_config(
+    fake_telegram: FakeTelegramAPI,
+    fake_twilio: FakeTwilioAPI,
+    fake_graph: FakeGraphAPI | None = None,
+    **twilio_extra: Any,
+) -> dict[str, Any]:
+    """Settings overrides turning Telegram, Twilio and (given its fake) Meta on against the fake APIs."""
+    meta = {"meta": meta_config(fake_graph)} if fake_graph is not None else {}
     return {
         "channels": {
             "telegram": {
@@ -157,18 +191,19 @@ def channels_config(fake_telegram: FakeTelegramAPI, fake_twilio: FakeTwilioAPI, 
                 "public_url": "https://bot.example.com",
                 **twilio_extra,
             },
+            **meta,
         }
     }
 
 
 @pytest.fixture
-def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegram, fake_twilio):
+def app_services(make_settings, redis_client, sql_engine, redis_url, fake_telegram, fake_twilio, fake_graph):
     """The web app with every channel on (fake APIs), and its services; connectors closed after."""
     from bots.runtime import close_connectors
     from bots.services import Services
     from bots.web import create_app
 
-    settings = make_settings(channels_config(fake_telegram, fake_twilio))
+    settings = make_settings(channels_config(fake_telegram, fake_twilio, fake_graph))
     services = Services(settings, redis_client, sql_engine, redis_url)
     yield create_app(settings, services), services
     close_connectors(services.connectors or {})

@@ -33,6 +33,8 @@ class Recorded:
     params: dict[str, str]
     files: dict[str, bytes] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    #: the raw request body (the flattening into ``params`` loses JSON types and nesting).
+    body: bytes = b""
 
     def json_param(self, name: str) -> Any:
         """A parameter that the client sent JSON-encoded (Telegram's reply_markup, ...)."""
@@ -237,12 +239,20 @@ class FakeServer:
         if ctype.startswith("multipart/form-data"):
             params, files = _parse_multipart(ctype, body)
         elif ctype.startswith("application/json") and body:
-            params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(body).items()}
+            try:
+                decoded = json.loads(body)
+            except ValueError:  # the fake answers what it makes of ``rec.body``
+                decoded = None
+            params = (
+                {k: v if isinstance(v, str) else json.dumps(v) for k, v in decoded.items()}
+                if isinstance(decoded, dict)
+                else {}
+            )
         elif body:
             params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         else:
             params = {}
-        rec = Recorded(method, parts.path, self.endpoint_of(method, parts.path), headers, params, files, query)
+        rec = Recorded(method, parts.path, self.endpoint_of(method, parts.path), headers, params, files, query, body)
         # control endpoints of the fake itself are not recorded
         if parts.path.startswith("/_fake/"):
             return self.control(method, parts.path, params, body)
@@ -273,5 +283,12 @@ class FakeServer:
         """``GET /_fake/requests`` lists what was recorded (for manual runs)."""
         if path == "/_fake/requests":
             with self._lock:
-                return 200, [r.__dict__ | {"files": sorted(r.files)} for r in self.requests], {}
+                return (
+                    200,
+                    [
+                        r.__dict__ | {"files": sorted(r.files), "body": r.body.decode("utf-8", "replace")}
+                        for r in self.requests
+                    ],
+                    {},
+                )
         return 404, {"error": f"unknown control endpoint {path}"}, {}

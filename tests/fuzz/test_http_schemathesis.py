@@ -55,16 +55,19 @@ from bots.web.openapi import Description, load
 from connectors.base import Inbound
 from connectors.telegram import SECRET_HEADER
 from tests.desk.conftest import desk_config
+from tests.fakes.graph_api import DEFAULT_PAGE_ID, DEFAULT_PHONE_NUMBER_ID, FakeGraphAPI
+from tests.fakes.graph_api import DEFAULT_TOKEN as META_TOKEN
 from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import DEFAULT_SID, FakeTwilioAPI
 from tests.fakes.twilio_api import DEFAULT_TOKEN as TWILIO_TOKEN
-from tests.support.signing import twilio_signature
+from tests.support.signing import meta_signed, twilio_signature
 
 pytestmark = pytest.mark.integration
 
 PUBLIC = "https://bot.example.com"
 TG_SECRET = "fuzz-webhook-secret_0123"
+META_SECRET = "fuzz-meta-app-secret"
 PASSWORD = "correct horse battery staple"
 WHATSAPP_FROM, SMS_FROM = "whatsapp:+3120000000", "+3120000001"
 #: generated requests per operation and pass (positive, negative, positive with a hostile value).
@@ -142,7 +145,7 @@ def world_pg(make_settings, redis_client, pg_engine, redis_url, demo_nlu_module,
 
 
 def build_world(make_settings, redis_client, sql_engine, redis_url, demo_nlu, tmp_path) -> Iterator[World]:
-    with FakeTelegramAPI() as telegram, FakeTwilioAPI() as twilio:
+    with FakeTelegramAPI() as telegram, FakeTwilioAPI() as twilio, FakeGraphAPI() as graph:
         settings = make_settings(
             desk_config(
                 dialogue={
@@ -164,6 +167,15 @@ def build_world(make_settings, redis_client, sql_engine, redis_url, demo_nlu, tm
                         "sms_from": SMS_FROM,
                         "api_base_url": twilio.base_url,
                         "public_url": PUBLIC,
+                    },
+                    "meta": {
+                        "enabled": True,
+                        "app_secret": META_SECRET,
+                        "verify_token": "fuzz-verify-token",
+                        "access_token": META_TOKEN,
+                        "api_base_url": graph.base_url,
+                        "page_id": DEFAULT_PAGE_ID,
+                        "whatsapp_phone_number_id": DEFAULT_PHONE_NUMBER_ID,
                     },
                 },
                 pipeline={"shards": 2, "turn_max_attempts": 2},
@@ -359,11 +371,17 @@ def spoil(case: Case, data: st.DataObject, keep: frozenset[str]) -> None:
 def signed_delivery(ids: Iterator[int]) -> Callable[[Case], None]:
     """Make each generated webhook a delivery as the channel signs it: a fresh update id or
     MessageSid (as the real channel gives every delivery; otherwise most would be deduped), and
-    for Twilio string form values, sent to one of our numbers, with the right ``X-Twilio-Signature``."""
+    for Twilio string form values, sent to one of our numbers, with the right ``X-Twilio-Signature``;
+    for Meta the JSON body signed as sent (``X-Hub-Signature-256``)."""
 
     def prepare(case: Case) -> None:
         fresh = next(ids)
         body = case.body
+        if case.path == "/webhooks/meta":
+            if case.method == "POST" and isinstance(body, dict | list):
+                case.body, signed = meta_signed(META_SECRET, json.dumps(body).encode("utf-8"))
+                case.headers.update(signed)
+            return
         if case.path == "/webhooks/telegram":
             if isinstance(body, dict) and isinstance(body.get("update_id"), int):
                 body["update_id"] = fresh

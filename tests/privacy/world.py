@@ -1,6 +1,6 @@
 """A whole deployment with customers on every channel, for the erasure and export tests.
 
-The shipped config.yaml with the four channels on (fake Telegram and Twilio APIs on
+The shipped config.yaml with every channel on (fake Telegram, Twilio and Graph APIs on
 127.0.0.1), the trained demo NLU and the real dialogue runtime: customers' messages go
 through the signed webhooks (or the web chat API), the inbound queue and a worker's real
 turns, and the replies through the real connectors. Consent, signals, a staff note, a
@@ -35,14 +35,19 @@ from bots.web.app import create_app
 from bots.web.chat import COOKIE_NAME
 from connectors.telegram import TelegramConnector
 from tests.conftest import REPO
+from tests.connectors.meta_payloads import messaging, page_body, wa_message, whatsapp_body
+from tests.fakes.graph_api import DEFAULT_PAGE_ID, DEFAULT_PHONE_NUMBER_ID, FakeGraphAPI
+from tests.fakes.graph_api import DEFAULT_TOKEN as META_TOKEN
 from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, FakeTwilioAPI
+from tests.support.signing import meta_signed
 
 from .conftest import SECRET
 
 PUBLIC = "https://bot.example.com"
 TG_SECRET = "tg-secret-privacy"
+META_SECRET = "meta-secret-privacy"
 SMS_FROM = "+3120000001"
 WA_FROM = "whatsapp:+3120000000"
 FEEDBACK = Wording("feedback-1", "May we learn from this conversation (anonymised)?", "en")
@@ -110,11 +115,22 @@ class World:
         r = self.web.post("/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
         assert r.status_code == 200, r.get_data(as_text=True)
 
+    def meta(self, who: Customer, text: str) -> None:
+        if who.channel == "messenger":
+            payload = page_body(messaging(who.id, message={"text": text}))
+        else:
+            payload = whatsapp_body([wa_message(who.id.lstrip("+"), text={"body": text})])
+        body, headers = meta_signed(META_SECRET, payload)
+        r = self.web.post("/webhooks/meta", data=body, headers=headers)
+        assert r.status_code == 200, r.get_data(as_text=True)
+
     def say(self, who: Customer, n: int, text: str, browser: Any = None) -> None:
         if who.channel in ("sms", "whatsapp"):
             self.twilio(f"SM{who.channel[:2]}{who.id[1:]}{n:03d}", who, text)
         elif who.channel == "telegram":
             self.telegram(int(who.id) * 1000 + n, who, text)
+        elif who.channel in ("messenger", "whatsapp_cloud"):
+            self.meta(who, text)
         else:
             r = browser.post("/chat/api/messages", json={"text": text, "client_id": f"c-{n:04d}-privacy"})
             assert r.status_code == 202, r.get_data(as_text=True)
@@ -130,7 +146,7 @@ def _visitor(browser: Any) -> str:
 @contextmanager
 def world(engine_url: str, redis_url: str, nlu_dir: Path, tmp: Path) -> Iterator[World]:
     """The deployment, on the database at ``engine_url`` (already migrated) and ``redis_url``."""
-    tg, tw = FakeTelegramAPI().start(), FakeTwilioAPI().start()
+    tg, tw, graph = FakeTelegramAPI().start(), FakeTwilioAPI().start(), FakeGraphAPI(instagram_id="").start()
     env = {
         "TELEGRAM_ENABLED": "true",
         "TELEGRAM_BOT_TOKEN": TG_TOKEN,
@@ -143,6 +159,13 @@ def world(engine_url: str, redis_url: str, nlu_dir: Path, tmp: Path) -> Iterator
         "TWILIO_SMS_FROM": SMS_FROM,
         "TWILIO_API_BASE_URL": tw.base_url,
         "TWILIO_PUBLIC_URL": PUBLIC,
+        "META_ENABLED": "true",
+        "META_APP_SECRET": META_SECRET,
+        "META_VERIFY_TOKEN": "verify-privacy",
+        "META_ACCESS_TOKEN": META_TOKEN,
+        "META_API_BASE_URL": graph.base_url,
+        "META_PAGE_ID": DEFAULT_PAGE_ID,
+        "META_WHATSAPP_PHONE_NUMBER_ID": DEFAULT_PHONE_NUMBER_ID,
         "REDIS_URL": redis_url,
         "DATABASE_URL": engine_url,
     }
@@ -171,16 +194,23 @@ def world(engine_url: str, redis_url: str, nlu_dir: Path, tmp: Path) -> Iterator
         services.close()
         tg.stop()
         tw.stop()
+        graph.stop()
 
 
 def populate(w: World) -> None:
     """A target and a control customer on each channel, with data in every store."""
     browsers = {"target": w.web, "control": w.web.application.test_client()}
-    for role, phone_sms, phone_wa, chat in (
-        ("target", "+33612345678", "+33611111111", "5550001"),
-        ("control", "+33698765432", "+33622222222", "5550002"),
+    for role, phone_sms, phone_wa, chat, psid, phone_cloud in (
+        ("target", "+33612345678", "+33611111111", "5550001", "6543210987650001", "+33633333333"),
+        ("control", "+33698765432", "+33622222222", "5550002", "6543210987650002", "+33644444444"),
     ):
-        people = [customer("sms", phone_sms), customer("whatsapp", phone_wa), customer("telegram", chat)]
+        people = [
+            customer("sms", phone_sms),
+            customer("whatsapp", phone_wa),
+            customer("telegram", chat),
+            customer("messenger", psid),
+            customer("whatsapp_cloud", phone_cloud),
+        ]
         browser = browsers[role]
         assert browser.get("/chat").status_code == 200
         people.append(customer("webchat", _visitor(browser)))

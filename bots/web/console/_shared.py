@@ -72,6 +72,9 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "whatsapp": ("WA", "WhatsApp"),
     "sms": ("SMS", "SMS"),
     "webchat": ("Web", "Web chat"),
+    "messenger": ("FB", "Messenger"),
+    "instagram": ("IG", "Instagram"),
+    "whatsapp_cloud": ("WA", "WhatsApp (Cloud API)"),
 }
 
 #: mode -> label shown on its badge.

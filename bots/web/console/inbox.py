@@ -69,8 +69,8 @@ def inbox_query(args: Any, channels: list[str], languages: list[str]) -> InboxQu
     )
 
 
-#: config sections whose conversations carry other channel names (Twilio serves two).
-_CONVERSATION_CHANNELS = {"twilio": ("whatsapp", "sms")}
+#: config sections whose conversations carry other channel names (Twilio serves two, Meta three).
+_CONVERSATION_CHANNELS = {"twilio": ("whatsapp", "sms"), "meta": ("messenger", "instagram", "whatsapp_cloud")}
 
 
 def _choices() -> tuple[list[str], list[str]]:
