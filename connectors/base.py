@@ -287,9 +287,15 @@ class Reconciles(Protocol):
 @runtime_checkable
 class ShowsTyping(Protocol):
     """A connector that can show the customer that an answer is being written (Messenger,
-    Instagram, WhatsApp Cloud). Best effort: it never raises."""
+    Instagram, WhatsApp Cloud). Best effort: neither method raises."""
 
-    def typing(self, inbound: Inbound) -> None: ...
+    def typing(self, inbound: Inbound) -> None:
+        """Show "typing..." in answer to ``inbound`` (the turn starts)."""
+        ...
+
+    def typing_done(self, inbound: Inbound) -> None:
+        """The turn sent nothing (a person has the conversation): stop showing it, where the channel can."""
+        ...
 
 
 @runtime_checkable

@@ -128,6 +128,9 @@ class TurnRunner:
                     return TurnOutcome([], dead_lettered=True)
                 self.sleep(self.retry_seconds * attempt)
         assert outbounds is not None
+        connector = self.deliverer.connectors.get(inbound.channel)
+        if not outbounds and isinstance(connector, ShowsTyping) and inbound.kind in ("message", "callback"):
+            connector.typing_done(inbound)  # a person has the conversation: take "typing..." back
         outcomes = [self._deliver(ob, enqueued_at) for ob in outbounds]
         if after is not None:
             after()  # an error leaves the message pending: the redone turn replays and repeats it

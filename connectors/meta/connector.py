@@ -211,15 +211,22 @@ class MetaConnector:
     # -- typing ----------------------------------------------------------------------------
     def typing(self, inbound: Inbound) -> None:
         """Show "typing..." while the turn runs (best effort: a failure is logged, never raised)."""
+        self._indicate(inbound, self._typing_body(inbound), "typing")
+
+    def typing_done(self, inbound: Inbound) -> None:
+        """Messenger and Instagram: ``typing_off`` (a turn that sent nothing)."""
+        self._indicate(inbound, self._typing_body(inbound) | {"sender_action": "typing_off"}, "typing_off")
+
+    def _indicate(self, inbound: Inbound, body: Mapping[str, Any], what: str) -> None:
         try:
             self.graph.post(
                 f"{self.account_id}/messages",
-                self._typing_body(inbound),
-                f"{self.channel} typing to {inbound.conversation_id}",
+                body,
+                f"{self.channel} {what} to {inbound.conversation_id}",
                 timeout=self.options.typing_timeout,
             )
         except Exception as exc:  # noqa: BLE001 - an indicator is never worth failing a turn
-            log.debug("%s: no typing indicator for %s: %s", self.channel, inbound.conversation_id, exc)
+            log.debug("%s: no %s for %s: %s", self.channel, what, inbound.conversation_id, exc)
 
     def _typing_body(self, inbound: Inbound) -> dict[str, Any]:
         return {"recipient": {"id": inbound.sender_id}, "sender_action": "typing_on"}
@@ -423,6 +430,9 @@ class WhatsAppCloudConnector(MetaConnector):
     def typing(self, inbound: Inbound) -> None:
         if inbound.message_id.startswith("wamid."):  # a pressed button too; nothing else has a message to mark
             super().typing(inbound)
+
+    def typing_done(self, inbound: Inbound) -> None:
+        """Nothing to do: WhatsApp's indicator goes by itself (25 seconds) and has no "off"."""
 
     def _message_id(self, answer: Mapping[str, Any]) -> str | None:
         messages = answer.get("messages")

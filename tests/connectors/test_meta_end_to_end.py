@@ -139,6 +139,12 @@ def test_staff_take_over_a_messenger_conversation_and_answer_with_the_human_agen
     last = fake_graph.sends(DEFAULT_PAGE_ID)[-1]
     assert last["messaging_type"] == "MESSAGE_TAG" and last["tag"] == "HUMAN_AGENT"
     assert last["message"]["text"] == "Bonjour, c'est Ana. Je regarde votre dossier."
+    messenger.state.clock = time.time
+    sent_before = len(fake_graph.sends(DEFAULT_PAGE_ID))
+    _say(client, "Merci Ana")  # Ana has the conversation: the bot does not answer
+    off = wait_for(lambda: [t for t in fake_graph.typing(DEFAULT_PAGE_ID) if t["sender_action"] == "typing_off"])
+    assert off, "typing shown for a turn that sent nothing is taken back"
+    assert len(fake_graph.sends(DEFAULT_PAGE_ID)) == sent_before
 
 
 def test_opt_out_words_on_messenger_withdraw_consent_and_are_confirmed_in_french(

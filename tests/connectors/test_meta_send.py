@@ -324,3 +324,11 @@ def test_the_doctor_check_reads_the_account_with_the_token(
     )
     problem = wrong.check_credentials()
     assert problem is not None and "190" in problem
+
+
+def test_typing_is_taken_back_on_messenger_when_a_turn_sends_nothing(
+    messenger: MessengerConnector, cloud: WhatsAppCloudConnector, fake_graph: FakeGraphAPI, clock: Clock
+) -> None:
+    messenger.typing_done(_inbound("messenger", PSID, clock))
+    cloud.typing_done(_inbound("whatsapp_cloud", WA, clock, mid="wamid.HBgL"))  # WhatsApp has no "off"
+    assert fake_graph.typing() == [{"recipient": {"id": PSID}, "sender_action": "typing_off"}]
