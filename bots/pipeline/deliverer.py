@@ -48,12 +48,14 @@ from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Deliverer", "INFRASTRUCTURE_ERRORS", "ATTEMPTED", "GIVEN_UP"]
+__all__ = ["Deliverer", "INFRASTRUCTURE_ERRORS", "ATTEMPTED", "GIVEN_UP", "ERROR_MESSAGE_LENGTH"]
 
 #: ``deliveries.status`` while a send is under way or was cut short (written before the call).
 ATTEMPTED = "attempted"
 #: statuses of a reply given up on (dead-lettered); ``force`` sends it again.
 GIVEN_UP = ("failed", "dead")
+#: longest ``deliveries.error_message`` (longer texts are cut, ending with an ellipsis).
+ERROR_MESSAGE_LENGTH = 300
 
 #: Redis/SQL/store errors: the turn must be retried later (entry left pending), never dead-lettered.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OperationalError, StoreUnavailable)
@@ -143,9 +145,13 @@ class Deliverer:
         provider_id: str | None = None,
         error_code: str | None = None,
         parts: list[str] | None = None,
+        error_message: str | None = None,
     ) -> None:
         """Upsert the deliveries row; with ``parts`` (provider ids of a sent reply, in order) also
-        write its ``delivery_parts`` in the same transaction, for status callbacks."""
+        write its ``delivery_parts`` in the same transaction, for status callbacks.
+
+        ``error_message`` (why it failed, at most :data:`ERROR_MESSAGE_LENGTH` characters) is
+        written as given: None clears the one of an earlier failure."""
         now = _now()
         row = {
             "channel": ob.channel,
@@ -154,6 +160,7 @@ class Deliverer:
             "provider_id": provider_id if provider_id is None or parts is None else fit_provider_ids(parts),
             "status": status,
             "error_code": error_code,
+            "error_message": error_message,
             "updated_at": now,
         }
         upsert = conflict_insert(self.engine.dialect.name, deliveries)
@@ -282,7 +289,9 @@ class Deliverer:
         """Dead-letter ``ob``; the row keeps ``outcome_unknown`` when a try may have reached the
         channel, so a forced resend asks the channel first."""
         code = OUTCOME_UNKNOWN if uncertain else exc.code if isinstance(exc, SendError) else None
-        self._record(ob, outcome, error_code=None if code is None else str(code)[:32])
+        self._record(
+            ob, outcome, error_code=None if code is None else str(code)[:32], error_message=_error_message(exc)
+        )
         entry = self.dead_letters.add(
             "send",
             ob.to_dict(),
@@ -294,6 +303,15 @@ class Deliverer:
         self._mark(ob, f"{outcome}:{entry}")
         metrics.SENDS.labels(ob.channel, outcome).inc()
         return outcome
+
+
+def _error_message(exc: BaseException) -> str:
+    """The exception's text for ``deliveries.error_message``: cut to its length with an ellipsis
+    (its class name when it has no text)."""
+    text = str(exc).strip() or type(exc).__name__
+    if len(text) <= ERROR_MESSAGE_LENGTH:
+        return text
+    return text[: ERROR_MESSAGE_LENGTH - 1] + "…"
 
 
 def _handled(status: str, *, include_failed: bool) -> bool:

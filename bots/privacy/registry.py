@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select
 
 from ..links.tables import link_clicks, links
-from ..stores.models import audit_log, conversations, deliveries, delivery_parts, messages, notes
+from ..stores.models import (
+    audit_log,
+    conversations,
+    customer_links,
+    deliveries,
+    delivery_parts,
+    messages,
+    notes,
+    notifications,
+)
 from .customer import Customer
 from .tables import consent_events, consent_state, feedback_signals
 
@@ -93,6 +102,17 @@ SQL_STORES: tuple[SqlStore, ...] = (
         lambda t: link_clicks.c.code.in_(select(links.c.code).where(links.c.conversation_id == t.who.conversation_id)),
     ),
     SqlStore(links, lambda t: links.c.conversation_id == t.who.conversation_id),
+    SqlStore(
+        notifications,
+        lambda t: or_(
+            notifications.c.conversation_id == t.who.conversation_id,
+            and_(notifications.c.channel == t.who.channel, notifications.c.customer_id == t.who.id),
+        ),
+    ),
+    SqlStore(
+        customer_links,
+        lambda t: and_(customer_links.c.channel == t.who.channel, customer_links.c.customer_id == t.who.id),
+    ),
     SqlStore(conversations, _conversation_rows),
 )
 
@@ -159,6 +179,9 @@ KEY_FAMILIES: tuple[KeyFamily, ...] = (
         True,
     ),
     KeyFamily("Meta per-account send rate (connectors._ratelimit)", r"\{<p>:meta:rl\}:.+", False),
+    KeyFamily(
+        "Twilio per-sender send rate (connectors._ratelimit; the key holds our sender)", r"\{<p>:twilio:rl\}:.+", False
+    ),
     KeyFamily("Telegram pending callbacks, blocked chats", rf"<p>:telegram:(pending_cb|blocked):{_TAG}", True),
     KeyFamily("Telegram per-chat rate limit (connectors._ratelimit)", rf"\{{<p>:telegram:rl\}}:{_TAG}:.+", True),
     KeyFamily(

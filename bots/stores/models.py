@@ -79,6 +79,8 @@ deliveries = Table(
     Column("provider_id", String(200), index=True),
     Column("status", String(32), nullable=False),
     Column("error_code", String(32)),
+    #: why a send failed or died (the exception's text, cut to 300 characters; the dead letter keeps it whole).
+    Column("error_message", String(300)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -165,4 +167,50 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("created_by", String(200)),  # free text: who made it ("cli", "staff:3")
+)
+
+#: proactive notifications (bots.notifications): one row per request, idempotent on (scope, idempotency_key).
+#: ``state`` is ``queued`` or ``refused``; once queued, what happened is read from the ``deliveries`` row
+#: whose ``idempotency_key`` is ``delivery_key`` (``"notification:<id>"``).
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(40), primary_key=True),  # "ntf_" + 32 hex digits
+    Column("scope", String(64), nullable=False),  # who asked: "apikey:<id>", "cli"
+    Column("idempotency_key", String(200)),
+    Column("request_hash", String(64)),  # SHA-256 (hex) of the canonical request JSON
+    Column("kind", String(64), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("reference_kind", String(16)),  # "booking" | "customer"
+    Column("reference", String(64)),
+    Column("channel", String(32)),
+    Column("customer_id", String(200)),
+    Column("conversation_id", String(200), index=True),
+    Column("variables", Text, nullable=False),  # a JSON object of str -> str
+    Column("language", String(16)),
+    Column("state", String(16), nullable=False),  # "queued" | "refused"
+    Column("reason", String(500)),
+    Column("delivery_key", String(300)),
+    Column("batch", String(64), index=True),  # a bulk run's id
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("scope", "idempotency_key", name="uq_notifications_scope_idempotency_key"),
+)
+
+#: a brand reference (a booking, a customer number) confirmed in chat, tied to a channel identity.
+customer_links = Table(
+    "customer_links",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("reference_kind", String(16), nullable=False),  # "booking" | "customer"
+    Column("reference", String(64), nullable=False),  # upper-cased, stripped
+    Column("channel", String(32), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("conversation_id", String(200), nullable=False, index=True),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "reference_kind", "reference", "channel", "customer_id", name="uq_customer_links_reference_identity"
+    ),
+    Index("ix_customer_links_reference", "reference_kind", "reference"),
 )
