@@ -30,10 +30,23 @@ from .responses import Reply, render_response
 from .rules import is_no, is_yes
 from .state import DialogueState
 
-__all__ = ["Effect", "Step", "FeedbackPolicy", "FEEDBACK", "MARKETING", "score_in"]
+__all__ = [
+    "Effect",
+    "Step",
+    "FeedbackPolicy",
+    "FEEDBACK",
+    "MARKETING",
+    "SERVICE_UPDATES",
+    "OPT_OUT_PURPOSES",
+    "score_in",
+]
 
 FEEDBACK = "feedback_analytics"
 MARKETING = "marketing"
+#: proactive messages about the customer's trips (``bots.notifications``); "stop messaging me" withdraws it.
+SERVICE_UPDATES = "service_updates"
+#: what an opt-out ("stop messaging me", an SMS STOP) withdraws.
+OPT_OUT_PURPOSES = (MARKETING, SERVICE_UPDATES, FEEDBACK)
 #: ``state.privacy["ask"]`` values.
 CONSENT, CSAT, COMMENT, NPS, ERASE = "consent", "csat", "comment", "nps", "erase"
 _OUT_OF = re.compile(r"(?:/|\bsur\b|\bout of\b)\s*(?:5|10)\b", re.IGNORECASE)
@@ -126,7 +139,7 @@ class FeedbackPolicy:
             return self._step(st, ["erase_confirm"], event="erase_asked")
         if kind == "opt_out":
             self._close_consent_question(st, "no")
-            return self._step(st, ["opted_out"], [self._consent(st, False, (MARKETING, FEEDBACK), "words")], "opt_out")
+            return self._step(st, ["opted_out"], [self._consent(st, False, OPT_OUT_PURPOSES, "words")], "opt_out")
         if kind in ("withdraw", "grant"):
             granted = kind == "grant"
             wording = self._close_consent_question(st, "yes" if granted else "no")

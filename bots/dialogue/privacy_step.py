@@ -16,7 +16,7 @@ The runtime calls, in a turn (see :mod:`bots.dialogue.runtime`):
    turn does not write the state back) or after the replies are delivered (``defer_erasure``).
 
 An SMS opt-out keyword (``Inbound.kind == "event"``, ``event == "opt_out"``: the Twilio
-connector already stopped sending) withdraws ``marketing`` and ``feedback_analytics`` here,
+connector already stopped sending) withdraws ``marketing``, ``service_updates`` and ``feedback_analytics`` here,
 ``how="keyword"`` (:meth:`PrivacyStep.on_event`).
 
 The erasure's own confirmation: with ``defer_erasure`` the runtime hands the erasure to the
@@ -44,7 +44,7 @@ from ..privacy.customer import Customer
 from ..privacy.signals import Signals
 from .choices import next_language
 from .engine import EngineOutput
-from .feedback import FEEDBACK, MARKETING, Effect, FeedbackPolicy
+from .feedback import FEEDBACK, OPT_OUT_PURPOSES, Effect, FeedbackPolicy
 from .state import DialogueState
 
 __all__ = ["After", "PrivacyStep", "PrivacyTurn", "customer_of", "consent_answered"]
@@ -188,12 +188,12 @@ class PrivacyStep:
         return lambda: self.erase(who)
 
     def on_event(self, inbound: Inbound, language: str | None) -> None:
-        """An SMS opt-out keyword: withdraw marketing and feedback analytics (``how="keyword"``)."""
+        """An SMS opt-out keyword: withdraw marketing, service updates and feedback analytics (``how="keyword"``)."""
         if inbound.event != "opt_out":
             return
         who = customer_of(inbound.channel, inbound.conversation_id)
         current = self.consents.current(who)
-        for purpose in (MARKETING, FEEDBACK):
+        for purpose in OPT_OUT_PURPOSES:
             if purpose in current and not current[purpose].granted:
                 continue  # withdrawn already: a redelivered STOP records nothing twice
             version, text = self.policy.privacy.wording(purpose, language or self.default_language)

@@ -30,9 +30,10 @@ __all__ = [
 DEV_ANALYTICS_SECRET = "dev-only-analytics-secret"
 
 #: what a customer can consent to: ``service`` is the basis for answering at all,
+#: ``service_updates`` the proactive messages about their trips (sent unless withdrawn),
 #: ``feedback_analytics`` lets their messages become feedback signals, ``marketing``
 #: allows proactive promotions.
-PURPOSES = ("service", "feedback_analytics", "marketing")
+PURPOSES = ("service", "service_updates", "feedback_analytics", "marketing")
 
 
 class ConsentWording(Section):
@@ -61,6 +62,15 @@ def _default_wordings() -> dict[str, ConsentWording]:
             text={
                 "en": "We use your messages to answer you. Say 'delete my data' at any time.",
                 "fr": "Nous utilisons vos messages pour vous répondre. Dites « supprimer mes données » à tout moment.",
+            },
+        ),
+        "service_updates": ConsentWording(
+            version="updates-1",
+            text={
+                "en": "We send you updates about your trips here (flight changes, gates, check-in). "
+                "Say 'no more messages' to stop them.",
+                "fr": "Nous vous envoyons ici les informations sur vos voyages (changements de vol, portes, "
+                "enregistrement). Dites « plus de messages » pour ne plus les recevoir.",
             },
         ),
         "feedback_analytics": ConsentWording(

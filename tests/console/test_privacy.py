@@ -91,10 +91,11 @@ def test_consent_lines_list_every_purpose_and_never_asked_ones() -> None:
     lines = consent_lines({"feedback_analytics": ConsentState("feedback_analytics", False, "words", "feedback-1", at)})
     assert [(ln.purpose, ln.status) for ln in lines] == [
         ("service", "never asked"),
+        ("service_updates", "never asked"),
         ("feedback_analytics", "withdrawn"),
         ("marketing", "never asked"),
     ]
-    assert lines[1] == ConsentLine(
+    assert lines[2] == ConsentLine(
         "feedback_analytics", "Feedback analytics", "withdrawn", at, "in their own words", "feedback-1"
     )
 
@@ -148,7 +149,7 @@ def test_the_panel_shows_a_granted_and_a_withdrawn_purpose_to_an_agent(app, agen
 
 def test_the_panel_of_a_customer_never_asked_shows_never_asked(app, agent_client, waiting_conversation) -> None:
     panel = consent_panel(agent_client.get(URL).get_data(as_text=True))
-    assert panel.count("Never asked") == 3 and "Granted" not in panel and "Withdrawn" not in panel
+    assert panel.count("Never asked") == 4 and "Granted" not in panel and "Withdrawn" not in panel
 
 
 def test_an_admin_sees_export_and_erase(app, staff, waiting_conversation) -> None:

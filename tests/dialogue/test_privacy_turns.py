@@ -233,13 +233,13 @@ def test_a_negated_grant_or_an_unrelated_refusal_changes_nothing(make_private, s
 @pytest.mark.parametrize(
     ("words", "said"),
     [
-        ("stop messaging me", "no more offers or news from us"),
-        ("unsubscribe", "no more offers or news from us"),
-        ("ne m'écrivez plus", "plus d'offres ni de nouvelles"),
-        ("désabonnez-moi", "plus d'offres ni de nouvelles"),
+        ("stop messaging me", "no more offers, news or trip updates from us"),
+        ("unsubscribe", "no more offers, news or trip updates from us"),
+        ("ne m'écrivez plus", "plus d'offres, de nouvelles ni d'informations de voyage"),
+        ("désabonnez-moi", "plus d'offres, de nouvelles ni d'informations de voyage"),
     ],
 )
-def test_opt_out_in_words_withdraws_marketing_and_feedback_and_confirms_once(
+def test_opt_out_in_words_withdraws_marketing_service_updates_and_feedback_and_confirms_once(
     make_private, sql_engine, words, said
 ) -> None:
     rt = make_private(ask_consent="never")
@@ -250,6 +250,7 @@ def test_opt_out_in_words_withdraws_marketing_and_feedback_and_confirms_once(
     current = ConsentBook(sql_engine).current(Customer("test", "optout"))
     assert {p: (c.granted, c.how) for p, c in current.items()} == {
         "marketing": (False, "words"),
+        "service_updates": (False, "words"),
         "feedback_analytics": (False, "words"),
     }
 
@@ -264,7 +265,7 @@ def test_opt_out_words_work_while_a_person_handles_the_conversation(make_private
     assert not ConsentBook(sql_engine).granted(Customer("test", "human-optout"), "marketing")
 
 
-def test_an_sms_stop_keyword_event_withdraws_both_once(make_private, engine) -> None:
+def test_an_sms_stop_keyword_event_withdraws_each_once(make_private, engine) -> None:
     rt = make_private(engine=engine)
     stop = inbound("STOP", conv="sms:+33612345678", channel="sms", kind="event", message_id="SMstop")
     stop = type(stop)(**{**stop.to_dict(), "timestamp": stop.timestamp, "attachments": (), "event": "opt_out"})
@@ -275,8 +276,9 @@ def test_an_sms_stop_keyword_event_withdraws_both_once(make_private, engine) -> 
     assert sorted((h.purpose, h.granted, h.how) for h in history) == [
         ("feedback_analytics", False, "keyword"),
         ("marketing", False, "keyword"),
+        ("service_updates", False, "keyword"),
     ]
-    assert {h.wording_version for h in history} == {"feedback-1", "marketing-1"}
+    assert {h.wording_version for h in history} == {"feedback-1", "marketing-1", "updates-1"}
 
 
 def test_a_failing_signal_write_never_breaks_the_turn(make_private, sql_engine, caplog) -> None:

@@ -213,7 +213,7 @@ def test_later_is_asked_again_at_the_next_resolution_then_csat_follows(make_bot,
     assert (record.granted, record.how, record.wording_version) == (True, "button", "feedback-1")
 
 
-def test_an_sms_stop_keyword_withdraws_marketing_and_feedback(make_bot, fake_twilio, engine) -> None:
+def test_an_sms_stop_keyword_withdraws_marketing_service_updates_and_feedback(make_bot, fake_twilio, engine) -> None:
     bot: Bot = make_bot(engine=engine, ask_consent="never")
     who = Customer("sms", NUMBER)
     bot.sms_says(NUMBER, "I agree to share feedback")
@@ -224,5 +224,6 @@ def test_an_sms_stop_keyword_withdraws_marketing_and_feedback(make_bot, fake_twi
     assert {p: (c.granted, c.how) for p, c in current.items()} == {
         "feedback_analytics": (False, "keyword"),
         "marketing": (False, "keyword"),
+        "service_updates": (False, "keyword"),
     }
     assert len(fake_twilio.messages(to=NUMBER)) == sent, "nothing sent after STOP"

@@ -75,7 +75,8 @@ def test_wordings_cover_every_purpose_and_unknown_keys_are_refused() -> None:
             {
                 "consent": {
                     "wordings": {
-                        p: {"version": "1", "text": {"en": " "}} for p in ("service", "feedback_analytics", "marketing")
+                        p: {"version": "1", "text": {"en": " "}}
+                        for p in ("service", "service_updates", "feedback_analytics", "marketing")
                     }
                 }
             }

@@ -52,6 +52,7 @@ CONFIRM_WORD = "ERASE"
 PURPOSE_LABELS: dict[str, str] = {
     "service": "Service (answering at all)",
     "feedback_analytics": "Feedback analytics",
+    "service_updates": "Service updates (trips, flights)",
     "marketing": "Marketing",
 }
 
