@@ -16,6 +16,7 @@ from typing import Any
 import redis as redis_lib
 
 from connectors._ratelimit import Rate
+from connectors._template_text import PLACEHOLDERS, check_placeholders
 from connectors.base import ChecksCredentials, Connector
 from connectors.meta import (
     CloudTemplate,
@@ -40,6 +41,22 @@ __all__ = ["build_connectors", "build_telegram", "build_whatsapp", "build_sms", 
 def _offline_redis() -> redis_lib.Redis:
     """For credential checks without Redis (doctor): any Redis use fails loudly."""
     return redis_lib.Redis(unix_socket_path="/nonexistent/brandbot-doctor-has-no-redis.sock")
+
+
+def _check_template_variables(settings: Settings, section: str, kind: str, formats: list[str]) -> None:
+    """A channel template for ``kind`` may use ``{text}``, ``{recipient}``, ``{kind}`` and, when
+    ``kind`` is a notification kind (``notifications.kinds``), that kind's variables.
+
+    Raises:
+        ConfigError: naming the template's key and the placeholder nothing fills.
+    """
+    notify = settings.notifications.kinds.get(kind)
+    allowed = PLACEHOLDERS + tuple(notify.variables if notify is not None else ())
+    try:
+        check_placeholders(formats, allowed=allowed)
+    except ValueError as exc:
+        hint = "" if notify is not None else f" (or notifications.kinds.{kind}.variables, for a notification)"
+        raise ConfigError([f"{section}.{kind}: {exc}{hint}"], settings.source) from exc
 
 
 def build_telegram(settings: Settings, redis: redis_lib.Redis) -> TelegramConnector:
@@ -73,6 +90,8 @@ def _twilio_kwargs(settings: Settings, clock: Callable[[], float]) -> dict[str, 
         options_ttl_seconds=tw.options_ttl_seconds,
         timeout=tw.request_timeout_seconds,
         clock=clock,
+        rate=Rate(tw.messages_per_second, 1),
+        max_rate_wait=tw.max_rate_wait_seconds,
     )
 
 
@@ -80,8 +99,13 @@ def build_whatsapp(
     settings: Settings, redis: redis_lib.Redis, clock: Callable[[], float] = time.time
 ) -> WhatsAppConnector:
     tw = settings.channels.twilio
+    for kind, t in tw.whatsapp.templates.items():
+        _check_template_variables(settings, "channels.twilio.whatsapp.templates", kind, t.variables)
     try:
-        templates = {kind: TemplateSpec(t.content_sid, list(t.variables)) for kind, t in tw.whatsapp.templates.items()}
+        templates = {
+            kind: TemplateSpec(t.content_sid, list(t.variables), dict(t.languages))
+            for kind, t in tw.whatsapp.templates.items()
+        }
     except ValueError as exc:
         raise ConfigError([f"channels.twilio.whatsapp.templates: {exc}"], settings.source) from exc
     return WhatsAppConnector(
@@ -124,9 +148,12 @@ def build_meta(
         max_rate_wait=meta.max_rate_wait_seconds,
         rate_limit_retry_seconds=meta.rate_limit_retry_seconds,
     )
+    for kind, t in meta.whatsapp.templates.items():
+        _check_template_variables(settings, "channels.meta.whatsapp.templates", kind, t.variables)
     try:
         templates = {
-            kind: CloudTemplate(t.name, t.language, tuple(t.variables)) for kind, t in meta.whatsapp.templates.items()
+            kind: CloudTemplate(t.name, t.language, tuple(t.variables), dict(t.languages))
+            for kind, t in meta.whatsapp.templates.items()
         }
     except ValueError as exc:
         raise ConfigError([f"channels.meta.whatsapp.templates: {exc}"], settings.source) from exc

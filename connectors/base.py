@@ -28,6 +28,7 @@ __all__ = [
     "Reconciles",
     "ShowsTyping",
     "StaffWindow",
+    "Reachable",
 ]
 
 AttachmentKind = Literal["image", "document", "audio", "video", "location", "sticker", "contact"]
@@ -143,6 +144,11 @@ class Outbound:
     #: who wrote it: the bot, or a member of staff (Messenger's human-agent tag allows staff
     #: replies for 7 days after the customer's last message, the bot's for 24 hours).
     author: Author = "bot"
+    #: named values a channel template may use as ``{name}`` besides ``{text}``, ``{recipient}``
+    #: and ``{kind}`` (a notification's ``{flight}``, ``{status}``...).
+    variables: Mapping[str, str] = field(default_factory=dict)
+    #: the customer's language (``"fr"``), when known: picks a template's variant in that language.
+    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -158,11 +164,16 @@ class Outbound:
             "idempotency_key": self.idempotency_key,
             "conversation_id": self.conversation_id,
             "author": self.author,
+            "variables": dict(self.variables),
+            "language": self.language,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Outbound:
+        """The Outbound of :meth:`to_dict`'s dict (one stored before ``variables`` and
+        ``language`` existed gets none)."""
         data = dict(d)
+        data["variables"] = dict(data.get("variables") or {})
         data["quick_replies"] = tuple(QuickReply(t, p) for t, p in data.get("quick_replies", ()))
         tpl = data.get("template")
         data["template"] = Template(tpl["content_sid"], tpl.get("variables", {})) if tpl else None
@@ -304,3 +315,17 @@ class StaffWindow(Protocol):
     human-agent tag: 7 days after the customer's last message, the bot 24 hours)."""
 
     def staff_may_reply(self, recipient: str) -> bool: ...
+
+
+@runtime_checkable
+class Reachable(Protocol):
+    """A connector that knows recipients it must not send to now (an SMS number that opted
+    out, a Telegram chat that blocked the bot), so a proactive message can be refused up front."""
+
+    def unreachable(self, recipient: str) -> str | None:
+        """A sentence saying why nothing can be sent to ``recipient`` now, or None.
+
+        Raises:
+            redis.RedisError: the channel state cannot be read.
+        """
+        ...

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import re
+
+from pydantic import Field, field_validator, model_validator
 
 from ._base import Section
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+_WHATSAPP_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+
+def _check_languages(value: dict[str, str], pattern: re.Pattern[str], what: str) -> dict[str, str]:
+    """Raises ValueError naming the first key that is not a language code or whose value does not match."""
+    for language, variant in value.items():
+        if not _LANGUAGE.match(language):
+            raise ValueError(f"key {language!r} is not a language code (2 or 3 lower-case letters, e.g. fr)")
+        if not pattern.match(variant):
+            raise ValueError(f"languages.{language}: {variant!r} is not {what}")
+    return value
 
 
 class WebchatSettings(Section):
@@ -38,12 +54,19 @@ class TelegramSettings(Section):
 class WhatsAppTemplate(Section):
     """An approved Content API template: ``content_sid`` HX... and its variables.
 
-    ``variables`` are format strings over ``{text}``, ``{recipient}``, ``{kind}``,
-    numbered 1, 2... in order, e.g. ``["{text}"]``.
+    ``variables`` are format strings over ``{text}``, ``{recipient}``, ``{kind}`` and a
+    notification's variables (``{flight}``), numbered 1, 2... in order, e.g. ``["{text}"]``.
+    ``languages`` maps a language (``fr``) to the content sid of the template approved in it.
     """
 
     content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
     variables: list[str] = Field(default_factory=list)
+    languages: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_languages(value, _CONTENT_SID, "a Content API sid (HX followed by 32 hex digits)")
 
 
 class WhatsAppSettings(Section):
@@ -78,6 +101,10 @@ class TwilioSettings(Section):
     #: where Twilio posts delivery statuses; empty: public_url + /webhooks/twilio/status (none without public_url).
     status_callback_url: str = ""
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: messages per second per sender number (each part of a split text counts), over every process.
+    messages_per_second: int = Field(default=10, ge=1)
+    #: a send waits this long for a rate slot, then is retried later by the pipeline.
+    max_rate_wait_seconds: float = Field(default=5.0, ge=0)
     #: how long numbered options ("1. Yes") stay answerable by their number.
     options_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
@@ -113,11 +140,19 @@ class TwilioSettings(Section):
 
 class CloudTemplateSettings(Section):
     """An approved WhatsApp template: its ``name`` and ``language`` as approved in WhatsApp
-    Manager, and its body variables (format strings over ``{text}``, ``{recipient}``, ``{kind}``)."""
+    Manager, and its body variables (format strings over ``{text}``, ``{recipient}``, ``{kind}``
+    and a notification's variables). ``languages`` maps a customer's language (``fr``) to the
+    WhatsApp language code the template is approved in (``fr``, ``en_US``); others get ``language``."""
 
     name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     variables: list[str] = Field(default_factory=list)
+    languages: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_languages(value, _WHATSAPP_LANGUAGE, "a WhatsApp language code (fr, en_US...)")
 
 
 class MetaWhatsAppSettings(Section):

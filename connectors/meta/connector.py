@@ -25,7 +25,7 @@ import redis
 from .._channel_state import ChannelState
 from .._ratelimit import Rate, RateLimited, RedisRateLimiter
 from .._sendlog import SendLog
-from .._template_text import check_placeholders, fill
+from .._template_text import check_placeholders, fill, pick_language
 from .._text import match_option, render_numbered, split_text
 from ..base import ChannelRules, Inbound, Outbound, QuickReply, WebhookRequest
 from ..errors import PermanentSendError, TransientSendError
@@ -72,20 +72,32 @@ def _title(text: str, limit: int) -> str:
 @dataclass(frozen=True)
 class CloudTemplate:
     """An approved WhatsApp template: its ``name``, ``language`` code and body variables
-    (format strings over ``{text}``, ``{recipient}``, ``{kind}``, in order)."""
+    (format strings over ``{text}``, ``{recipient}``, ``{kind}`` and the Outbound's own
+    ``variables``, ``{flight}``, in order).
+
+    ``languages`` maps an Outbound's language (``"fr"``) to the WhatsApp language code the
+    template is approved in (``"fr"``, ``"en_US"``); a message in another language, or in
+    none, gets ``language``.
+    """
 
     name: str
     language: str = "en"
     variables: Sequence[str] = ()
+    languages: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a WhatsApp template needs its name (as approved in WhatsApp Manager)")
-        check_placeholders(self.variables)
+        check_placeholders(self.variables, allowed=None)
 
     def render(self, message: Outbound) -> dict[str, Any]:
-        """The ``template`` object of a send of ``message``."""
-        body: dict[str, Any] = {"name": self.name, "language": {"code": self.language}}
+        """The ``template`` object of a send of ``message``.
+
+        Raises:
+            ValueError: a variable names a value the message does not have.
+        """
+        code = pick_language(self.languages, message.language) or self.language
+        body: dict[str, Any] = {"name": self.name, "language": {"code": code}}
         if self.variables:
             parameters = [{"type": "text", "text": fill(v, message, 1024)} for v in self.variables]
             body["components"] = [{"type": "body", "parameters": parameters}]
@@ -452,7 +464,14 @@ class WhatsAppCloudConnector(MetaConnector):
                     f"channels.meta.whatsapp.templates.{message.kind}",
                     code="window_closed",
                 )
-            return [{**head, "type": "template", "template": spec.render(message)}]
+            try:
+                template = spec.render(message)
+            except ValueError as exc:
+                raise PermanentSendError(
+                    f"whatsapp_cloud to {conversation}: template for kind {message.kind!r}: {exc}",
+                    code="template_variables",
+                ) from exc
+            return [{**head, "type": "template", "template": template}]
         options = message.quick_replies
         text = message.text
         if len(options) > MAX_WA_ROWS:

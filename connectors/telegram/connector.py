@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -206,6 +206,24 @@ class TelegramConnector:
         except ValueError:
             record = None
         return record if isinstance(record, dict) else {"reason": "unknown"}
+
+    def unreachable(self, recipient: str) -> str | None:
+        """Why nothing can be sent to ``recipient`` (``"123456"`` or ``"telegram:123456"``) now:
+        the chat blocked the bot (why and when); else None (``Reachable``).
+
+        Raises:
+            redis.RedisError: Redis unreachable.
+        """
+        chat_id = recipient.removeprefix(f"{CHANNEL}:")
+        record = self.blocked(chat_id)
+        if record is None:
+            return None
+        at = record.get("at")
+        when = f" on {datetime.fromtimestamp(at, UTC):%Y-%m-%d %H:%M} UTC" if isinstance(at, (int, float)) else ""
+        return (
+            f"the Telegram chat {chat_id} blocked the bot{when} ({record.get('reason', 'no reason recorded')}); "
+            "nothing is sent until the customer unblocks it or writes again"
+        )
 
     def mark_blocked(self, chat_id: str, reason: str, by: str | None = None) -> None:
         """Record that the customer blocked the bot in ``chat_id`` (durable: no expiry)."""

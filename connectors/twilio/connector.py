@@ -21,6 +21,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from .._channel_state import ChannelState
+from .._ratelimit import Rate, RateLimited, RedisRateLimiter
 from .._sendlog import Accepted, SendLog, match_parts
 from .._text import match_option, render_numbered, split_text
 from ..base import ChannelRules, Inbound, Outbound, Template, WebhookRequest
@@ -46,6 +47,10 @@ RETRYABLE_CODES = {20429, 20500, 20503, 30001}
 RECONCILE_SKEW = timedelta(seconds=60)
 #: latest messages to one number looked at when reconciling (one page).
 RECONCILE_LIMIT = 50
+#: the code of the TransientSendError raised when the sender's own rate limit is full.
+RATE_LIMITED_CODE = "rate_limited"
+#: the code of the PermanentSendError raised when a template variable has no value.
+TEMPLATE_VARIABLES_CODE = "template_variables"
 
 
 def make_twilio_client(
@@ -77,6 +82,10 @@ class TwilioConnector:
         timeout: seconds for one API call.
         clock: seconds since the epoch.
         client: a ready twilio Client (else one is made for ``api_base_url``).
+        rate: messages per sender (``sender``), over every process (each part of a split
+            text counts): Twilio queues what a number cannot send at once, for a while.
+        max_rate_wait: seconds a send may wait for a rate slot before raising TransientSendError.
+        sleep: how the rate limiter waits (injected in tests).
     """
 
     channel = "twilio"
@@ -101,6 +110,9 @@ class TwilioConnector:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         client: Client | None = None,
+        rate: Rate = Rate(10, 1),
+        max_rate_wait: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not sender:
             raise ValueError(f"{type(self).__name__}: the sender number is empty (channels.twilio.{self.channel}_from)")
@@ -115,6 +127,9 @@ class TwilioConnector:
         prefix = f"{key_prefix}:twilio"
         self.state = ChannelState(redis, prefix, clock, window_seconds, options_ttl_seconds)
         self._sent = SendLog(redis, prefix)
+        self._rate = rate
+        self._max_rate_wait = max_rate_wait
+        self._limiter = RedisRateLimiter(redis, f"{prefix}:rl", sleep=sleep)
         self.rules = replace(self.rules, max_text_length=self._max_len)
 
     # -- inbound (shared by both channels) ----------------------------------------
@@ -292,7 +307,8 @@ class TwilioConnector:
                 template, Twilio 21610 / 63016 / 63014 and other 4xx errors.
             OutcomeUnknown: the connection dropped or timed out after the request was
                 written: Twilio may have created the message (ask :meth:`reconcile`).
-            TransientSendError: Twilio unreachable (nothing sent), 429, 5xx.
+            TransientSendError: Twilio unreachable (nothing sent), 429, 5xx, the sender's rate
+                limit full (code ``"rate_limited"``, ``retry_after`` set).
         """
         number = bare_number(message.recipient)
         conv = f"{self.channel}:{number}"
@@ -382,7 +398,24 @@ class TwilioConnector:
             and (service is None or m.messaging_service_sid == service)
         ]
 
+    def _acquire(self, conv: str) -> None:
+        """Take a slot in the sender's rate limit (waiting up to ``max_rate_wait``).
+
+        Raises:
+            TransientSendError: code ``"rate_limited"``, ``retry_after`` set; nothing sent.
+        """
+        try:
+            self._limiter.acquire([(self._rate, self._sender)], self._max_rate_wait)
+        except RateLimited as exc:
+            raise TransientSendError(
+                f"{self.channel} to {conv}: the rate limit of sender {self._sender} "
+                f"({self._rate.amount} per {self._rate.seconds} s) is full: {exc}",
+                code=RATE_LIMITED_CODE,
+                retry_after=exc.retry_after,
+            ) from exc
+
     def _create(self, conv: str, number: str, part: Mapping[str, Any]) -> str:
+        self._acquire(conv)
         kwargs: dict[str, Any] = {"to": self._address(number), **part}
         if self._sender.startswith("MG"):
             kwargs["messaging_service_sid"] = self._sender
@@ -496,7 +529,13 @@ class WhatsAppConnector(TwilioConnector):
                 f"channels.twilio.whatsapp.templates.{message.kind}",
                 code="window_closed",
             )
-        return render_template(spec, message)
+        try:
+            return render_template(spec, message)
+        except ValueError as exc:
+            raise PermanentSendError(
+                f"whatsapp to {conversation}: template for kind {message.kind!r}: {exc}",
+                code=TEMPLATE_VARIABLES_CODE,
+            ) from exc
 
 
 class SmsConnector(TwilioConnector):
@@ -511,12 +550,29 @@ class SmsConnector(TwilioConnector):
         """Whether the number opted out (sends to it are refused)."""
         return self.state.opted_out(f"sms:{bare_number(recipient)}") is not None
 
-    def _before_send(self, conversation: str, message: Outbound) -> Template | None:
+    def unreachable(self, recipient: str) -> str | None:
+        """Why nothing can be sent to ``recipient`` now (it opted out: the reason and when), or
+        None (``Reachable``).
+
+        Raises:
+            redis.RedisError: Redis unreachable.
+        """
+        return self._opted_out_reason(f"sms:{bare_number(recipient)}")
+
+    def _opted_out_reason(self, conversation: str) -> str | None:
         opted = self.state.opted_out(conversation)
-        if opted is not None:
-            raise PermanentSendError(
-                f"sms to {conversation}: the number opted out ({opted['reason']}); "
-                "nothing is sent until it texts START",
-                code="opted_out",
-            )
+        if opted is None:
+            return None
+        when = ""
+        if isinstance(opted.get("at"), (int, float)):
+            when = f" on {datetime.fromtimestamp(opted['at'], UTC):%Y-%m-%d %H:%M} UTC"
+        return (
+            f"the number opted out{when} ({opted.get('reason', 'no reason recorded')}); "
+            "nothing is sent until it texts START"
+        )
+
+    def _before_send(self, conversation: str, message: Outbound) -> Template | None:
+        reason = self._opted_out_reason(conversation)
+        if reason is not None:
+            raise PermanentSendError(f"sms to {conversation}: {reason}", code="opted_out")
         return message.template

@@ -146,6 +146,7 @@ def test_export_holds_everything_then_erasure_leaves_no_trace(live: World) -> No
         ("bb:meta:sent:{whatsapp_cloud:+33612345678}:k1", True),
         ("{bb:telegram:rl}:overall:30/1", False),
         ("{bb:meta:rl}:messenger:104857600000001:80/1", False),
+        ("{bb:twilio:rl}:whatsapp:+14155238886:10/1", False),
         ("bb:presence", False),
         ("bb:something-new:{sms:+33612345678}", None),
     ],
