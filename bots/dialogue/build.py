@@ -28,6 +28,7 @@ from .phrases import load_privacy_file
 from .privacy_step import PrivacyStep
 
 if TYPE_CHECKING:
+    from ..notifications.turn import NotificationTurns
     from ..privacy.customer import Customer
     from .runtime import ConversationRuntime, NLUParser
 
@@ -142,6 +143,23 @@ def build_runtime(
         domain=domain,
         presence=presence,
         privacy=step,
+        notices=notification_turns(settings, services.engine, clock),
+    )
+
+
+def notification_turns(
+    settings: Settings, engine: Engine, clock: Callable[[], datetime] | None = None
+) -> NotificationTurns:
+    """The notifications' side of a turn (:class:`bots.notifications.turn.NotificationTurns`)."""
+    from ..notifications import CustomerLinks, Notifications
+    from ..notifications.turn import NotificationTurns
+
+    kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
+    return NotificationTurns(
+        settings.notifications,
+        settings.brand.default_language,
+        Notifications(engine, **kwargs),
+        CustomerLinks(engine, **kwargs),
     )
 
 

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 from sqlalchemy import Engine, insert, update
@@ -47,6 +47,7 @@ from ..handoff.presence import Presence
 from ..handoff.queue import STAFFED, Availability, availability
 from ..links.shortener import track_links
 from ..live_events import encode, message_event
+from ..notifications.events import NOTIFICATION_EVENT
 from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
@@ -55,11 +56,14 @@ from .actions import ActionContext, ActionRegistry, action_key
 from .domain import load_domain
 from .engine import Engine as Policy
 from .engine import EngineOutput
-from .privacy_step import PrivacyStep
+from .privacy_step import PrivacyStep, customer_of
 from .responses import Reply
 from .state import DialogueState
 from .store import StateStore
 from .transcript import record_turn
+
+if TYPE_CHECKING:
+    from ..notifications.turn import NotificationTurns
 
 __all__ = ["ConversationRuntime", "TurnResult", "build_runtime", "load_nlu", "NLUParser"]
 
@@ -109,6 +113,8 @@ class ConversationRuntime:
             (``<stores.key_prefix>:presence``, ``handoff.presence_seconds``, ``clock``).
         privacy: consent, feedback signals and erasure in the turn (:mod:`.privacy_step`);
             None: none of it (``build_runtime`` always sets it).
+        notices: proactive notifications (:mod:`bots.notifications.turn`): sends a queued one as
+            its event's turn, and links the references actions checked; None: neither.
     """
 
     def __init__(
@@ -122,9 +128,11 @@ class ConversationRuntime:
         domain: DomainSpec | None = None,
         presence: Presence | None = None,
         privacy: PrivacyStep | None = None,
+        notices: NotificationTurns | None = None,
     ) -> None:
         self.settings = settings
         self.privacy = privacy
+        self.notices = notices
         self.redis = redis
         self.engine = engine
         self.nlu = nlu
@@ -162,6 +170,8 @@ class ConversationRuntime:
             StaleState: another worker saved first (redo the turn).
             StoreUnavailable: Redis or SQL failed (nothing was saved).
         """
+        if inbound.kind == "event" and inbound.event == NOTIFICATION_EVENT and self.notices is not None:
+            return self._notification_turn(inbound, self.notices)
         if inbound.kind not in DIALOGUE_KINDS:
             loaded = self.store.load(inbound.conversation_id)
             if self.privacy is not None and inbound.kind == "event":
@@ -257,6 +267,34 @@ class ConversationRuntime:
             if not saved:
                 self.store.release(lease)
 
+    def _notification_turn(self, inbound: Inbound, notices: NotificationTurns) -> TurnResult:
+        """Send a queued notification as the turn of its event: the state remembers what it is
+        about, the transcript shows it (no customer message), a redone turn sends nothing twice."""
+        lease = self.store.acquire(inbound.conversation_id)
+        saved = False
+        try:
+            state = lease.state
+            previous = state.processed_outbounds(inbound.message_id)
+            if previous is not None:
+                self.store.release(lease)
+                saved = True
+                return TurnResult(
+                    outbounds=[Outbound.from_dict(o) for o in previous], nlu=None, state=state, replayed=True
+                )
+            now = self.clock()
+            found = notices.outbound(inbound, state)
+            outbounds = [found] if found is not None else []
+            state.remember_processed(
+                inbound.message_id, [o.to_dict() for o in outbounds], self.settings.dialogue.processed_limit
+            )
+            record_turn(self.engine, inbound, outbounds, None, state.language, state.mode, now, record_inbound=False)
+            self.store.save(lease, state, [self._live(inbound, "out", o.text, None, state, now) for o in outbounds])
+            saved = True
+            return TurnResult(outbounds=outbounds, nlu=None, state=state)
+        finally:
+            if not saved:
+                self.store.release(lease)
+
     def _policy_turn(
         self, state: DialogueState, nlu: NLUResult, inbound: Inbound, now: datetime, lease: Any
     ) -> EngineOutput:
@@ -314,6 +352,8 @@ class ConversationRuntime:
             idempotency_key=action_key(inbound.channel, inbound.message_id, step, steps[step]),
         )
         result = self.actions.run(req.name, ctx)
+        if self.notices is not None and result.remember:
+            self.notices.confirmed(customer_of(inbound.channel, inbound.conversation_id), result.remember)
         ready = self._availability(now) if result.handoff and self.settings.handoff.triggers.from_actions else STAFFED
         return self.policy.resume(out, req, result, ready)
 

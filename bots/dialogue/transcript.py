@@ -45,6 +45,7 @@ def record_turn(
     *,
     extra: Callable[[Connection], None] | None = None,
     inbound_data: dict[str, Any] | None = None,
+    record_inbound: bool = True,
 ) -> None:
     """Append the turn's rows and upsert the conversation (one transaction).
 
@@ -55,11 +56,13 @@ def record_turn(
         extra: more work in the same transaction, after the rows (a mode change's
             :func:`bots.handoff.modes.record`); its failure rolls the turn back.
         inbound_data: more keys for the inbound row's ``data`` (``{"left_message": True}``).
+        record_inbound: False for an event the customer did not send (a notification being
+            sent): only the outbound rows are written.
 
     Raises:
         StoreUnavailable: the database is unreachable (other SQL errors propagate unchanged).
     """
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "conversation_id": inbound.conversation_id,
             "direction": "in",
@@ -76,6 +79,8 @@ def record_turn(
             "created_at": inbound.timestamp,
         }
     ]
+    if not record_inbound:
+        rows.clear()
     for out in outbounds:
         rows.append(
             {
@@ -89,7 +94,8 @@ def record_turn(
             }
         )
     ins_msg = _insert(engine, messages).on_conflict_do_nothing()
-    preview = (inbound.text or (outbounds[-1].text if outbounds else inbound.payload or ""))[:PREVIEW_CHARS]
+    said = inbound.text if record_inbound else ""
+    preview = (said or (outbounds[-1].text if outbounds else inbound.payload or ""))[:PREVIEW_CHARS]
     latest = {"language": language, "mode": mode, "updated_at": now, "last_message_at": now, "last_preview": preview}
     conv = _insert(engine, conversations).values(
         id=inbound.conversation_id,
@@ -101,7 +107,8 @@ def record_turn(
     conv = conv.on_conflict_do_update(index_elements=[conversations.c.id], set_=latest)
     try:
         with engine.begin() as conn:
-            conn.execute(ins_msg, rows)
+            if rows:
+                conn.execute(ins_msg, rows)
             conn.execute(conv)
             if extra is not None:
                 extra(conn)

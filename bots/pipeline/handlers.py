@@ -15,6 +15,7 @@ from typing import Any
 
 from connectors.base import Connector, Inbound, NotesInbound, Outbound, ResolvesInbound, ShowsTyping
 
+from ..notifications.events import NOTIFICATION_EVENT
 from . import metrics
 from .deliverer import INFRASTRUCTURE_ERRORS, Deliverer
 from .dlq import DeadLetters
@@ -44,11 +45,14 @@ def resolve_inbound(connectors: Mapping[str, Connector], inbound: Inbound) -> In
     options), else ``note_inbound`` for one that :class:`~connectors.base.NotesInbound`.
     Webhooks only parse (no channel state), so this runs in the worker, where one
     conversation's messages come in order. A connector that :class:`~connectors.base.ShowsTyping`
-    then shows "typing..." for a message or a pressed button (Meta's channels).
+    then shows "typing..." for a message or a pressed button (Meta's channels). A notification's
+    event is brandbot's own, not the customer's: it is left alone (it opens no reply window).
 
     Raises:
         redis errors: infrastructure down; the caller must not ack.
     """
+    if inbound.kind == "event" and inbound.event == NOTIFICATION_EVENT:
+        return inbound  # ours, not the customer's: no window opens, nothing to show as typing
     connector = connectors.get(inbound.channel)
     resolved = inbound
     if isinstance(connector, ResolvesInbound):

@@ -23,6 +23,7 @@ from .feedback import FeedbackSettings
 from .handoff import ConsoleSettings, HandoffSettings
 from .links import LinksSettings
 from .nlu import NLUSettings
+from .notifications import NotificationsSettings
 from .pipeline import PipelineSettings
 from .privacy import PrivacySettings
 from .server import BrandSettings, ServerSettings
@@ -67,6 +68,7 @@ class Settings(Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     links: LinksSettings = Field(default_factory=LinksSettings)
+    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
 
     _source: str = PrivateAttr(default="<memory>")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

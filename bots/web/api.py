@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from connectors.input_text import BadInput, clean_text
 
+from ..apikeys.web import require_api_key
 from ..desk import Conflict, Desk, InvalidInput, NotFound
 from ..desk.views import jsonable
 from ..errors import StoreUnavailable
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 ROLES = ("agent", "admin")
+#: the API key scope of the brand systems' operations (notifications), and its OpenAPI scheme names.
+NOTIFY = "notify"
+API_KEY_SCHEMES = ("apiKey", "apiKeyBearer")
 _EXTENSION = "brandbot_api"
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -214,8 +218,9 @@ def _validate() -> ResponseReturnValue | None:
     "field"}`` before the view runs; any operation added to api_v1.yaml is covered.
 
     Credentials come first: a refused request to an operation that needs them goes through the
-    same ``require_token`` the views use, so a missing or bad token is still 401 (a wrong role
-    403) and only an authenticated caller learns what is wrong with its input. A valid request
+    same ``require_token`` (for the brand systems' operations ``require_api_key``) the views use,
+    so a missing or bad token is still 401 (a wrong role 403) and only an authenticated caller
+    learns what is wrong with its input. A valid request
     costs no extra token lookup: its view authenticates it as before.
     """
     refusal = validator_for(Description.API_V1).check(request)
@@ -226,6 +231,8 @@ def _validate() -> ResponseReturnValue | None:
     response.headers["Cache-Control"] = "no-store"
     if refusal.public:
         return response
+    if set(API_KEY_SCHEMES) & set(refusal.schemes):  # the brand systems' operations (notifications)
+        return require_api_key(NOTIFY)(lambda: response)()
     return require_token(*ROLES)(lambda: response)()
 
 

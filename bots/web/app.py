@@ -9,18 +9,22 @@ import uuid
 from flask import Flask, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 
+from ..apikeys import web as apikeys_web
+from ..apikeys.store import ApiKeys
+from ..apikeys.throttle import KeyThrottle
 from ..desk import build_desk
 from ..dialogue.domain import load_domain
 from ..handoff.presence import Presence
 from ..links import web as links_web
 from ..logging_setup import request_id_var
+from ..notifications.service import Notifier
 from ..runtime import build_connectors_for
 from ..services import Services, build_services
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from ..staff.accounts import Accounts
 from ..staff.web_auth import init_auth
-from . import api, chat, console, dashboard, health, metrics, webhooks
+from . import api, chat, console, dashboard, health, metrics, notify_api, webhooks
 from .live import init_live
 
 log = logging.getLogger(__name__)
@@ -122,8 +126,25 @@ def _staff_domain(settings: Settings) -> DomainSpec:
     return load_domain(settings)
 
 
+def build_notifier(services: Services) -> Notifier:
+    """The notifications' service, on the process's queue, connectors and SQL."""
+    from ..notifications import CustomerLinks, Notifications
+    from ..pipeline.ingest import ingest_for
+    from ..privacy import ConsentBook
+
+    return Notifier(
+        services.settings,
+        ingest_for(services),
+        build_connectors_for(services),
+        Notifications(services.engine),
+        CustomerLinks(services.engine),
+        ConsentBook(services.engine),
+    )
+
+
 def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> None:
-    """Sign-in and CSRF, the agent desk, the live hub, the console, the dashboard and the /api/v1 API."""
+    """Sign-in and CSRF, the agent desk, the live hub, the console, the dashboard, the /api/v1 API
+    (staff tokens; the notifications with API keys)."""
     accounts = Accounts(services.engine)
     presence = Presence(services.redis, settings.stores.key_prefix, settings.handoff.presence_seconds)
     init_auth(app, settings, services.redis_url, accounts, on_sign_out=lambda staff: presence.drop(staff.id))
@@ -131,6 +152,10 @@ def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> Non
         settings, services.redis, services.engine, build_connectors_for(services), domain=_staff_domain(settings)
     )
     hub = init_live(app, services)
+    apikeys_web.register(
+        app, ApiKeys(services.engine), KeyThrottle(services.redis_url, key_prefix=settings.stores.key_prefix)
+    )
+    notify_api.register(app, build_notifier(services))
     api.register(app, services, desk, accounts)
     console.register(app, services, desk, accounts, hub, presence)
     dashboard.register(app, services, accounts)

@@ -176,6 +176,8 @@ def test_every_operation_that_takes_a_body_describes_it_with_a_schema() -> None:
             if "$ref" in body:
                 body = description["components"]["requestBodies"][body["$ref"].rsplit("/", 1)[1]]
             schema = body["content"]["application/json"]["schema"]
+            if "$ref" in schema:
+                schema = description["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
             assert schema.get("type") == "object" or schema.get("oneOf"), f"{method.upper()} {path}: {schema}"
             for part in ([schema], schema.get("oneOf", []))[bool(schema.get("oneOf"))]:
                 for name, prop in part.get("properties", {}).items():

@@ -69,12 +69,18 @@ class Refusal:
         field: the body field's path (``text``, ``recipient.channel``, ``items.0``), or the
             query or path parameter's name (``limit``, ``conversation_id``); ``body`` for the body as a whole.
         problem: what is wrong with it, for a person.
-        public: the operation needs no credentials (its ``security`` is empty).
+        schemes: the security schemes the operation accepts (``bearer``, ``apiKey``); empty: none
+            needed (public).
     """
 
     field: str
     problem: str
-    public: bool = False
+    schemes: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        """The operation needs no credentials (its ``security`` is empty)."""
+        return not self.schemes
 
     @property
     def message(self) -> str:
@@ -138,8 +144,8 @@ class RequestValidator:
             return None
         operation = found.operation
         security = operation / "security" if "security" in operation else self._spec.get("security")
-        public = security is None or not list(security)
-        return Refusal(refusal.field, refusal.problem, public)
+        schemes = () if security is None else tuple(name for requirement in security for name in requirement.keys())  # noqa: SIM118 - a SchemaPath iterates paths, its keys() are the names
+        return Refusal(refusal.field, refusal.problem, schemes)
 
     def _first(self, errors: Iterable[Exception]) -> Refusal | None:
         for error in errors:
