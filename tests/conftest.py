@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import redis
 import yaml
+from sqlalchemy import Engine
 
 from bots.settings import Settings, load_settings
 from bots.stores.redis_client import EmbeddedRedis, free_port
@@ -173,3 +174,10 @@ def demo_nlu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model_dir = tmp_path_factory.mktemp("nlu-model")
     train(base.path(base.nlu.data_dir), model_dir, list(base.brand.languages), seed=base.nlu.seed)
     return model_dir
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request: pytest.FixtureRequest) -> Engine:
+    """A migrated database of each supported kind (PostgreSQL: a fresh database of its own)."""
+    engine: Engine = request.getfixturevalue("sql_engine" if request.param == "sqlite" else "pg_engine")
+    return engine

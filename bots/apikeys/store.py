@@ -14,13 +14,14 @@ import enum
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import aware, utcnow
 from ..stores.models import api_keys, audit_log
 from .errors import ApiKeyError
 from .keys import KEY_PREFIX, PREFIX_LENGTH, hash_key, new_key, parse_key
@@ -34,15 +35,6 @@ MAX_NAME_LENGTH = 100
 LAST_USED_EVERY = timedelta(seconds=60)
 _INSERT_ATTEMPTS = 3  # a new random prefix if one is taken (48 random bits: in practice never)
 _MAX_ID = 2**31 - 1
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    # SQLite gives back naive datetimes; every time stored here is UTC.
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 @dataclass(frozen=True)
@@ -114,7 +106,7 @@ class Verdict:
 
 
 def _info(row: RowMapping) -> ApiKeyInfo:
-    created_at = _aware(row["created_at"])
+    created_at = aware(row["created_at"])
     assert created_at is not None  # NOT NULL
     return ApiKeyInfo(
         id=row["id"],
@@ -122,8 +114,8 @@ def _info(row: RowMapping) -> ApiKeyInfo:
         prefix=row["prefix"],
         scopes=tuple(s for s in row["scopes"].split(",") if s),
         created_at=created_at,
-        last_used_at=_aware(row["last_used_at"]),
-        revoked_at=_aware(row["revoked_at"]),
+        last_used_at=aware(row["last_used_at"]),
+        revoked_at=aware(row["revoked_at"]),
         created_by=row["created_by"],
     )
 
@@ -164,7 +156,7 @@ class ApiKeys:
         clock: returns an aware ``datetime`` (UTC).
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
 

@@ -5,13 +5,15 @@ Datetimes read back from SQLite are naive (stored in UTC): :func:`aware` makes t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Literal, get_args, overload
+from datetime import datetime
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..clock import aware
+from ..notifications.events import NOTIFICATION_KEY_PREFIX
 from ..stores.models import audit_log, conversations, messages, notes, staff
 from .views import ConversationSummary, MessageView, NoteView, PastHandoff
 
@@ -36,17 +38,6 @@ View = Literal["waiting", "mine", "open", "resolved", "all"]
 VIEWS: tuple[str, ...] = get_args(View)
 #: modes in which a person leads or is awaited.
 STAFFED = ("waiting", "human")
-
-
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: None) -> None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """A naive datetime (SQLite) as UTC; aware ones unchanged."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def like_pattern(q: str) -> str:
@@ -210,6 +201,9 @@ def _message(row: Row) -> MessageView:
             kind=data.get("kind"),
         )
     staff_reply = data.get("author") == "staff"
+    kind = data.get("kind")
+    if str(row.message_id or "").startswith(NOTIFICATION_KEY_PREFIX):  # sent for the brand's systems
+        kind = f"notification: {kind}"
     return MessageView(
         id=row.id,
         direction="out",
@@ -218,7 +212,7 @@ def _message(row: Row) -> MessageView:
         author="staff" if staff_reply else "bot",
         staff_id=data.get("staff_id") if staff_reply else None,
         author_name=data.get("author_name"),
-        kind=data.get("kind"),
+        kind=kind,
         delivery=data.get("delivery"),
     )
 
@@ -227,7 +221,7 @@ def transcript(conn: Connection, conversation_id: str, limit: int = 500) -> list
     """The last ``limit`` messages, oldest first."""
     m = messages.c
     rows = conn.execute(
-        select(m.id, m.direction, m.text, m.data, m.created_at)
+        select(m.id, m.direction, m.text, m.data, m.created_at, m.message_id)
         .where(m.conversation_id == conversation_id)
         .order_by(m.created_at.desc(), m.id.desc())
         .limit(limit)
@@ -237,7 +231,9 @@ def transcript(conn: Connection, conversation_id: str, limit: int = 500) -> list
 
 def message_by_id(conn: Connection, row_id: int) -> MessageView:
     m = messages.c
-    return _message(conn.execute(select(m.id, m.direction, m.text, m.data, m.created_at).where(m.id == row_id)).one())
+    return _message(
+        conn.execute(select(m.id, m.direction, m.text, m.data, m.created_at, m.message_id).where(m.id == row_id)).one()
+    )
 
 
 def notes_of(conn: Connection, conversation_id: str) -> list[NoteView]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ..clock import aware, utcnow
 from ..errors import StoreUnavailable
 from ..privacy.customer import Customer
 from ..stores.models import conversations, customer_links
@@ -25,15 +26,6 @@ __all__ = ["CustomerLinks", "Identity", "normalise_reference"]
 
 MAX_REFERENCE_KIND = 16
 MAX_REFERENCE = 64
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite gives back naive datetimes; every time stored here is UTC.
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def normalise_reference(reference_kind: str, reference: str) -> tuple[str, str]:
@@ -70,7 +62,7 @@ class CustomerLinks:
         clock: returns an aware ``datetime`` (UTC).
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
 
@@ -133,9 +125,9 @@ class CustomerLinks:
                 channel=r.channel,
                 customer_id=r.customer_id,
                 conversation_id=r.conversation_id,
-                last_seen_at=max(_aware(r.last_seen_at), _aware(r.last_message_at))
+                last_seen_at=max(aware(r.last_seen_at), aware(r.last_message_at))
                 if r.last_message_at is not None
-                else _aware(r.last_seen_at),
+                else aware(r.last_seen_at),
             )
             for r in rows
         ]

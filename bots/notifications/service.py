@@ -15,11 +15,12 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from connectors.base import Connector, Inbound
 from connectors.input_text import BadInput, clean_text
 
+from ..clock import utcnow
 from ..pipeline.ingest import Ingest
 from ..privacy import ConsentBook, PrivacyError, customer
 from ..settings import Settings
@@ -71,10 +72,6 @@ class NotifyRequest:
     batch: str | None = None
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Notifier:
     """Checks, routes, records and queues notifications.
 
@@ -93,7 +90,7 @@ class Notifier:
         notifications: Notifications,
         links: CustomerLinks,
         consents: ConsentBook,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.config = settings.notifications

@@ -17,15 +17,17 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ..clock import aware, utcnow
 from ..errors import BrandbotError, StoreUnavailable
 from ..stores.models import deliveries, notifications
+from .events import NOTIFICATION_KEY_PREFIX
 
 __all__ = [
     "STATES",
@@ -64,18 +66,9 @@ MAX_REASON_LENGTH = 500
 _VIEW_CHUNK = 5000
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite gives back naive datetimes; every time stored here is UTC.
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def delivery_key(notification_id: str) -> str:
     """The ``Outbound.idempotency_key`` (and ``deliveries.idempotency_key``) of a notification."""
-    return f"notification:{notification_id}"
+    return NOTIFICATION_KEY_PREFIX + notification_id
 
 
 class IdempotencyConflict(BrandbotError):
@@ -212,8 +205,8 @@ def _row(m: RowMapping) -> NotificationRow:
         reason=m["reason"],
         delivery_key=m["delivery_key"],
         batch=m["batch"],
-        created_at=_aware(m["created_at"]),
-        updated_at=_aware(m["updated_at"]),
+        created_at=aware(m["created_at"]),
+        updated_at=aware(m["updated_at"]),
     )
 
 
@@ -239,16 +232,16 @@ def _joined() -> Select[Any]:
 def _view(r: Any) -> NotificationView:
     delivery = r if r.status is not None else None
     state, reason = view_state(r.state, r.reason, delivery)
-    updated = _aware(r.updated_at)
+    updated = aware(r.updated_at)
     if r.delivery_updated_at is not None:
-        updated = max(updated, _aware(r.delivery_updated_at))
+        updated = max(updated, aware(r.delivery_updated_at))
     return NotificationView(
         id=r.id,
         kind=r.kind,
         state=state,
         reason=reason,
         channel=r.channel,
-        created_at=_aware(r.created_at),
+        created_at=aware(r.created_at),
         updated_at=updated,
         batch=r.batch,
     )
@@ -262,7 +255,7 @@ class Notifications:
         clock: returns an aware ``datetime`` (UTC).
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
 

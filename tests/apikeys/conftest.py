@@ -8,19 +8,17 @@ import pytest
 from sqlalchemy import Engine
 
 from bots.apikeys import ApiKeys, store
+from tests.support.clock import SettableClock
 
 #: a second scope for the tests of scope checks (brandbot itself knows only "notify" so far).
 OTHER_SCOPE = "reports"
 
 
-class Clock:
+class Clock(SettableClock):
     """A settable clock (aware UTC)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

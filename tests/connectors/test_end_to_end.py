@@ -16,13 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bots.runtime import start_embedded
-from bots.services import build_services
-from bots.settings import load_settings
-from bots.stores.sql import upgrade
-from bots.web.app import create_app
-from tests.conftest import REPO
 from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
+from tests.support.live import deployment
 
 from .conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture
 from .test_webhooks_http import PUBLIC, post_telegram, post_twilio
@@ -54,27 +49,9 @@ def live(redis_url, redis_client, demo_nlu_dir: Path, tmp_path: Path, fake_teleg
         "TWILIO_SMS_FROM": SMS_FROM,
         "TWILIO_API_BASE_URL": fake_twilio.base_url,
         "TWILIO_PUBLIC_URL": PUBLIC,
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'brandbot.db'}",
     }
-    settings = load_settings(
-        REPO / "config.yaml",
-        env=env,
-        overrides={
-            "nlu.model_dir": str(demo_nlu_dir),
-            "dialogue.actions_options.database": str(tmp_path / "airline.db"),
-        },
-    )
-    services = build_services(settings)
-    upgrade(services.engine)
-    app = create_app(settings, services)
-    workers = start_embedded(services, 2)
-    try:
-        yield app.test_client()
-    finally:
-        workers.stop(timeout=10)
-        services.pipeline.close()
-        services.close()
+    with deployment(env, redis_url, demo_nlu_dir, tmp_path) as (client, _services):
+        yield client
 
 
 def test_each_channel_gets_the_answer_in_its_own_format(live, fake_telegram, fake_twilio) -> None:

@@ -15,13 +15,7 @@ from typing import Any
 
 import pytest
 
-from bots.runtime import start_embedded
-from bots.services import build_services
-from bots.settings import load_settings
-from bots.stores.sql import upgrade
-from bots.web.app import create_app
 from connectors.meta import MessengerConnector
-from tests.conftest import REPO
 from tests.fakes.graph_api import (
     DEFAULT_INSTAGRAM_ID,
     DEFAULT_PAGE_ID,
@@ -29,6 +23,7 @@ from tests.fakes.graph_api import (
     DEFAULT_TOKEN,
     FakeGraphAPI,
 )
+from tests.support.live import deployment
 
 from .conftest import META_SECRET, META_VERIFY
 from .meta_payloads import instagram_body, messaging, page_body, wa_message, whatsapp_body
@@ -52,27 +47,9 @@ def live(redis_url, redis_client, demo_nlu_dir: Path, tmp_path: Path, fake_graph
         "META_PAGE_ID": DEFAULT_PAGE_ID,
         "META_INSTAGRAM_ACCOUNT_ID": DEFAULT_INSTAGRAM_ID,
         "META_WHATSAPP_PHONE_NUMBER_ID": DEFAULT_PHONE_NUMBER_ID,
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'brandbot.db'}",
     }
-    settings = load_settings(
-        REPO / "config.yaml",
-        env=env,
-        overrides={
-            "nlu.model_dir": str(demo_nlu_dir),
-            "dialogue.actions_options.database": str(tmp_path / "airline.db"),
-        },
-    )
-    services = build_services(settings)
-    upgrade(services.engine)
-    app = create_app(settings, services)
-    workers = start_embedded(services, 2)
-    try:
-        yield app.test_client(), services
-    finally:
-        workers.stop(timeout=10)
-        services.pipeline.close()
-        services.close()
+    with deployment(env, redis_url, demo_nlu_dir, tmp_path) as running:
+        yield running
 
 
 def _say(client: Any, text: str, sender: str = PSID, **message: Any) -> None:

@@ -8,16 +8,14 @@ import pytest
 from sqlalchemy import Engine
 
 from bots.notifications import CustomerLinks, Notifications
+from tests.support.clock import SettableClock
 
 
-class Clock:
+class Clock(SettableClock):
     """A settable clock (aware UTC)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -25,11 +23,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest) -> Engine:
+@pytest.fixture
+def engine(any_engine: Engine) -> Engine:
     """A migrated database on each backend (PostgreSQL: a database of its own, dropped after)."""
-    engine: Engine = request.getfixturevalue("sql_engine" if request.param == "sqlite" else "pg_engine")
-    return engine
+    return any_engine
 
 
 @pytest.fixture

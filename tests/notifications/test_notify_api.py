@@ -18,19 +18,14 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bots.apikeys.store import ApiKeys
-from bots.runtime import start_embedded
-from bots.services import build_services
-from bots.settings import load_settings
 from bots.stores.models import messages
-from bots.stores.sql import upgrade
-from bots.web.app import create_app
-from tests.conftest import REPO
 from tests.connectors.conftest import DEFAULT_SID, SMS_FROM, TG_SECRET, TWILIO_TOKEN, WHATSAPP_FROM, load_fixture
 from tests.connectors.test_end_to_end import wait_for
 from tests.connectors.test_webhooks_http import PUBLIC, post_telegram, post_twilio
 from tests.fakes.telegram_api import DEFAULT_TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.support.live import deployment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -54,33 +49,17 @@ def live(redis_url, redis_client, demo_nlu_dir: Path, tmp_path: Path) -> Iterato
             "TWILIO_SMS_FROM": SMS_FROM,
             "TWILIO_API_BASE_URL": twilio.base_url,
             "TWILIO_PUBLIC_URL": PUBLIC,
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'brandbot.db'}",
         }
         template = {"content_sid": FLIGHT_TEMPLATE, "variables": ["{flight}", "{status}"]}
-        settings = load_settings(
-            REPO / "config.yaml",
-            env=env,
-            overrides={
-                "nlu.model_dir": str(demo_nlu_dir),
-                "dialogue.actions_options.database": str(tmp_path / "airline.db"),
-                "channels.telegram.per_chat_messages": 100,
-                "channels.twilio.whatsapp.templates": {
-                    "flight_update": {**template, "languages": {"fr": FLIGHT_TEMPLATE_FR}}
-                },
+        overrides = {
+            "channels.telegram.per_chat_messages": 100,
+            "channels.twilio.whatsapp.templates": {
+                "flight_update": {**template, "languages": {"fr": FLIGHT_TEMPLATE_FR}}
             },
-        )
-        services = build_services(settings)
-        upgrade(services.engine)
-        app = create_app(settings, services)
-        workers = start_embedded(services, 2)
-        key = ApiKeys(services.engine).create("booking system", "notify")
-        try:
-            yield app.test_client(), services, key, telegram, twilio
-        finally:
-            workers.stop(timeout=10)
-            services.pipeline.close()
-            services.close()
+        }
+        with deployment(env, redis_url, demo_nlu_dir, tmp_path, overrides) as (client, services):
+            key = ApiKeys(services.engine).create("booking system", "notify")
+            yield client, services, key, telegram, twilio
 
 
 def notify(client: Any, key: str | None, body: dict[str, Any], idempotency: str | None = None) -> Any:
@@ -222,3 +201,18 @@ def test_the_customers_reply_continues_the_conversation_with_the_booking_known(l
             select(messages.c.direction, messages.c.text).where(messages.c.conversation_id == f"telegram:{chat}")
         ).all()
     assert ("out", "Flight NB1234 now departs from gate D7.") in [tuple(r) for r in rows]
+
+
+def test_the_console_shows_the_notification_in_the_conversation(live) -> None:
+    client, services, key, _tg, twilio = live
+    answer = notify(client, key.key, flight_update(recipient={"channel": "sms", "id": "+33622223333"}))
+    assert answer.get_json()["notification"]["state"] == "queued"
+    wait_for(lambda: twilio.messages(to="+33622223333"))
+    from bots.desk.service import build_desk
+    from bots.runtime import build_connectors_for
+
+    desk = build_desk(services.settings, services.redis, services.engine, build_connectors_for(services))
+    detail = desk.detail("sms:+33622223333")
+    [shown] = [m for m in detail.messages if m.direction == "out"]
+    assert shown.kind == "notification: flight_update" and shown.text.startswith("Flight NB1234 update")
+    assert [m for m in detail.messages if m.direction == "in"] == [], "the event is not shown as a customer message"
