@@ -1,18 +1,24 @@
-"""What every command shares: the config path, settings loaded once, error display."""
+"""What every command shares: the config path, settings loaded once, error display, tables as text."""
 
 from __future__ import annotations
 
 import functools
+import io
 import sys
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from ..errors import BrandbotError
 from ..settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,3 +59,24 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
             sys.exit(2)
 
     return wrapper
+
+
+def migrated_engine(state: CliState) -> Engine:
+    """The SQL engine of the settings, its schema migrated to the latest version."""
+    from ..stores.sql import make_engine, upgrade
+
+    engine = make_engine(state.settings().database_url)
+    upgrade(engine)
+    return engine
+
+
+def render_table(table: Table, width: int = 160) -> str:
+    """``table`` as plain text (no colours), for stdout and for tests."""
+    buf = io.StringIO()
+    Console(width=width, file=buf, color_system=None).print(table)
+    return buf.getvalue().rstrip()
+
+
+def when(at: datetime | None) -> str:
+    """A time in a table cell (minutes; "-" for none)."""
+    return at.strftime("%Y-%m-%d %H:%M") if at else "-"

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import io
-from datetime import datetime
-
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ..apikeys.store import SCOPES, ApiKeys
-from ._state import CliState, console, friendly_errors, pass_state
+from ._state import CliState, console, friendly_errors, migrated_engine, pass_state, render_table, when
 
 #: the actor of every audit_log row written from the command line.
 ACTOR = "cli"
 
 
 def _apikeys(state: CliState) -> ApiKeys:
-    from ..stores.sql import make_engine, upgrade
-
-    engine = make_engine(state.settings().database_url)
-    upgrade(engine)
-    return ApiKeys(engine)
-
-
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M") if at else "-"
-
-
-def _render(table: Table) -> str:
-    buf = io.StringIO()
-    Console(width=160, file=buf, color_system=None).print(table)
-    return buf.getvalue().rstrip()
+    return ApiKeys(migrated_engine(state))
 
 
 @click.group("apikey")
@@ -82,11 +64,11 @@ def apikey_list(state: CliState) -> None:
             k.name,
             k.shown_prefix,
             ", ".join(k.scopes),
-            _when(k.created_at),
-            _when(k.last_used_at),
-            _when(k.revoked_at),
+            when(k.created_at),
+            when(k.last_used_at),
+            when(k.revoked_at),
         )
-    click.echo(_render(table))
+    click.echo(render_table(table))
 
 
 @apikey.command("revoke")

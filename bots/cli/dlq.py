@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from ._state import CliState, console, friendly_errors, pass_state
+from ._state import CliState, console, friendly_errors, pass_state, render_table
 
 
 def _open(state: CliState):
@@ -39,7 +39,7 @@ def dlq_list(state: CliState, limit: int) -> None:
         table.add_column(col, overflow="fold")
     for d in rows:
         table.add_row(d.id, d.when, d.kind, d.channel, d.conversation_id, str(d.attempts), d.error[:200])
-    click.echo(_render(table))
+    click.echo(render_table(table))
 
 
 @dlq.command("show")
@@ -67,16 +67,6 @@ def dlq_show(state: CliState, entry_id: str) -> None:
     if letter.traceback:
         click.echo("traceback:")
         click.echo(letter.traceback.rstrip())
-
-
-def _render(table: Table) -> str:
-    import io
-
-    from rich.console import Console
-
-    buf = io.StringIO()
-    Console(width=160, file=buf, color_system=None).print(table)
-    return buf.getvalue().rstrip()
 
 
 @dlq.command("retry")

@@ -7,21 +7,19 @@ whatsapp_cloud);
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from ..errors import BrandbotError
 from ..settings import Settings
 from ..settings.privacy import PrivacySettings
-from ._state import CliState, console, friendly_errors, pass_state
+from ._state import CliState, console, friendly_errors, pass_state, render_table
 
 if TYPE_CHECKING:
     from ..privacy import Customer
@@ -64,12 +62,6 @@ def _services(state: CliState) -> Iterator[tuple[Settings, Services]]:
         yield settings, services
     finally:
         services.close()
-
-
-def _render(table: Table) -> str:
-    buf = io.StringIO()
-    Console(width=120, file=buf, color_system=None).print(table)
-    return buf.getvalue().rstrip()
 
 
 def _counts_table(title: str, counts: dict[str, int], what: str = "removed") -> Table:
@@ -123,7 +115,10 @@ def forget(state: CliState, channel: str, customer_id: str, yes: bool) -> None:
             lock_wait=settings.dialogue.lock_wait_seconds,
         )
     click.echo(
-        _render(_counts_table(f"erased {who.channel} customer (erasure record {report.erasure_id})", report.removed))
+        render_table(
+            _counts_table(f"erased {who.channel} customer (erasure record {report.erasure_id})", report.removed),
+            width=120,
+        )
     )
 
 
@@ -158,7 +153,9 @@ def export_cmd(state: CliState, channel: str, customer_id: str, as_json: bool) -
         **{k: len(v) for k, v in document.items() if k in ("messages", "deliveries", "delivery_parts", "notes")},
         "redis keys": len(document["redis"]),
     }
-    click.echo(_render(_counts_table(f"stored about {who.channel} customer {who.id}", counts, "records")))
+    click.echo(
+        render_table(_counts_table(f"stored about {who.channel} customer {who.id}", counts, "records"), width=120)
+    )
     click.echo("add --json for the whole document")
 
 
@@ -194,7 +191,7 @@ def retention_run(state: CliState, dry_run: bool) -> None:
 
                 report = run_retention(engine, periods, now=now, progress=progress)
     title = "retention dry run: would remove" if dry_run else "retention: removed"
-    click.echo(_render(_counts_table(title, report.removed, "would remove" if dry_run else "removed")))
+    click.echo(render_table(_counts_table(title, report.removed, "would remove" if dry_run else "removed"), width=120))
     for kind, cutoff in report.cutoffs.items():
         click.echo(
             f"{kind}: {'kept for ever' if cutoff is None else 'older than ' + cutoff.isoformat(timespec='seconds')}"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 
 import click
 from rich.table import Table
 
-from ._state import CliState, console, friendly_errors, pass_state
+from ._state import CliState, console, friendly_errors, migrated_engine, pass_state, render_table
 
 #: the actor of every audit_log row written from the command line.
 ACTOR = "cli"
@@ -17,25 +16,8 @@ ROLE_CHOICES = ("agent", "analyst", "admin")
 
 def _accounts(state: CliState):
     from ..staff.accounts import Accounts
-    from ..stores.sql import make_engine, upgrade
 
-    engine = make_engine(state.settings().database_url)
-    upgrade(engine)
-    return Accounts(engine)
-
-
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M") if at else "-"
-
-
-def _render(table: Table) -> str:
-    import io
-
-    from rich.console import Console
-
-    buf = io.StringIO()
-    Console(width=160, file=buf, color_system=None).print(table)
-    return buf.getvalue().rstrip()
+    return Accounts(migrated_engine(state))
 
 
 @click.group("staff")
@@ -80,7 +62,7 @@ def staff_list(state: CliState) -> None:
         table.add_row(
             str(m.id), m.email, m.name, m.role, "disabled" if m.disabled else "active", ", ".join(active) or "-"
         )
-    click.echo(_render(table))
+    click.echo(render_table(table))
 
 
 @staff.command("disable")

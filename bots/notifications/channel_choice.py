@@ -46,8 +46,9 @@ class Choice:
 
     @property
     def reason(self) -> str:
-        """The refusals as one sentence (for ``refused`` notifications)."""
-        return "; ".join(f"{c.channel}: {why}" for c, why in self.refusals) or "no channel to send it to"
+        """The refusals as one line (for ``refused`` notifications), ``" | "`` between channels:
+        a connector's own reason may hold "; " ("...opted out (keyword 'STOP'); nothing is sent...")."""
+        return " | ".join(f"{c.channel}: {why}" for c, why in self.refusals) or "no channel to send it to"
 
 
 def order(candidates: Sequence[Candidate], preferred: str | None, fallback: Sequence[str]) -> list[Candidate]:
@@ -56,11 +57,13 @@ def order(candidates: Sequence[Candidate], preferred: str | None, fallback: Sequ
     The ``preferred`` channel's first (most recent first), then the most recent identity of all,
     then the others in ``fallback`` order (most recent first within a channel). Channels not
     in ``fallback`` are never tried unless preferred: a brand lists where it may write first.
+    An identity never seen (no ``last_seen_at``) is never "the most recent": when none was
+    seen, the fallback order alone decides, not the order the candidates were given in.
     """
     by_recency = sorted(candidates, key=lambda c: c.last_seen_at.timestamp() if c.last_seen_at else 0.0, reverse=True)
     out: list[Candidate] = [c for c in by_recency if preferred is not None and c.channel == preferred]
     allowed = [c for c in by_recency if c.channel in fallback and c not in out]
-    if allowed:
+    if allowed and allowed[0].last_seen_at is not None:
         out.append(allowed[0])
     rank = {channel: i for i, channel in enumerate(fallback)}
     rest = sorted((c for c in allowed if c not in out), key=lambda c: rank[c.channel])

@@ -24,7 +24,7 @@ from ..clock import utcnow
 from ..pipeline.ingest import Ingest
 from ..privacy import ConsentBook, PrivacyError, customer
 from ..settings import Settings
-from ..settings.notifications import NotificationKind
+from ..settings.notifications import CHANNEL_NAMES, NotificationKind
 from .channel_choice import Candidate, Choice, order, refusal
 from .events import NOTIFICATION_EVENT, event_message_id
 from .links import CustomerLinks
@@ -146,8 +146,8 @@ class Notifier:
             raise InvalidNotification(
                 "language", f"{req.language!r} is not one of {list(self.settings.brand.languages)}"
             )
-        if req.channel is not None and req.channel not in [*self.config.fallback_order, "webchat"]:
-            raise InvalidNotification("channel", f"{req.channel!r} is not a channel notifications go to")
+        if req.channel is not None and req.channel not in CHANNEL_NAMES:
+            raise InvalidNotification("channel", f"{req.channel!r} is not one of {list(CHANNEL_NAMES)}")
         return kind, variables
 
     def _request_hash(self, req: NotifyRequest, variables: Mapping[str, str]) -> str:
@@ -182,7 +182,11 @@ class Notifier:
         tried = order(candidates, req.channel, self.config.fallback_order) if req.recipient is None else candidates
         refusals: list[tuple[Candidate, str]] = []
         for candidate in tried:
-            who = customer(candidate.channel, candidate.customer_id)
+            try:
+                who = customer(candidate.channel, candidate.customer_id)
+            except PrivacyError as exc:  # a link to an id this deployment cannot write to
+                refusals.append((candidate, str(exc)))
+                continue
             why = refusal(
                 self.connectors.get(candidate.channel), candidate, req.kind, purpose, self.consents.current(who)
             )

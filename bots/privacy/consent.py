@@ -199,13 +199,20 @@ class ConsentBook:
             raise StoreUnavailable(f"cannot read the consent of a {who.channel} customer: {exc}") from exc
 
     def current(self, who: Customer) -> dict[str, ConsentState]:
-        """The answer in force per purpose (purposes never asked are absent)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(consent_state).where(
-                    consent_state.c.channel == who.channel, consent_state.c.customer_id == who.id
-                )
-            ).all()
+        """The answer in force per purpose (purposes never asked are absent).
+
+        Raises:
+            StoreUnavailable: SQL does not answer.
+        """
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(consent_state).where(
+                        consent_state.c.channel == who.channel, consent_state.c.customer_id == who.id
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"cannot read the consents of a {who.channel} customer: {exc}") from exc
         return {r.purpose: ConsentState(r.purpose, bool(r.granted), r.how, r.wording_version, _utc(r.at)) for r in rows}
 
     def history(self, who: Customer) -> list[ConsentRecord]:
