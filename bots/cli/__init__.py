@@ -57,7 +57,22 @@ def _walk(command: click.Command) -> Iterator[click.Command]:
 
 
 def _register() -> None:
-    from . import apikey, db, demo, dlq, doctor, nlu_cmd, privacy, report, serve, shell_cmd, staff, telegram_cmd, worker
+    from . import (
+        apikey,
+        db,
+        demo,
+        dlq,
+        doctor,
+        nlu_cmd,
+        notify,
+        privacy,
+        report,
+        serve,
+        shell_cmd,
+        staff,
+        telegram_cmd,
+        worker,
+    )
 
     for module in (
         serve,
@@ -73,6 +88,7 @@ def _register() -> None:
         demo,
         privacy,
         report,
+        notify,
     ):
         for command in module.COMMANDS:
             main.add_command(command)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -19,6 +20,8 @@ from ..settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from ..services import Services
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -80,3 +83,27 @@ def render_table(table: Table, width: int = 160) -> str:
 def when(at: datetime | None) -> str:
     """A time in a table cell (minutes; "-" for none)."""
     return at.strftime("%Y-%m-%d %H:%M") if at else "-"
+
+
+@contextmanager
+def live_services(state: CliState) -> Iterator[tuple[Settings, Services]]:
+    """The settings and services, with Redis and SQL answering and the schema at the latest
+    version (else a BrandbotError saying what to do); closed afterwards."""
+    from ..services import build_services
+    from ..stores.redis_client import ping
+    from ..stores.sql import check_sql, current_revision, head_revision
+
+    settings = state.settings()
+    services = build_services(settings)
+    try:
+        check_sql(services.engine)
+        ping(services.redis)
+        applied, latest = current_revision(services.engine), head_revision()
+        if applied != latest:
+            raise BrandbotError(
+                f"the database schema is at {applied or 'nothing'}, this version needs {latest}: "
+                "run `brandbot db upgrade` first"
+            )
+        yield settings, services
+    finally:
+        services.close()

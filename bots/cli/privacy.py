@@ -7,8 +7,6 @@ whatsapp_cloud);
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,14 +14,12 @@ import click
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from ..errors import BrandbotError
 from ..settings import Settings
 from ..settings.privacy import PrivacySettings
-from ._state import CliState, console, friendly_errors, pass_state, render_table
+from ._state import CliState, console, friendly_errors, live_services, pass_state, render_table
 
 if TYPE_CHECKING:
     from ..privacy import Customer
-    from ..services import Services
 
 __all__ = ["COMMANDS"]
 
@@ -40,28 +36,6 @@ def _customer(channel: str, raw_id: str) -> Customer:
         return customer(channel, raw_id)
     except PrivacyError as exc:
         raise click.BadParameter(str(exc), param_hint="--channel/--id") from exc
-
-
-@contextmanager
-def _services(state: CliState) -> Iterator[tuple[Settings, Services]]:
-    from ..services import build_services
-    from ..stores.redis_client import ping
-    from ..stores.sql import check_sql, current_revision, head_revision
-
-    settings = state.settings()
-    services = build_services(settings)
-    try:
-        check_sql(services.engine)
-        ping(services.redis)
-        applied, latest = current_revision(services.engine), head_revision()
-        if applied != latest:
-            raise BrandbotError(
-                f"the database schema is at {applied or 'nothing'}, this version needs {latest}: "
-                "run `brandbot db upgrade` first"
-            )
-        yield settings, services
-    finally:
-        services.close()
 
 
 def _counts_table(title: str, counts: dict[str, int], what: str = "removed") -> Table:
@@ -103,7 +77,7 @@ def forget(state: CliState, channel: str, customer_id: str, yes: bool) -> None:
             "This cannot be undone",
             abort=True,
         )
-    with _services(state) as (settings, services):
+    with live_services(state) as (settings, services):
         privacy = privacy_settings(settings)
         report = erase(
             who,
@@ -135,7 +109,7 @@ def export_cmd(state: CliState, channel: str, customer_id: str, as_json: bool) -
     from ..privacy.export import export, to_json
 
     who = _customer(channel, customer_id)
-    with _services(state) as (settings, services):
+    with live_services(state) as (settings, services):
         document = export(
             who,
             engine=services.engine,
@@ -172,7 +146,7 @@ def retention_run(state: CliState, dry_run: bool) -> None:
     """Remove what is older than its period; prints a table of what was removed. Safe from cron."""
     from ..privacy.retention import run_retention
 
-    with _services(state) as (settings, services):
+    with live_services(state) as (settings, services):
         periods = privacy_settings(settings).retention
         now = datetime.now(UTC)
         engine = services.engine

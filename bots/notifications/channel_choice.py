@@ -85,6 +85,11 @@ def refusal(
     """
     if connector is None:
         return "the channel is not enabled in this deployment"
+    if isinstance(connector, Reachable) and (why := connector.unreachable(candidate.customer_id)):
+        return why
+    closed = isinstance(connector, ReplyWindow) and not connector.window_open(candidate.customer_id)
+    if closed and kind not in template_kinds(connector):
+        return f"outside the 24-hour window and no approved template for {kind!r}"
     if purpose == "marketing":
         answer = consents.get("marketing")
         if answer is None or not answer.granted:
@@ -93,9 +98,4 @@ def refusal(
         answer = consents.get("service_updates")
         if answer is not None and not answer.granted:
             return f"opted out of service updates on {answer.at:%Y-%m-%d}"
-    if isinstance(connector, Reachable) and (why := connector.unreachable(candidate.customer_id)):
-        return why
-    closed = isinstance(connector, ReplyWindow) and not connector.window_open(candidate.customer_id)
-    if closed and kind not in template_kinds(connector):
-        return f"outside the 24-hour window and no approved template for {kind!r}"
     return None

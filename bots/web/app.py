@@ -17,7 +17,7 @@ from ..dialogue.domain import load_domain
 from ..handoff.presence import Presence
 from ..links import web as links_web
 from ..logging_setup import request_id_var
-from ..notifications.service import Notifier
+from ..notifications.build import build_notifier
 from ..runtime import build_connectors_for
 from ..services import Services, build_services
 from ..settings import Settings
@@ -124,22 +124,6 @@ def _staff_domain(settings: Settings) -> DomainSpec:
     if d.domain_file is None and not (d.flows or d.faq or d.responses):
         return DomainSpec()
     return load_domain(settings)
-
-
-def build_notifier(services: Services) -> Notifier:
-    """The notifications' service, on the process's queue, connectors and SQL."""
-    from ..notifications import CustomerLinks, Notifications
-    from ..pipeline.ingest import ingest_for
-    from ..privacy import ConsentBook
-
-    return Notifier(
-        services.settings,
-        ingest_for(services),
-        build_connectors_for(services),
-        Notifications(services.engine),
-        CustomerLinks(services.engine),
-        ConsentBook(services.engine),
-    )
 
 
 def _mount_staff_side(app: Flask, settings: Settings, services: Services) -> None:

@@ -35,6 +35,8 @@ class Recorded:
     query: dict[str, str] = field(default_factory=dict)
     #: the raw request body (the flattening into ``params`` loses JSON types and nesting).
     body: bytes = b""
+    #: when it arrived (``time.time()``): rates a fake saw (requests per second) are measured from it.
+    at: float = field(default_factory=time.time)
 
     def json_param(self, name: str) -> Any:
         """A parameter that the client sent JSON-encoded (Telegram's reply_markup, ...)."""
