@@ -26,8 +26,10 @@ refused, per second from the first row to the last state seen), counts per state
 messages the fake received in any 1-second window (sliding, from arrival times) against the limit,
 and the wall time. The limit counts as held when that peak is at most the limit plus one request
 per worker: the Redis limiter counts a send when its slot is taken, and each worker may have one
-request still on the wire when the next second's slots are taken. Redis: $REDIS_URL if set (keys under a prefix of the run's own, removed after),
-else an embedded redis-server.
+request still on the wire when the next second's slots are taken.
+
+Redis: $REDIS_URL if set (keys under a prefix of the run's own, removed after), else an embedded
+redis-server.
 """
 
 from __future__ import annotations
