@@ -166,6 +166,7 @@ def test_customer_html_is_shown_as_text_and_runs_nothing(console_bot, new_page) 
     sign_in(page, bot)
     hostile = "<img src=x onerror=alert(1)>"
     customer.says("I want to talk to a person")
+    customer.wait_for(lambda got: len(got) >= 1, "the handoff message")  # the conversation exists: it is listed
     customer.says(hostile)
     page.goto(bot.url + "/console?view=all")
     page.get_by_role("link", name="+31611111111").first.click()
