@@ -140,7 +140,8 @@ def test_intensifiers_and_scores_are_in_range(models: dict[str, SentimentModel])
 def test_far_better_than_always_negative_on_held_out_tweet_style_messages(
     models: dict[str, SentimentModel], lang: str
 ) -> None:
-    """Held-out (never trained on) airline-tweet-style messages, 60% negative like real ones."""
+    """Held-out (never trained on, no near-duplicate of a training message) airline-tweet-style
+    messages, about 60% negative like real ones."""
     from pathlib import Path
 
     from nlu.evaluation import sentiment_metrics
@@ -148,7 +149,7 @@ def test_far_better_than_always_negative_on_held_out_tweet_style_messages(
     test = read_sentiment_file(Path(__file__).parent / "data" / f"sentiment_heldout_{lang}.jsonl")
     pred = [lab for _s, lab in models[lang].predict_many([e.text for e in test])]
     m = sentiment_metrics([e.label for e in test], pred)
-    assert m["always_negative_accuracy"] == pytest.approx(0.6)
+    assert 0.55 <= m["always_negative_accuracy"] <= 0.65
     assert m["accuracy"] >= m["always_negative_accuracy"] + 0.2
     assert m["macro_f1"] >= 0.75
 
@@ -180,7 +181,8 @@ def test_an_unseen_handle_or_url_does_not_move_the_score(models: dict[str, Senti
 
 
 def test_far_better_than_always_negative_on_the_shipped_tweet_eval_file(models: dict[str, SentimentModel]) -> None:
-    """nlu/data/sentiment/eval_tweets_en.jsonl: 300 airline tweets (63/21/16), never trained on."""
+    """nlu/data/sentiment/eval_tweets_en.jsonl: 253 airline tweets (157/53/43), never trained on,
+    none a near-duplicate of a training message (tests/nlu/test_no_eval_leak.py)."""
     from nlu.evaluation import sentiment_metrics
 
     test = read_sentiment_file(SHIPPED_SENTIMENT_DIR / "eval_tweets_en.jsonl")
@@ -188,7 +190,7 @@ def test_far_better_than_always_negative_on_the_shipped_tweet_eval_file(models: 
     assert not train & {e.text.lower() for e in test}
     pred = [lab for _s, lab in models["en"].predict_many([e.text for e in test])]
     m = sentiment_metrics([e.label for e in test], pred)
-    assert len(test) == 300 and m["always_negative_accuracy"] == pytest.approx(0.63)
+    assert len(test) == 253 and m["always_negative_accuracy"] == pytest.approx(157 / 253)
     assert m["accuracy"] >= 0.85 and m["macro_f1"] >= 0.85
     assert min(m["f1"].values()) >= 0.8
 
