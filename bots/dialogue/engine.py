@@ -18,6 +18,8 @@ marked :attr:`EngineOutput.message_left`).
 Order of the policy on each message (bot mode):
   0. an accepted offer to leave a message: this message is the message;
   1. cancel words / ``abort`` -> leave the active flow (or the open question);
+  1b. no request in it ("?", "...", or an emoji alone with nothing open): the open question
+     again, else "How can I help?" (an emoji alone later in the conversation: no answer);
   2. an open "shall I get you a human?" question -> yes (or the button): hand over;
   3. ``human_handoff`` (``handoff.triggers.human_request``) -> hand over;
   4. the active flow: confirmation yes/no, slot values and corrections from entities;
@@ -27,6 +29,8 @@ Order of the policy on each message (bot mode):
   6. a bare "inform" whose entities fit one flow starts it ("move me to 15C on X7K9QZ");
   7. otherwise fallback: rephrase with suggestions; ``handoff.triggers.misses`` misses in a
      row offer a person.
+Messages the bot cannot read (a photo, a voice note, a location, a language it does not speak)
+go to :meth:`Engine.cannot_read` instead (the runtime tells them, :mod:`.unreadable`).
 After the turn, with no flow active and nothing offered yet: an intent of
 ``handoff.triggers.intents`` or a customer turning negative (average sentiment of the last
 ``negative_messages`` messages at or below ``negative_threshold``) offers a person.
@@ -50,6 +54,7 @@ from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, loos
 from .responses import Reply, render, render_response
 from .rules import is_back_to_bot, is_cancel, is_no, is_yes, word_count
 from .state import CONFIRM, DialogueState, FlowState
+from .unreadable import HOW_CAN_I_HELP, LANGUAGE_UNSUPPORTED, Unreadable, only_emoji, only_punctuation
 
 __all__ = [
     "Engine",
@@ -144,6 +149,7 @@ class Engine:
         self.switch_min_words = switch_min_words
         self.triggers = triggers or HandoffTriggers()
         self.trigger: dict[str, str] = {i: name for name, f in domain.flows.items() for i in f.intents}
+        self.unreadable = Unreadable(domain.responses, self.languages, default_language)
 
     # ------------------------------------------------------------------ entry points
     def turn(self, state: DialogueState, nlu: NLUResult, availability: Availability = STAFFED) -> EngineOutput:
@@ -172,6 +178,31 @@ class Engine:
         self._bot_turn(out, nlu, availability)
         self._offer_if_asked(out)
         self._offer_on_triggers(out, nlu)
+        return out
+
+    def cannot_read(self, state: DialogueState, nlu: NLUResult, key: str) -> EngineOutput:
+        """A turn for a message the bot cannot read: a photo, a voice note, a sticker, a location
+        (``key`` ``media_<kind>``) or a language it does not speak (``language_unsupported``).
+
+        One reply saying so (the latter in each of the brand's languages), then the open flow's
+        question again; the flow itself does not move, the language does not change. Silent
+        while a person has the conversation (the message reaches them through the transcript).
+        """
+        st = copy.deepcopy(state)
+        out = EngineOutput(st)
+        st.turns += 1
+        if st.mode in ("human", "waiting"):
+            return out
+        if st.mode == "resolved":
+            out.mode_request = ModeRequest("bot", "customer_returned")
+            out.events.append({"type": "customer_returned"})
+        out.events.append({"type": "unreadable", "what": key})
+        lang = st.language or self.default_language
+        if key == LANGUAGE_UNSUPPORTED:
+            out.replies.append(self.unreadable.languages_reply())
+        else:
+            out.replies.append(self.unreadable.reply(key, lang))
+        self.ask_again(out)
         return out
 
     def needs_availability(self, state: DialogueState, nlu: NLUResult) -> bool:
@@ -275,6 +306,11 @@ class Engine:
                 self._say(out, "anything_else")
             else:
                 self._say(out, "nothing_to_cancel")
+            return
+        emoji = only_emoji(text) and st.flow is None and not st.pending  # in a flow "👍" may be a yes
+        if emoji or only_punctuation(text):
+            # "?", "...", "👍": no request in it; never the last answer again, never "didn't get that"
+            self._no_request(out, silent=emoji)
             return
         if st.pending == OFFER_MESSAGE:
             st.pending = None
@@ -502,6 +538,22 @@ class Engine:
         slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
         if slot is not None:
             self._say(out, slot.prompt, {**st.memory, **fs.slots})
+
+    def _no_request(self, out: EngineOutput, silent: bool) -> None:
+        """A message with no request in it ("?", "...", an emoji alone): the open question again
+        if there is one, else "How can I help?"; an emoji alone later in a conversation with
+        nothing open is a reaction (a signal, no answer)."""
+        st = out.state
+        out.events.append({"type": "no_request"})
+        if st.flow is not None and st.flow.awaiting is not None and not st.pending:
+            self._reprompt(out)
+            return
+        if st.pending and self._offering(st):
+            self._say(out, "handoff_offer")
+            return
+        if silent and st.turns > 1:
+            return
+        out.replies.append(self.unreadable.reply(HOW_CAN_I_HELP, st.language or self.default_language))
 
     def _reprompt(self, out: EngineOutput) -> None:
         st = out.state

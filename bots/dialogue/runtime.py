@@ -38,7 +38,7 @@ import redis
 from sqlalchemy import Engine, insert, update
 from sqlalchemy.engine import Connection
 
-from connectors.base import Inbound, Outbound, QuickReply
+from connectors.base import Attachment, Inbound, Outbound, QuickReply
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
 from ..handoff.hours import hours_from_settings
@@ -46,7 +46,7 @@ from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
 from ..handoff.queue import STAFFED, Availability, availability
 from ..links.shortener import track_links
-from ..live_events import encode, message_event
+from ..live_events import encode, message_event, publish
 from ..notifications.events import NOTIFICATION_EVENT
 from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
@@ -56,11 +56,13 @@ from .actions import ActionContext, ActionRegistry, action_key
 from .domain import load_domain
 from .engine import Engine as Policy
 from .engine import EngineOutput
+from .foreign import ForeignLanguage
 from .privacy_step import PrivacyStep, customer_of
 from .responses import Reply
 from .state import DialogueState
 from .store import StateStore
 from .transcript import record_turn
+from .unreadable import LANGUAGE_UNSUPPORTED, is_reaction, media_key, media_kind
 
 if TYPE_CHECKING:
     from ..notifications.turn import NotificationTurns
@@ -73,6 +75,8 @@ log = logging.getLogger(__name__)
 DIALOGUE_KINDS = ("message", "callback")
 _PAYLOAD_INTENT = re.compile(r"^/([a-z_][a-z0-9_]*)$")
 MAX_ACTIONS_PER_TURN = 6
+#: while a flow waits for a value, a message needs this many more words to be called foreign.
+ANSWER_EXTRA_WORDS = 2
 
 
 class NLUParser(Protocol):
@@ -115,6 +119,9 @@ class ConversationRuntime:
             None: none of it (``build_runtime`` always sets it).
         notices: proactive notifications (:mod:`bots.notifications.turn`): sends a queued one as
             its event's turn, and links the references actions checked; None: neither.
+        foreign: tells a message in a language the brand does not speak (answered with the
+            languages it speaks); default: :class:`~bots.dialogue.foreign.ForeignLanguage` over
+            ``brand.languages``.
     """
 
     def __init__(
@@ -129,8 +136,10 @@ class ConversationRuntime:
         presence: Presence | None = None,
         privacy: PrivacyStep | None = None,
         notices: NotificationTurns | None = None,
+        foreign: ForeignLanguage | None = None,
     ) -> None:
         self.settings = settings
+        self.foreign = foreign or ForeignLanguage(settings.brand.languages)
         self.privacy = privacy
         self.notices = notices
         self.redis = redis
@@ -176,6 +185,8 @@ class ConversationRuntime:
             loaded = self.store.load(inbound.conversation_id)
             if self.privacy is not None and inbound.kind == "event":
                 self.privacy.on_event(inbound, loaded.language)  # an SMS STOP withdraws consents
+            if is_reaction(inbound):
+                self._record_signal(inbound, loaded)
             return TurnResult(outbounds=[], nlu=None, state=loaded)
         lease = self.store.acquire(inbound.conversation_id)
         # only a conversation with no state can be one just erased (costs a read on first contact only)
@@ -204,7 +215,15 @@ class ConversationRuntime:
             nlu = self._understand(inbound, state, now)
             first_contact = state.turns == 0
             handled = self.privacy.before(state, inbound, nlu, now) if self.privacy else None
-            out = handled.output if handled else self._policy_turn(state, nlu, inbound, now, lease)
+            if handled:
+                out = handled.output
+            else:
+                unreadable = self._unreadable(inbound, state, nlu)
+                out = (
+                    self.policy.cannot_read(state, nlu, unreadable)
+                    if unreadable
+                    else self._policy_turn(state, nlu, inbound, now, lease)
+                )
             if handled and not out.state.privacy.get("ask"):  # answered; no question of its own open
                 self.policy.ask_again(out)  # the interrupted flow's question, again
             after = self.privacy.finish(inbound, nlu, out, handled, first_contact, now) if self.privacy else None
@@ -246,7 +265,11 @@ class ConversationRuntime:
                 extra=extra,
                 inbound_data={"left_message": True} if left else None,
             )
-            events = [self._live(inbound, "in", inbound.text, nlu_dict, new, now, left_message=left)]
+            events = [
+                self._live(
+                    inbound, "in", inbound.text, nlu_dict, new, now, left_message=left, attachments=inbound.attachments
+                )
+            ]
             if change is not None:
                 events.append(mode_event(change))
             events += [self._live(inbound, "out", o.text, None, new, now) for o in outbounds]
@@ -266,6 +289,41 @@ class ConversationRuntime:
         finally:
             if not saved:
                 self.store.release(lease)
+
+    def _unreadable(self, inbound: Inbound, state: DialogueState, nlu: NLUResult) -> str | None:
+        """The response for a message the bot cannot read (``media_<kind>``, ``language_unsupported``),
+        or None for a message the policy should see."""
+        kind = media_kind(inbound)
+        if kind is not None:
+            return media_key(kind)
+        if state.mode in ("human", "waiting") or nlu.entities or inbound.payload or not nlu.text.strip():
+            return None  # a person reads it; an entity (a reference, a seat) is something to use
+        # while a flow waits for a value, short answers are values ("maria garcia lopez")
+        least = self.foreign.min_words + ANSWER_EXTRA_WORDS if state.flow and state.flow.awaiting else None
+        return LANGUAGE_UNSUPPORTED if self.foreign.detect(nlu.text, least) else None
+
+    def _record_signal(self, inbound: Inbound, state: DialogueState) -> None:
+        """A reaction: no answer, no dialogue turn; a transcript row and a live event for the console."""
+        now = self.clock()
+        data = {"event": inbound.event, **{k: v for k, v in inbound.raw.items() if k in ("reacted_to", "action")}}
+        record_turn(self.engine, inbound, [], None, state.language, state.mode, now, inbound_data=data)
+        publish(
+            self.redis,
+            self.settings.stores.key_prefix,
+            message_event(
+                conversation_id=inbound.conversation_id,
+                channel=inbound.channel,
+                direction="in",
+                author="customer",
+                message_id=inbound.message_id,
+                text=inbound.text,
+                mode=state.mode,
+                at=now,
+                language=state.language,
+                kind="event",
+                event=inbound.event,
+            ),
+        )
 
     def _notification_turn(self, inbound: Inbound, notices: NotificationTurns) -> TurnResult:
         """Send a queued notification as the turn of its event: the state remembers what it is
@@ -391,8 +449,11 @@ class ConversationRuntime:
         st: DialogueState,
         now: datetime,
         left_message: bool = False,
+        attachments: tuple[Attachment, ...] = (),
     ) -> str:
         extra: dict[str, Any] = {"left_message": True} if left_message else {}
+        if attachments:  # a sticker, a photo...: the console shows what came, even with no text
+            extra["attachments"] = [a.to_dict() for a in attachments]
         return encode(
             message_event(
                 conversation_id=inbound.conversation_id,

@@ -9,6 +9,12 @@ A story is a list of steps::
       state: {flow: change_seat, slots: {seat: 15C}, language: en, mode: bot, pending: null}
       silent: true                 # the bot sends nothing (a person is handling it)
 
+A step may send something other than text (what the connectors give for it)::
+
+    - attach: sticker              # a message with one attachment of this kind and ``user`` as caption
+    - react: "👍"                   # an emoji reaction to the bot's last message (kind "event")
+      recorded: true               # the inbound is in the transcript (with ``attach`` or ``react``)
+
 A story may ask for consent and feedback (the runtime then carries the privacy step, with the
 shipped phrases and the default consent wordings) and check the consents on record::
 
@@ -36,18 +42,22 @@ the trained NLU, since the keyword NLU is not meant to read free wording.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from bots.dialogue.build import build_privacy_step
 from bots.dialogue.privacy_step import customer_of
 from bots.dialogue.runtime import ConversationRuntime
 from bots.settings.feedback import FeedbackSettings
 from bots.settings.privacy import PrivacySettings
+from bots.stores.models import messages
+from connectors.base import Attachment, Inbound
 
 from .conftest import inbound
 
@@ -125,10 +135,12 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
     for i, step in enumerate(story["steps"], 1):
         text = step.get("user", "")
         payload = step.get("press")
-        result = runtime.handle(inbound(str(text), conv=conv, message_id=f"s{i}", payload=payload))
+        sent = _step_inbound(step, conv, f"s{i}")
+        result = runtime.handle(sent)
         replies = [o.text for o in result.outbounds]
-        transcript.append(f"  > {text or payload}\n" + "".join(f"  < {r}\n" for r in replies))
-        where = f"story {story['name']!r} step {i} ({text or payload!r})\n" + "".join(transcript)
+        shown = text or payload or f"[{step.get('attach') or 'reaction ' + str(step.get('react'))}]"
+        transcript.append(f"  > {shown}\n" + "".join(f"  < {r}\n" for r in replies))
+        where = f"story {story['name']!r} step {i} ({shown!r})\n" + "".join(transcript)
         joined = "\n".join(replies).lower()
         for want in step.get("bot", []):
             assert str(want).lower() in joined, f"{where}: expected {want!r} in the replies"
@@ -141,12 +153,38 @@ def run_story(runtime: ConversationRuntime, story: dict[str, Any]) -> None:
             assert replies == [], f"{where}: expected no reply"
         if "state" in step:
             _check_state(result.state, step["state"], where)
+        if step.get("recorded"):
+            with runtime.engine.connect() as c:
+                row = c.execute(
+                    select(messages.c.data).where(
+                        messages.c.conversation_id == conv,
+                        messages.c.direction == "in",
+                        messages.c.message_id == sent.message_id,
+                    )
+                ).first()
+            assert row is not None, f"{where}: the inbound is not in the transcript"
+            if sent.attachments:
+                assert [a["kind"] for a in row.data["attachments"]] == [a.kind for a in sent.attachments], where
         if "consent" in step:
             assert runtime.privacy is not None, f"{where}: a consent check needs `feedback:` in the story"
             current = runtime.privacy.consents.current(customer_of("story", conv))
             said = {True: "granted", False: "refused"}
             got = {p: (said[current[p].granted] if p in current else None) for p in step["consent"]}
             assert got == step["consent"], f"{where}: consents {got}, expected {step['consent']}"
+
+
+def _step_inbound(step: dict[str, Any], conv: str, message_id: str) -> Inbound:
+    """The step's inbound: text or a button, a message with an attachment, or a reaction."""
+    text = str(step.get("user", ""))
+    base = inbound(text, conv=conv, message_id=message_id, payload=step.get("press"))
+    if "react" in step:
+        raw = {"reacted_to": "bot-last", "action": "react"}
+        return replace(base, text=str(step["react"]), kind="event", event="reaction", raw=raw)
+    if "attach" in step:
+        kind = step["attach"]
+        att = Attachment(kind, latitude=52.3, longitude=4.76) if kind == "location" else Attachment(kind, url="x")
+        return replace(base, attachments=(att,))
+    return base
 
 
 @pytest.mark.parametrize("story", load_stories(held_out=False))

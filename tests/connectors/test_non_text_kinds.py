@@ -1,0 +1,66 @@
+"""What the dialogue's non-text handling relies on: each channel gives stickers, voice notes,
+photos and locations as typed attachments with no text (a caption is the text), reactions as
+events, and a WhatsApp emoji through Twilio as a plain text message (bots/dialogue/unreadable.py)."""
+
+from __future__ import annotations
+
+from connectors.telegram import parse_update
+from connectors.twilio import parse_message_form
+
+from .conftest import load_fixture
+
+
+def test_telegram_sticker_and_location_have_no_text_and_a_typed_attachment():
+    [sticker] = parse_update(load_fixture("telegram_message_sticker"))
+    assert (sticker.kind, sticker.text, [a.kind for a in sticker.attachments]) == ("message", "", ["sticker"])
+    [place] = parse_update(load_fixture("telegram_message_location"))
+    assert (place.text, [a.kind for a in place.attachments]) == ("", ["location"])
+
+
+def test_telegram_voice_note_is_an_audio_attachment():
+    update = load_fixture("telegram_message_sticker")
+    message = update["message"]
+    del message["sticker"]
+    message["voice"] = {
+        "file_id": "AwACAgQAAxkBAAIBVoice",
+        "file_unique_id": "AgADVoice",
+        "duration": 4,
+        "mime_type": "audio/ogg",
+    }
+    [voice] = parse_update(update)
+    assert (voice.text, [a.kind for a in voice.attachments]) == ("", ["audio"])
+
+
+def test_telegram_photo_caption_is_the_text():
+    [photo] = parse_update(load_fixture("telegram_message_photo"))
+    assert photo.text and photo.attachments[0].kind == "image"
+    assert photo.text == photo.attachments[0].caption
+
+
+def test_telegram_reactions_are_not_turned_into_messages():
+    update = {
+        "update_id": 815400203,
+        "message_reaction": {
+            "chat": {"id": 5123456789, "type": "private", "first_name": "Marieke"},
+            "message_id": 11,
+            "user": {"id": 5123456789, "is_bot": False, "first_name": "Marieke"},
+            "date": 1764370000,
+            "old_reaction": [],
+            "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+        },
+    }
+    assert parse_update(update) == []  # never a message the bot would answer
+
+
+def test_twilio_whatsapp_voice_note_is_audio_with_an_empty_body():
+    form = dict(load_fixture("twilio_whatsapp_image"))
+    form.update({"MediaContentType0": "audio/ogg", "MessageType": "audio"})
+    inb = parse_message_form(form)
+    assert (inb.kind, inb.text, [a.kind for a in inb.attachments]) == ("message", "", ["audio"])
+
+
+def test_twilio_whatsapp_emoji_alone_is_a_text_message():
+    form = dict(load_fixture("twilio_whatsapp_text"))
+    form["Body"] = "👍"
+    inb = parse_message_form(form)
+    assert (inb.kind, inb.text, inb.attachments) == ("message", "👍", ())
