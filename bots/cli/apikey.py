@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..apikeys.store import SCOPES, ApiKeys
@@ -61,7 +62,7 @@ def apikey_list(state: CliState) -> None:
     for k in keys:
         table.add_row(
             str(k.id),
-            k.name,
+            escape(k.name),
             k.shown_prefix,
             ", ".join(k.scopes),
             when(k.created_at),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ._state import CliState, console, friendly_errors, pass_state, render_table
@@ -38,7 +39,9 @@ def dlq_list(state: CliState, limit: int) -> None:
     for col in ("id", "when (UTC)", "kind", "channel", "conversation", "tries", "error"):
         table.add_column(col, overflow="fold")
     for d in rows:
-        table.add_row(d.id, d.when, d.kind, d.channel, d.conversation_id, str(d.attempts), d.error[:200])
+        table.add_row(
+            d.id, d.when, d.kind, d.channel, escape(d.conversation_id), str(d.attempts), escape(d.error[:200])
+        )
     click.echo(render_table(table))
 
 

@@ -88,14 +88,14 @@ def _summary_tables(report: BulkReport) -> list[Table]:
         reasons.add_column("reason", overflow="fold")
         reasons.add_column("notifications", justify="right")
         for reason, count in report.reasons:
-            reasons.add_row(reason, f"{count:,}")
+            reasons.add_row(escape(reason), f"{count:,}")
         tables.append(reasons)
     if report.invalid:
         invalid = Table(title=f"invalid rows ({len(report.invalid)}; rows counted from 1 after the header)")
         invalid.add_column("row", justify="right")
         invalid.add_column("reason", overflow="fold")
         for number, why in report.invalid[:20]:
-            invalid.add_row(str(number), why)
+            invalid.add_row(str(number), escape(why))
         if len(report.invalid) > 20:
             invalid.add_row("…", f"and {len(report.invalid) - 20} more (--json lists them all)")
         tables.append(invalid)
@@ -108,7 +108,7 @@ def _view_table(view: NotificationView) -> Table:
     table.add_column("value", overflow="fold")
     for name, value in view.to_json().items():
         if value is not None and name != "id":
-            table.add_row(name, str(value))
+            table.add_row(name, escape(str(value)))
     return table
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ._state import CliState, console, friendly_errors, migrated_engine, pass_state, render_table
@@ -60,7 +61,12 @@ def staff_list(state: CliState) -> None:
     for m in members:
         active = [t.prefix + "…" for t in accounts.tokens(m.email) if t.active]
         table.add_row(
-            str(m.id), m.email, m.name, m.role, "disabled" if m.disabled else "active", ", ".join(active) or "-"
+            str(m.id),
+            escape(m.email),
+            escape(m.name),
+            m.role,
+            "disabled" if m.disabled else "active",
+            ", ".join(active) or "-",
         )
     click.echo(render_table(table))
 

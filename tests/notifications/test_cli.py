@@ -264,3 +264,15 @@ def test_a_store_outage_stops_the_run_at_its_row_to_resume_from() -> None:
     )
     assert report.stopped_at == 5 and report.taken == 4 and not report.complete
     assert "does not answer" in (report.stop_error or "")
+
+
+def test_the_summary_shows_reasons_with_brackets_as_text() -> None:
+    """A reason quotes what a CSV row held ('[/x]'): shown as written, never read as table markup."""
+    from bots.cli._state import render_table
+    from bots.cli.notify import _summary_tables
+    from bots.notifications.bulk import BulkReport
+
+    report = BulkReport("b1", "flight_update", 2, invalid=[(1, "recipient: '[/x]' is not a Messenger id")])
+    report.reasons = [("sms: [bold]no[/] consent", 1)]
+    shown = "\n".join(render_table(t) for t in _summary_tables(report))
+    assert "'[/x]'" in shown and "[bold]no[/] consent" in shown
