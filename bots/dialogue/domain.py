@@ -52,18 +52,41 @@ def load_domain(settings: Settings) -> DomainSpec:
         path: Path = settings.path(d.domain_file)
         if not path.is_file():
             raise ConfigError([f"dialogue.domain_file: {path} does not exist"], settings.source)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            spec = DomainSpec.model_validate(raw)
-        except (yaml.YAMLError, ValidationError) as exc:
-            raise ConfigError([f"dialogue.domain_file {path}: {exc}"], settings.source) from exc
-        for key in data:
-            data[key].update(getattr(spec, key))
+        _merge_file(path.resolve(), data, settings, seen={}, visited=set())
     for key in data:
         data[key].update(getattr(d, key))
     domain = DomainSpec(**data)
     check_domain(domain, settings.brand.languages)
     return domain
+
+
+def _merge_file(
+    path: Path, data: dict, settings: Settings, seen: dict[tuple[str, str], Path], visited: set[Path]
+) -> None:
+    """Add one domain file (and the files it includes, relative to it) to ``data``."""
+    visited.add(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = DomainSpec.model_validate(raw)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError([f"dialogue.domain_file {path}: {exc}"], settings.source) from exc
+    for key in data:
+        for name, value in getattr(spec, key).items():
+            if (key, name) in seen:
+                raise ConfigError(
+                    [f"dialogue.domain_file {path}: {key}.{name} is also defined in {seen[(key, name)]}"],
+                    settings.source,
+                )
+            seen[(key, name)] = path
+            data[key][name] = value
+    for name in spec.include:
+        included = (path.parent / name).resolve()
+        if not included.is_file():
+            problem = f"dialogue.domain_file {path}: include {name!r}: {included} does not exist"
+            raise ConfigError([problem], settings.source)
+        if included in visited:
+            raise ConfigError([f"dialogue.domain_file {path}: {included} is included twice"], settings.source)
+        _merge_file(included, data, settings, seen, visited)
 
 
 def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> None:

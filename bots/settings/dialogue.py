@@ -77,6 +77,9 @@ class FlowSpec(Section):
 class DomainSpec(Section):
     """Everything the bot can say and do (inline in config.yaml or in ``domain_file``)."""
 
+    #: more domain files merged into this one (relative to it), e.g. ``[topics.yml]``; a name
+    #: defined in two files is an error.
+    include: list[str] = Field(default_factory=list)
     flows: dict[str, FlowSpec] = Field(default_factory=dict)
     #: intent -> answer straight from config (baggage allowance, check-in times, greetings).
     faq: dict[str, Response] = Field(default_factory=dict)
