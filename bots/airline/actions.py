@@ -15,6 +15,7 @@ up is rolled back, so "couldn't finish this" is true.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -98,6 +99,27 @@ def _with_booking(fn: Callable[[ActionContext, Booking], ActionResult]) -> Calla
         return fn(ctx, booking)
 
     return run
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Surnames compared as people type them: case, accents, spaces, hyphens and apostrophes aside."""
+
+    def norm(x: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", x.casefold())
+        return "".join(c for c in decomposed if c.isalnum())
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+@action("verify_identity")
+def verify_identity(ctx: ActionContext) -> ActionResult:
+    """The identity step: the booking exists and its surname is the one given. Which of the two
+    is wrong is not said (that would tell a guesser a reference exists)."""
+    ref = str(ctx.slots.get("booking_ref", "")).upper()
+    booking = ctx.api.find_booking(ref)
+    if booking is None or not _same_name(booking.surname, str(ctx.slots.get("surname", ""))):
+        return ActionResult(ok=False, values={"booking_ref": ref})
+    return ActionResult(slots={"surname": booking.surname}, remember=_remember(booking))
 
 
 @action("booking_status")

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
 from nlu.result import OUT_OF_SCOPE, NLUResult
 
-from ..settings.dialogue import Button, DomainSpec, FlowSpec, SlotSpec
+from ..settings.dialogue import Button, DomainSpec, SlotSpec
 from .rules import word_count
 
 __all__ = [
@@ -25,12 +26,12 @@ __all__ = [
 SUGGESTION_EXCLUDED = {OUT_OF_SCOPE, "affirm", "deny", "inform", "greet", "goodbye", "thanks", "abort"}
 
 
-def extract_slots(spec: FlowSpec, nlu: NLUResult) -> tuple[dict[str, Any], dict[str, Any]]:
+def extract_slots(slots: Sequence[SlotSpec], nlu: NLUResult) -> tuple[dict[str, Any], dict[str, Any]]:
     """Slot values from the message's entities: (valid, invalid by the slot's pattern)."""
     found: dict[str, Any] = {}
     invalid: dict[str, Any] = {}
     used: set[int] = set()
-    for slot in spec.slots:
+    for slot in slots:
         for etype in slot.entities:
             ent = next((e for e in nlu.entities if e.type == etype and id(e) not in used), None)
             if ent is None:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError
 from ..settings import Settings
-from ..settings.dialogue import DomainSpec
+from ..settings.dialogue import DomainSpec, IdentitySpec
 from .errors import DomainError
 
 __all__ = ["load_domain", "check_domain", "BUILTIN_RESPONSES"]
@@ -48,22 +48,23 @@ def load_domain(settings: Settings) -> DomainSpec:
     """
     d = settings.dialogue
     data: dict = {"flows": {}, "faq": {}, "responses": {}, "intent_labels": {}}
+    identity = d.identity
     if d.domain_file:
         path: Path = settings.path(d.domain_file)
         if not path.is_file():
             raise ConfigError([f"dialogue.domain_file: {path} does not exist"], settings.source)
-        _merge_file(path.resolve(), data, settings, seen={}, visited=set())
+        identity = _merge_file(path.resolve(), data, settings, seen={}, visited=set()) or identity
     for key in data:
         data[key].update(getattr(d, key))
-    domain = DomainSpec(**data)
+    domain = DomainSpec(**data, identity=d.identity or identity)
     check_domain(domain, settings.brand.languages)
     return domain
 
 
 def _merge_file(
     path: Path, data: dict, settings: Settings, seen: dict[tuple[str, str], Path], visited: set[Path]
-) -> None:
-    """Add one domain file (and the files it includes, relative to it) to ``data``."""
+) -> IdentitySpec | None:
+    """Add one domain file (and the files it includes, relative to it) to ``data``; its identity step."""
     visited.add(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -79,6 +80,7 @@ def _merge_file(
                 )
             seen[(key, name)] = path
             data[key][name] = value
+    identity = spec.identity
     for name in spec.include:
         included = (path.parent / name).resolve()
         if not included.is_file():
@@ -86,14 +88,27 @@ def _merge_file(
             raise ConfigError([problem], settings.source)
         if included in visited:
             raise ConfigError([f"dialogue.domain_file {path}: {included} is included twice"], settings.source)
-        _merge_file(included, data, settings, seen, visited)
+        found = _merge_file(included, data, settings, seen, visited)
+        if found is not None and identity is not None:
+            raise ConfigError([f"dialogue.domain_file {included}: identity is also defined in {path}"], settings.source)
+        identity = identity or found
+    return identity
 
 
 def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> None:
     """Every referenced response exists, in every language the brand speaks."""
     problems: list[str] = []
     needed: dict[str, str] = {k: "the engine" for k in BUILTIN_RESPONSES}
+    if domain.identity is not None:
+        for key in (domain.identity.failed, domain.identity.locked):
+            needed[key] = "identity"
+        for slot in domain.identity.slots:
+            needed[slot.prompt] = f"identity slot {slot.name!r}"
+            if slot.invalid:
+                needed[slot.invalid] = f"identity slot {slot.name!r}"
     for name, flow in domain.flows.items():
+        if flow.verify and domain.identity is None:
+            problems.append(f"flow {name!r} asks to verify the customer's identity but the domain has no identity step")
         for key in (flow.confirm, flow.success, flow.failure):
             if key:
                 needed[key] = f"flow {name!r}"

@@ -51,8 +51,9 @@ from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 from ..settings.handoff import HandoffTriggers
 from .actions import ActionResult
 from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, loose_slot_value, next_language, suggestions
+from .identity import flow_slots, free_text_value, subject_key
 from .responses import Reply, render, render_response
-from .rules import is_back_to_bot, is_cancel, is_no, is_yes, word_count
+from .rules import is_back_to_bot, is_cancel, is_no, is_yes, wants_other, word_count
 from .state import CONFIRM, DialogueState, FlowState
 from .unreadable import HOW_CAN_I_HELP, LANGUAGE_UNSUPPORTED, Unreadable, only_emoji, only_punctuation
 
@@ -79,12 +80,23 @@ TAKE_MESSAGE = "take_message"
 #: is more likely meant for the agent).
 ABORT_MAX_WORDS = 6
 MAX_STACK = 2
+#: an asked free-text slot (a surname) takes the message unless the NLU is at least this sure it
+#: is another request ("baggage allowance?" while the surname is asked).
+FREE_TEXT_YIELDS = 0.8
+#: questions on the side in a row after which a waiting flow stops asking its question.
+DORMANT_AFTER = 2
+#: subjects (booking references) kept as verified in one conversation.
+MAX_VERIFIED = 5
 #: a message that fills the awaited slot is an answer, not another request, when the NLU
 #: gives "inform" at least this weight ("the booking code is X7K9QZ" read as booking_status).
 INFORM_AS_ANSWER = 0.2
 #: optional response: a confident out-of-scope message in the middle of a flow (else the
 #: slot's "invalid" message is said, as for any unusable answer).
 OUT_OF_SCOPE_IN_FLOW = "out_of_scope_in_flow"
+
+
+#: FAQ intents that are manners, not requests (never split out of a message on their own).
+SMALL_TALK = {"greet", "goodbye", "thanks"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,21 @@ class EngineOutput:
     message_left: bool = False
 
 
+def merge_outputs(first: EngineOutput, then: EngineOutput) -> EngineOutput:
+    """Two requests of one message as one turn: replies in order, except that a question asked
+    twice (a flow's prompt after each answer) is kept only where it comes last."""
+    replies = [*first.replies, *then.replies]
+    kept = [r for i, r in enumerate(replies) if r not in replies[i + 1 :]]
+    return EngineOutput(
+        state=then.state,
+        replies=kept,
+        action=then.action,
+        events=[*first.events, *then.events],
+        mode_request=first.mode_request or then.mode_request,
+        message_left=first.message_left or then.message_left,
+    )
+
+
 class Engine:
     """The policy over one domain.
 
@@ -149,6 +176,9 @@ class Engine:
         self.switch_min_words = switch_min_words
         self.triggers = triggers or HandoffTriggers()
         self.trigger: dict[str, str] = {i: name for name, f in domain.flows.items() for i in f.intents}
+        self.identity = domain.identity
+        #: each flow's slots in the order asked (the identity step's first when the flow verifies).
+        self.slots: dict[str, list[SlotSpec]] = {name: flow_slots(domain, f) for name, f in domain.flows.items()}
         self.unreadable = Unreadable(domain.responses, self.languages, default_language)
 
     # ------------------------------------------------------------------ entry points
@@ -205,6 +235,11 @@ class Engine:
         self.ask_again(out)
         return out
 
+    def is_request(self, nlu: NLUResult) -> bool:
+        """A confident request the bot acts on (an FAQ answer or a flow), not small talk."""
+        intent = nlu.intent
+        return self._confident(nlu) and intent not in SMALL_TALK and (intent in self.domain.faq or intent in self.trigger)
+
     def needs_availability(self, state: DialogueState, nlu: NLUResult) -> bool:
         """True when this message may hand the customer over (the runtime then looks up the
         real :class:`Availability`; other turns use the default and never consult it)."""
@@ -239,6 +274,9 @@ class Engine:
             self._say(out, "action_error", values)
             st.pending = f"{OFFER_HUMAN}:action_error"
             return out
+        if request.phase == "verify":
+            self._after_verify(out, result, values)
+            return out
         if result.handoff and self.triggers.from_actions:
             # the brand's code asks for a person (a cancelled flight to rebook...): say its
             # response, close the flows, hand over
@@ -257,7 +295,7 @@ class Engine:
             fs.slots.pop(result.reask, None)
             fs.checked = False
             fs.retries += 1
-            slot = next((s for s in spec.slots if s.name == result.reask), None)
+            slot = next((s for s in self.slots[fs.name] if s.name == result.reask), None)
             if slot is not None and fs.retries > slot.max_retries:
                 self._give_up(out, slot.name)
                 return out
@@ -280,6 +318,48 @@ class Engine:
         self._end_flow(out)
         self._offer_if_asked(out)
         return out
+
+    # ------------------------------------------------------------------ identity
+    def _verified(self, st: DialogueState, fs: FlowState) -> bool:
+        assert self.identity is not None
+        return subject_key(fs.slots.get(self.identity.subject, "")) in st.verified
+
+    def _identity_locked(self, st: DialogueState) -> bool:
+        return self.identity is not None and st.identity_failures >= self.identity.max_attempts
+
+    def _after_verify(self, out: EngineOutput, result: ActionResult, values: dict[str, Any]) -> None:
+        """The identity action answered: go on with the flow, or say the details do not match and
+        ask them again; after ``max_attempts`` failures (or a subject locked by the runtime's
+        count across conversations) stop the flows and offer a person."""
+        st = out.state
+        fs = st.flow
+        ident = self.identity
+        assert fs is not None and ident is not None
+        subject = subject_key(fs.slots.get(ident.subject, ""))
+        if result.ok:
+            st.verified = [*(v for v in st.verified if v != subject), subject][-MAX_VERIFIED:]
+            st.memory.update({s.name: fs.slots[s.name] for s in ident.slots if s.name in fs.slots})
+            out.events.append({"type": "identity_verified", "flow": fs.name})
+            self._advance(out)
+            return
+        st.identity_failures += 1
+        locked = result.response == ident.locked or self._identity_locked(st)
+        out.events.append(
+            {"type": "identity_failed", "flow": fs.name, "attempts": st.identity_failures, "locked": locked}
+        )
+        for s in ident.slots:
+            fs.slots.pop(s.name, None)
+            st.memory.pop(s.name, None)
+        if locked:
+            self._say(out, ident.locked, values)
+            out.events.append({"type": "flow_failed", "flow": fs.name})
+            st.flow = None
+            st.stack.clear()
+            st.pending = f"{OFFER_HUMAN}:identity_locked"
+            return
+        self._say(out, result.response or ident.failed, values)
+        fs.checked = False
+        self._advance(out)
 
     # ------------------------------------------------------------------ policy
     def _bot_turn(self, out: EngineOutput, nlu: NLUResult, availability: Availability) -> None:
@@ -354,7 +434,7 @@ class Engine:
                 )
             )
             if st.flow is not None:
-                self._reprompt(out)
+                self._aside(out)
             return
         if intent in self.trigger:
             st.misses = 0
@@ -372,7 +452,7 @@ class Engine:
             st.misses = 0
             self._say(out, "anything_else")
             return
-        if st.flow is not None and intent in ("affirm", "deny"):
+        if st.flow is not None and not self._dormant(st.flow) and intent in ("affirm", "deny"):
             st.misses = 0
             self._reprompt(out)
             return
@@ -388,14 +468,20 @@ class Engine:
         fs = st.flow
         assert fs is not None
         spec = self.domain.flows[fs.name]
-        found, invalid = extract_slots(spec, nlu)
-        awaited = next((s for s in spec.slots if s.name == fs.awaiting), None)
-        if not found and not invalid and awaited is not None:
+        slots = self.slots[fs.name]
+        found, invalid = extract_slots(slots, nlu)
+        awaited = next((s for s in slots if s.name == fs.awaiting), None)
+        if not found and not invalid and awaited is not None and not awaited.free_text:
             loose = loose_slot_value(awaited, nlu.text)
             if loose is not None:
                 found = {awaited.name: loose}
+        found.update(self._free_text(slots, fs, awaited, found, nlu))
+        if self._dormant(fs) and not found:
+            return False  # the customer moved on: this message is not for the waiting flow
         confident = self._confident(nlu)
         other_task = confident and nlu.intent not in NON_TASK_INTENTS and nlu.intent not in spec.intents
+        if awaited is not None and awaited.free_text and awaited.name in found:
+            other_task = False  # a surname, already told apart from another request by _free_text
         if (
             other_task
             and fs.awaiting in found
@@ -405,8 +491,10 @@ class Engine:
         if other_task and nlu.intent in self.trigger:
             return False  # another flow: started (and this one suspended) by the caller
         if found:
+            self._new_subject(fs, found)
             fs.slots.update(found)
             fs.checked = False
+            fs.asides = 0
             if fs.awaiting == CONFIRM:
                 out.events.append({"type": "slot_corrected", "flow": fs.name, "slots": sorted(found)})
             self._advance(out)
@@ -421,6 +509,14 @@ class Engine:
                 self._say(out, "flow_cancelled")
                 self._end_flow(out)
                 return True
+            if confident and nlu.intent in spec.intents and spec.slots and wants_other(nlu.text):
+                # "could I have another seat instead?" at the confirmation: ask the flow's last value again
+                last = spec.slots[-1].name
+                fs.slots.pop(last, None)
+                fs.checked = False
+                out.events.append({"type": "slot_reopened", "flow": fs.name, "slot": last})
+                self._advance(out)
+                return True
             if other_task:
                 return False
             return self._retry(out, spec, None, "confirm_yes_no")
@@ -429,7 +525,7 @@ class Engine:
         if confident and nlu.intent in spec.intents:
             self._reprompt(out)
             return True
-        slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        slot = awaited
         if (
             nlu.intent == OUT_OF_SCOPE
             and nlu.confidence >= self.threshold
@@ -440,6 +536,50 @@ class Engine:
             return self._retry(out, spec, slot, OUT_OF_SCOPE_IN_FLOW, reprompt=True)
         # nothing usable: a value refused by the slot's pattern, or no value at all
         return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else")
+
+    def _free_text(
+        self, slots: list[SlotSpec], fs: FlowState, awaited: SlotSpec | None, found: dict[str, Any], nlu: NLUResult
+    ) -> dict[str, Any]:
+        """A free-text slot's value (a surname): the answer when it is asked (unless the message is
+        clearly another request), or the name beside the awaited value ("X7K9QZ, Dupont")."""
+        for i, slot in enumerate(slots):
+            if not slot.free_text or slot.name in fs.slots or slot.name in found:
+                continue
+            if slot is awaited:
+                other = self._confident(nlu) and nlu.intent not in NON_TASK_INTENTS and nlu.confidence >= FREE_TEXT_YIELDS
+                value = None if other or is_yes(nlu.text) or is_no(nlu.text) else free_text_value(slot, nlu.text)
+            elif awaited is not None and awaited.name in found and i > 0 and slots[i - 1].name == awaited.name:
+                value = free_text_value(slot, nlu.text, nlu) if nlu.entities else None
+            else:
+                continue
+            if value is not None:
+                return {slot.name: value}
+        return {}
+
+    def _new_subject(self, fs: FlowState, found: dict[str, Any]) -> None:
+        """Another booking reference than the one verified: its surname is asked again (unless given)."""
+        ident = self.identity
+        if ident is None or ident.subject not in found or ident.subject not in fs.slots:
+            return
+        if subject_key(found[ident.subject]) != subject_key(fs.slots[ident.subject]):
+            for s in ident.slots:
+                if s.name not in found:
+                    fs.slots.pop(s.name, None)
+
+    def _aside(self, out: EngineOutput) -> None:
+        """A question answered while a flow waits: its question again the first time; from the
+        second in a row the flow waits silently (its values are still taken when given)."""
+        fs = out.state.flow
+        assert fs is not None
+        fs.asides += 1
+        if fs.asides == 1:
+            self._reprompt(out)
+        else:
+            out.events.append({"type": "flow_waiting", "flow": fs.name})
+
+    @staticmethod
+    def _dormant(fs: FlowState) -> bool:
+        return fs.asides >= DORMANT_AFTER
 
     def _retry(
         self, out: EngineOutput, spec: FlowSpec, slot: SlotSpec | None, key: str, reprompt: bool = False
@@ -462,16 +602,22 @@ class Engine:
         st = out.state
         spec = self.domain.flows[name]
         if st.flow is not None:
-            if st.flow.name == name:
-                st.flow = None
+            if st.flow.name == name or self._dormant(st.flow):
+                st.flow = None  # the same request again, or a flow the customer had left: not resumed
             else:
                 st.stack.append(st.flow)
                 del st.stack[:-MAX_STACK]
+        if spec.verify and self._identity_locked(st):
+            st.flow = st.stack.pop() if st.stack else None
+            self._say(out, self.identity.locked if self.identity else "action_error")
+            if st.flow is None:
+                st.pending = f"{OFFER_HUMAN}:identity_locked"
+            return
         fs = FlowState(name=name)
-        for s in spec.slots:
+        for s in self.slots[name]:
             if s.name in st.memory:
                 fs.slots[s.name] = st.memory[s.name]
-        found, _ = extract_slots(spec, nlu)
+        found, _ = extract_slots(self.slots[name], nlu)
         fs.slots.update(found)
         st.flow = fs
         out.events.append({"type": "flow_started", "flow": name})
@@ -483,8 +629,14 @@ class Engine:
         fs = st.flow
         assert fs is not None
         spec = self.domain.flows[fs.name]
-        for s in spec.slots:
-            if s.name not in fs.slots:
+        identity = {s.name for s in self.identity.slots} if spec.verify and self.identity is not None else set()
+        for s in [*self.slots[fs.name], None]:
+            if identity and (s is None or s.name not in identity) and not self._verified(st, fs):
+                # the identity step's slots are all in: check them before asking anything else
+                assert self.identity is not None
+                out.action = ActionRequest(self.identity.action, "verify", fs.name, dict(fs.slots))
+                return
+            if s is not None and s.name not in fs.slots:
                 if fs.awaiting != s.name:
                     fs.retries = 0
                 fs.awaiting = s.name
@@ -529,13 +681,13 @@ class Engine:
         """
         st = out.state
         fs = st.flow
-        if self._mode(out) != "bot" or fs is None or st.pending:
+        if self._mode(out) != "bot" or fs is None or st.pending or self._dormant(fs):
             return
         spec = self.domain.flows[fs.name]
         if fs.awaiting == CONFIRM and spec.confirm:
             self._say(out, spec.confirm, {**st.memory, **fs.slots})
             return
-        slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        slot = next((s for s in self.slots[fs.name] if s.name == fs.awaiting), None)
         if slot is not None:
             self._say(out, slot.prompt, {**st.memory, **fs.slots})
 
@@ -545,7 +697,7 @@ class Engine:
         nothing open is a reaction (a signal, no answer)."""
         st = out.state
         out.events.append({"type": "no_request"})
-        if st.flow is not None and st.flow.awaiting is not None and not st.pending:
+        if st.flow is not None and st.flow.awaiting is not None and not st.pending and not self._dormant(st.flow):
             self._reprompt(out)
             return
         if st.pending and self._offering(st):
@@ -565,7 +717,7 @@ class Engine:
         if fs.awaiting == CONFIRM and spec.confirm:
             self._say(out, spec.confirm, values)
             return
-        slot = next((s for s in spec.slots if s.name == fs.awaiting), None)
+        slot = next((s for s in self.slots[fs.name] if s.name == fs.awaiting), None)
         if slot is not None:
             self._say(out, slot.prompt, values)
             return
@@ -573,11 +725,11 @@ class Engine:
 
     def _remember_entities(self, st: DialogueState, nlu: NLUResult) -> None:
         """Keep slot values given out of context so the next flow does not ask again."""
-        for f in self.domain.flows.values():
-            found, _ = extract_slots(f, nlu)
+        for slots in self.slots.values():
+            found, _ = extract_slots(slots, nlu)
             # only from a slot's own (first) entity type: a booking reference a flight-number
             # slot also accepts is not remembered as a flight number
-            own = {s.name for s in f.slots if s.entities and any(e.type == s.entities[0] for e in nlu.entities)}
+            own = {s.name for s in slots if s.entities and any(e.type == s.entities[0] for e in nlu.entities)}
             st.memory.update({k: v for k, v in found.items() if k in own})
 
     # ------------------------------------------------------------------ helpers

@@ -148,3 +148,15 @@ def is_yes(text: str) -> bool:
 def is_no(text: str) -> bool:
     t = normalise(text)
     return t in NO or (t.split(" ", 1)[0] in NO_LEAD and len(t.split()) <= 4)
+
+
+#: words asking for another value than the one proposed ("another seat", "un autre siège").
+OTHER = re.compile(
+    r"\b(?:another|different|other|else|instead|rather|autre|différent|plutôt|plutot)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_other(text: str) -> bool:
+    """True when the customer asks for something else than what is being confirmed."""
+    return OTHER.search(normalise(text)) is not None

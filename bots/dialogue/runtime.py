@@ -52,12 +52,14 @@ from ..pipeline.turn import TurnResult as PipelineTurn
 from ..settings import Settings
 from ..settings.dialogue import DomainSpec
 from ..stores.models import audit_log, conversations
-from .actions import ActionContext, ActionRegistry, action_key
+from .actions import ActionContext, ActionRegistry, ActionResult, action_key
+from .attempts import IdentityAttempts
 from .domain import load_domain
 from .engine import Engine as Policy
-from .engine import EngineOutput
+from .engine import EngineOutput, merge_outputs
 from .foreign import ForeignLanguage
 from .privacy_step import PrivacyStep, customer_of
+from .requests import split_requests
 from .responses import Reply
 from .state import DialogueState
 from .store import StateStore
@@ -149,7 +151,11 @@ class ConversationRuntime:
         self.clock = clock or _utcnow
         self.domain = domain or load_domain(settings)
         used = [n for f in self.domain.flows.values() for n in (f.check, f.action) if n]
+        ident = self.domain.identity
+        if ident is not None and any(f.verify for f in self.domain.flows.values()):
+            used.append(ident.action)
         actions.require(used)
+        self.attempts = IdentityAttempts(redis, settings.stores.key_prefix, ident) if ident is not None else None
         d = settings.dialogue
         self.policy = Policy(
             self.domain,
@@ -357,16 +363,38 @@ class ConversationRuntime:
         self, state: DialogueState, nlu: NLUResult, inbound: Inbound, now: datetime, lease: Any
     ) -> EngineOutput:
         """The engine's turn and the actions it asks for."""
-        ready = self._availability(now) if self.policy.needs_availability(state, nlu) else STAFFED
-        out = self.policy.turn(state, nlu, ready)
         steps: Counter[str] = Counter()
-        for _ in range(MAX_ACTIONS_PER_TURN):
-            if out.action is None:
-                break
-            if time.monotonic() - lease.acquired_at > self.store.lock_ttl_ms / 3000:
-                self.store.extend(lease)  # slow actions: keep the conversation ours
-            out = self._run_action(out, inbound, now, steps)
+        out: EngineOutput | None = None
+        for part in self._requests(nlu, state, inbound, now):
+            current = state if out is None else out.state
+            ready = self._availability(now) if self.policy.needs_availability(current, part) else STAFFED
+            step = self.policy.turn(current, part, ready)
+            for _ in range(MAX_ACTIONS_PER_TURN):
+                if step.action is None:
+                    break
+                if time.monotonic() - lease.acquired_at > self.store.lock_ttl_ms / 3000:
+                    self.store.extend(lease)  # slow actions: keep the conversation ours
+                step = self._run_action(step, inbound, now, steps)
+            out = step if out is None else merge_outputs(out, step)
+            if step.mode_request is not None or step.state.pending:
+                break  # handed over, or a yes/no question is open: the rest waits for the answer
+        assert out is not None
+        out.state.turns = state.turns + 1
         return out
+
+    def _requests(self, nlu: NLUResult, state: DialogueState, inbound: Inbound, now: datetime) -> list[NLUResult]:
+        """The message's requests in order: its parts when two or more of them ask for different
+        things the bot acts on (:mod:`.requests`), else the message itself."""
+        if inbound.payload or state.mode != "bot":
+            return [nlu]
+        texts = split_requests(nlu.text)
+        if len(texts) < 2:
+            return [nlu]
+        ctx = ParseContext(now=now, timezone=self.settings.brand.timezone, language=state.language or nlu.language)
+        parts = [p for p in (self.nlu.parse(t, context=ctx) for t in texts) if self.policy.is_request(p)]
+        if len({p.intent for p in parts}) < 2:
+            return [nlu]
+        return parts
 
     def _with_erasure(self, result: TurnResult, erase: Callable[[], Any] | None) -> TurnResult:
         """Run a confirmed erasure now (the state is saved), or hand it to the pipeline."""
@@ -409,11 +437,24 @@ class ConversationRuntime:
             state={k: v for k, v in st.to_dict().items() if k != "processed"},
             idempotency_key=action_key(inbound.channel, inbound.message_id, step, steps[step]),
         )
-        result = self.actions.run(req.name, ctx)
+        result = self._verify(req.slots, ctx) if req.phase == "verify" else self.actions.run(req.name, ctx)
         if self.notices is not None and result.remember:
             self.notices.confirmed(customer_of(inbound.channel, inbound.conversation_id), result.remember)
         ready = self._availability(now) if result.handoff and self.settings.handoff.triggers.from_actions else STAFFED
         return self.policy.resume(out, req, result, ready)
+
+    def _verify(self, slots: dict[str, Any], ctx: ActionContext) -> ActionResult:
+        """The identity action, unless its subject is locked by failures across conversations
+        (then it is not even asked); a mismatch is counted."""
+        attempts = self.attempts
+        assert attempts is not None
+        subject = slots.get(attempts.spec.subject, "")
+        if attempts.locked(subject):
+            return ActionResult(ok=False, response=attempts.spec.locked)
+        result = self.actions.run(attempts.spec.action, ctx)
+        if not result.ok and not result.error and attempts.failed(subject) >= attempts.spec.max_attempts_per_subject:
+            return ActionResult(ok=False, response=attempts.spec.locked, events=result.events)
+        return result
 
     def _availability(self, now: datetime) -> Availability:
         """Business hours + console presence + the queue: only on turns that may hand over."""

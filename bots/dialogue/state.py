@@ -35,6 +35,9 @@ class FlowState:
     awaiting: str | None = None
     retries: int = 0
     checked: bool = False
+    #: questions answered on the side in a row while this flow waited (its question is asked
+    #: again after the first only; from the second the flow waits silently for its values).
+    asides: int = 0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FlowState:
@@ -44,6 +47,7 @@ class FlowState:
             awaiting=d.get("awaiting"),
             retries=int(d.get("retries", 0)),
             checked=bool(d.get("checked", False)),
+            asides=int(d.get("asides", 0)),
         )
 
 
@@ -75,6 +79,10 @@ class DialogueState:
     #: ("ask": consent, csat, comment, nps, erase), the consent wording shown, the last
     #: consent answer seen here and when a "later" may be asked again.
     privacy: dict[str, Any] = field(default_factory=dict)
+    #: subjects (booking references) the customer proved theirs in this conversation (capped).
+    verified: list[str] = field(default_factory=list)
+    #: failed identity checks in this conversation (the step stops at ``identity.max_attempts``).
+    identity_failures: int = 0
     version: int = 0
 
     # ---- redelivery -------------------------------------------------------
@@ -158,6 +166,8 @@ def state_from_json(raw: str | bytes | None, conversation_id: str, version: int 
             processed=list(d.get("processed") or []),
             turns=int(d.get("turns", 0)),
             privacy=dict(d.get("privacy") or {}),
+            verified=[str(v) for v in d.get("verified") or []],
+            identity_failures=int(d.get("identity_failures", 0)),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         log.warning("dialogue state of %s unreadable (%s); starting afresh", conversation_id, exc)

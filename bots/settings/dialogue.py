@@ -20,6 +20,7 @@ __all__ = [
     "Response",
     "SlotSpec",
     "FlowSpec",
+    "IdentitySpec",
     "DomainSpec",
     "DialogueSettings",
 ]
@@ -46,8 +47,8 @@ class SlotSpec(Section):
     """One piece of information a flow collects from NLU entities."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    #: entity types that fill this slot (first found wins), e.g. [seat].
-    entities: list[str] = Field(min_length=1)
+    #: entity types that fill this slot (first found wins), e.g. [seat]; none for a free-text slot.
+    entities: list[str] = Field(default_factory=list)
     #: response key asking for the slot.
     prompt: str
     #: optional regex the (string) value must fully match.
@@ -56,6 +57,16 @@ class SlotSpec(Section):
     invalid: str | None = None
     #: re-asks before the bot gives up and offers a human.
     max_retries: int = Field(default=2, ge=0, le=10)
+    #: a value no entity carries (a surname): the answer itself when this slot is asked, or the
+    #: name-like words left beside the entities when the slot asked before it is answered
+    #: ("X7K9QZ, Dupont"); ``pattern`` then checks it.
+    free_text: bool = False
+
+    @model_validator(mode="after")
+    def _filled_somehow(self) -> SlotSpec:
+        if not self.entities and not self.free_text:
+            raise ValueError(f"slot {self.name!r} needs entities (like [seat]) or free_text: true")
+        return self
 
 
 class FlowSpec(Section):
@@ -72,6 +83,39 @@ class FlowSpec(Section):
     #: response keys; an action may name another one in its result.
     success: str | None = None
     failure: str | None = None
+    #: the customer proves who they are (the domain's ``identity`` step) before the check,
+    #: the confirmation or the action: nothing personal is said and nothing changes before.
+    verify: bool = False
+
+
+class IdentitySpec(Section):
+    """The identity step flows with ``verify: true`` run first (e.g. booking reference + surname).
+
+    Its slots are asked (and pre-filled from values a verified earlier flow learnt) before the
+    flow's own; then ``action`` (brand code) says whether they match. Failed attempts are
+    limited per conversation and, across conversations, per value of ``subject`` (so a
+    booking's reference cannot be guessed by opening new chats).
+    """
+
+    slots: list[SlotSpec] = Field(min_length=1)
+    #: the action that checks the slots (``ok=False``: they do not match).
+    action: str
+    #: the slot whose value is the thing proven (attempts are counted per value), e.g. booking_ref.
+    subject: str
+    #: failed attempts allowed in one conversation before the bot stops trying and offers a person.
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    #: failed attempts allowed on one subject (all conversations) within ``lockout_seconds``.
+    max_attempts_per_subject: int = Field(default=5, ge=1, le=100)
+    lockout_seconds: int = Field(default=3600, ge=60)
+    #: response keys: the details do not match (asked again); too many attempts.
+    failed: str
+    locked: str
+
+    @model_validator(mode="after")
+    def _subject_is_a_slot(self) -> IdentitySpec:
+        if self.subject not in {s.name for s in self.slots}:
+            raise ValueError(f"subject {self.subject!r} is not one of the identity slots")
+        return self
 
 
 class DomainSpec(Section):
@@ -80,6 +124,8 @@ class DomainSpec(Section):
     #: more domain files merged into this one (relative to it), e.g. ``[topics.yml]``; a name
     #: defined in two files is an error.
     include: list[str] = Field(default_factory=list)
+    #: the identity step of flows with ``verify: true`` (None: no flow may ask for it).
+    identity: IdentitySpec | None = None
     flows: dict[str, FlowSpec] = Field(default_factory=dict)
     #: intent -> answer straight from config (baggage allowance, check-in times, greetings).
     faq: dict[str, Response] = Field(default_factory=dict)
@@ -107,6 +153,7 @@ class DialogueSettings(Section):
     actions_options: dict[str, Any] = Field(default_factory=dict)
     #: YAML file holding flows/faq/responses/intent_labels (relative to the config file).
     domain_file: str | None = None
+    identity: IdentitySpec | None = None
     flows: dict[str, FlowSpec] = Field(default_factory=dict)
     faq: dict[str, Response] = Field(default_factory=dict)
     responses: dict[str, Response] = Field(default_factory=dict)

@@ -71,7 +71,7 @@ _AMOUNT = re.compile(
 _FLIGHT = re.compile(r"(?<![\w-])(?P<code>[A-Za-z]{2}|[A-Za-z]\d|\d[A-Za-z])(?P<sep>[ \-]?)(?P<num>\d{1,4})(?![\w])")
 _BOOKING = re.compile(r"(?<![\w-])(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{6}(?![\w-])")
 _SEAT = re.compile(
-    r"(?<![\w])(?:(?P<kw>seats?|si[eè]ges?|places?)\s*(?:n[o°º]\.?\s*)?)?(?P<row>\d{1,2})(?P<sp>\s?)(?P<letter>[A-Ka-k])(?![\w])",
+    r"(?<![\w])(?:(?P<kw>seats?|si[eè]ges?|places?)\s*(?:n[o°º]\.?\s*)?)?(?P<row>\d{1,2})(?P<sp>\s?)(?P<letter>[A-Za-z])(?![\w])",
     re.IGNORECASE,
 )
 _PREP = r"(?:to|from|in|at|for|via|into|à|de|d'|pour|vers|depuis|sur|au départ de|arrivée à)"
@@ -163,6 +163,8 @@ class EntityExtractor:
             add("booking_ref", m.start(), m.end(), m.group(0).upper())
         for m in _SEAT.finditer(text):
             letter = m.group("letter")
+            if not m.group("kw") and letter.upper() > "K":
+                continue  # "3 x", "12 m": a seat letter past K only after "seat" (then the flow says it does not exist)
             if not m.group("kw"):
                 whole = m.group(0) == text.strip()  # "15 c" as a whole answer is a seat
                 if m.group("sp") and not letter.isupper() and not whole:

@@ -1,0 +1,67 @@
+"""The identity step: which slots a flow asks, and reading a free-text value (a surname).
+
+Pure. A flow with ``verify: true`` asks the domain's identity slots first (booking reference,
+then surname), in the identity step's order, then its own; the engine runs the identity
+action before anything personal is said (:class:`bots.dialogue.engine.Engine`), and the
+runtime counts failed attempts per subject across conversations (:mod:`.attempts`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from nlu.result import NLUResult
+
+from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
+
+__all__ = ["flow_slots", "free_text_value", "subject_key", "MAX_WORDS"]
+
+#: a free-text answer longer than this is a sentence, not a name.
+MAX_WORDS = 4
+#: words around a name that are not the name ("my surname is Dupont", "c'est Martin").
+_FILLERS = (
+    "my surname is", "my last name is", "my family name is", "my name is", "the surname is", "the name is",
+    "surname is", "last name is", "name is", "surname", "last name", "family name", "name", "it's", "its",
+    "it is", "i'm", "i am", "this is", "under", "mon nom de famille est", "mon nom est", "le nom est",
+    "nom de famille", "nom", "c'est", "je m'appelle", "je suis", "moi c'est", "au nom de", "sous le nom de",
+)  # fmt: skip
+_FILLER = re.compile(
+    r"^(?:" + "|".join(re.escape(f) for f in sorted(_FILLERS, key=len, reverse=True)) + r")(?![\w'])\s*[:=]?\s*",
+    re.IGNORECASE,
+)
+_TAIL = re.compile(r"\s*(?:please|pls|thanks|thank you|merci|svp|s'il vous pla[iî]t)\s*$", re.IGNORECASE)
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?$", re.UNICODE)
+
+
+def flow_slots(domain: DomainSpec, flow: FlowSpec) -> list[SlotSpec]:
+    """The slots a flow asks, in order: the identity step's first when it verifies."""
+    if not flow.verify or domain.identity is None:
+        return list(flow.slots)
+    ident = domain.identity.slots
+    names = {s.name for s in ident}
+    return [*ident, *(s for s in flow.slots if s.name not in names)]
+
+
+def free_text_value(slot: SlotSpec, text: str, nlu: NLUResult | None = None) -> str | None:
+    """A free-text slot's value in ``text`` (entities cut out, "my name is" and "please" dropped):
+    one to :data:`MAX_WORDS` words of letters, matching the slot's pattern; None otherwise."""
+    if nlu is not None:
+        for e in sorted(nlu.entities, key=lambda e: e.start, reverse=True):
+            text = text[: e.start] + " " + text[e.end :]
+    text = re.sub(r"[,;!?()\[\]\"“”«»]+", " ", text).strip(" .")
+    previous = None
+    while previous != text:
+        previous = text
+        text = _TAIL.sub("", _FILLER.sub("", text, count=1)).strip(" .")
+    words = text.split()
+    if not words or len(words) > MAX_WORDS or not all(_NAME_WORD.match(w) for w in words):
+        return None
+    value = " ".join(words)
+    if slot.pattern and not re.fullmatch(slot.pattern, value):
+        return None
+    return value
+
+
+def subject_key(value: object) -> str:
+    """The form a subject is compared and counted in (``x7k9qz `` -> ``X7K9QZ``)."""
+    return re.sub(r"\s+", "", str(value)).upper()
