@@ -238,7 +238,8 @@ class Engine:
     def is_request(self, nlu: NLUResult) -> bool:
         """A confident request the bot acts on (an FAQ answer or a flow), not small talk."""
         intent = nlu.intent
-        return self._confident(nlu) and intent not in SMALL_TALK and (intent in self.domain.faq or intent in self.trigger)
+        acts = intent in self.domain.faq or intent in self.trigger
+        return acts and intent not in SMALL_TALK and self._confident(nlu)
 
     def needs_availability(self, state: DialogueState, nlu: NLUResult) -> bool:
         """True when this message may hand the customer over (the runtime then looks up the
@@ -546,7 +547,7 @@ class Engine:
             if not slot.free_text or slot.name in fs.slots or slot.name in found:
                 continue
             if slot is awaited:
-                other = self._confident(nlu) and nlu.intent not in NON_TASK_INTENTS and nlu.confidence >= FREE_TEXT_YIELDS
+                other = nlu.intent not in NON_TASK_INTENTS and nlu.confidence >= FREE_TEXT_YIELDS and self._confident(nlu)
                 value = None if other or is_yes(nlu.text) or is_no(nlu.text) else free_text_value(slot, nlu.text)
             elif awaited is not None and awaited.name in found and i > 0 and slots[i - 1].name == awaited.name:
                 value = free_text_value(slot, nlu.text, nlu) if nlu.entities else None

@@ -38,9 +38,7 @@ def split_requests(text: str) -> list[str]:
     parts = [p.strip(" ,;") for p in _SPLIT.split(text) if p and p.strip(" ,;.")]
     merged: list[str] = []
     for p in parts:
-        if merged and len(_WORD.findall(p)) < MIN_PART_WORDS:
-            merged[-1] = f"{merged[-1]} {p}"
-        elif merged and len(_WORD.findall(merged[-1])) < MIN_PART_WORDS:
+        if merged and min(len(_WORD.findall(p)), len(_WORD.findall(merged[-1]))) < MIN_PART_WORDS:
             merged[-1] = f"{merged[-1]} {p}"
         else:
             merged.append(p)
