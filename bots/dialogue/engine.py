@@ -547,7 +547,8 @@ class Engine:
             if not slot.free_text or slot.name in fs.slots or slot.name in found:
                 continue
             if slot is awaited:
-                other = nlu.intent not in NON_TASK_INTENTS and nlu.confidence >= FREE_TEXT_YIELDS and self._confident(nlu)
+                sure = nlu.confidence >= FREE_TEXT_YIELDS
+                other = sure and nlu.intent not in NON_TASK_INTENTS and self._confident(nlu)
                 value = None if other or is_yes(nlu.text) or is_no(nlu.text) else free_text_value(slot, nlu.text)
             elif awaited is not None and awaited.name in found and i > 0 and slots[i - 1].name == awaited.name:
                 value = free_text_value(slot, nlu.text, nlu) if nlu.entities else None
