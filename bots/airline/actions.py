@@ -81,8 +81,11 @@ def _booking_values(b: Booking, lang: str) -> dict[str, Any]:
 
 
 def _remember(b: Booking) -> dict[str, Any]:
-    """What later flows may pre-fill: "is my flight on time?" after a booking check."""
-    return {"booking_ref": b.ref, "flight_number": b.flight.number}
+    """What later flows may pre-fill ("is my flight on time?" after a booking check), and what
+    the booking is about: a later message naming another airport, date or flight is not about it."""
+    f = b.flight
+    about = {"airport": [f.origin, f.destination], "date": [f.date.isoformat()], "flight_number": [f.number]}
+    return {"booking_ref": b.ref, "flight_number": f.number, "about": about}
 
 
 def _with_booking(fn: Callable[[ActionContext, Booking], ActionResult]) -> Callable[[ActionContext], ActionResult]:
@@ -140,17 +143,38 @@ def travel_details(ctx: ActionContext, booking: Booking) -> ActionResult:
 
 @action("flight_status")
 def flight_status(ctx: ActionContext) -> ActionResult:
+    """The flight's status; on the date asked when one was given ("NM1234 on 10 December"), and
+    said plainly when the flight does not fly that day (never another day's status silently)."""
     number = str(ctx.slots.get("flight_number", "")).replace(" ", "").upper()
-    flight = ctx.api.find_flight(number)
+    asked = _asked_date(ctx.slots.get("date"))
+    flight = ctx.api.find_flight(number, on=asked) if asked else ctx.api.find_flight(number)
     if flight is None and len(number) == 6 and not number.startswith("NM"):
         booking = ctx.api.find_booking(number)  # a booking reference given for "my flight"
         flight = booking.flight if booking is not None else None
+        if flight is not None and asked and flight.date != asked:
+            return _not_on_date(flight, asked, ctx.language)
+    if flight is None and asked:
+        other = ctx.api.find_flight(number)
+        if other is not None:
+            return _not_on_date(other, asked, ctx.language)
     if flight is None:
         return ActionResult(
             ok=False, response="flight_not_found", values={"flight_number": number}, reask="flight_number"
         )
     key = {"on_time": "flight_on_time", "delayed": "flight_delayed", "cancelled": "flight_cancelled"}[flight.status]
     return ActionResult(response=key, values=_flight_values(flight, ctx.language))
+
+
+def _asked_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _not_on_date(flight: Flight, asked: date, lang: str) -> ActionResult:
+    values = {**_flight_values(flight, lang), "asked_date": _day(asked, lang)}
+    return ActionResult(ok=False, response="flight_not_on_date", values=values)
 
 
 @action("check_seat")
@@ -160,7 +184,7 @@ def check_seat(ctx: ActionContext, booking: Booking) -> ActionResult:
     values = _booking_values(booking, ctx.language)
     seat = str(ctx.slots.get("seat", "")).upper()
     values["seat"] = seat
-    keep = {"current_seat": booking.seat, "passenger": values["passenger"]}
+    keep = {k: values[k] for k in ("current_seat", "passenger", "flight_number", "date")}
     if booking.flight.status == "cancelled":
         return ActionResult(ok=False, response="seat_flight_cancelled", values=values)
     if not seat_exists(seat):

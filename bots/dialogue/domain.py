@@ -113,7 +113,8 @@ def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> 
             if key:
                 needed[key] = f"flow {name!r}"
         for slot in flow.slots:
-            needed[slot.prompt] = f"flow {name!r} slot {slot.name!r}"
+            if slot.prompt:
+                needed[slot.prompt] = f"flow {name!r} slot {slot.name!r}"
             if slot.invalid:
                 needed[slot.invalid] = f"flow {name!r} slot {slot.name!r}"
     triggers: dict[str, str] = {}

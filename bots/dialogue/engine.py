@@ -51,7 +51,7 @@ from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 from ..settings.handoff import HandoffTriggers
 from .actions import ActionResult
 from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, loose_slot_value, next_language, suggestions
-from .identity import flow_slots, free_text_value, subject_key
+from .identity import flow_slots, free_text_value, marked_value, subject_key
 from .responses import Reply, render, render_response
 from .rules import is_back_to_bot, is_cancel, is_no, is_yes, wants_other, word_count
 from .state import CONFIRM, DialogueState, FlowState
@@ -85,6 +85,8 @@ MAX_STACK = 2
 FREE_TEXT_YIELDS = 0.8
 #: questions on the side in a row after which a waiting flow stops asking its question.
 DORMANT_AFTER = 2
+#: memory key of what a remembered booking is about (entity type -> values), set by actions.
+ABOUT = "about"
 #: subjects (booking references) kept as verified in one conversation.
 MAX_VERIFIED = 5
 #: a message that fills the awaited slot is an answer, not another request, when the NLU
@@ -616,10 +618,16 @@ class Engine:
                 st.pending = f"{OFFER_HUMAN}:identity_locked"
             return
         fs = FlowState(name=name)
-        for s in self.slots[name]:
-            if s.name in st.memory:
-                fs.slots[s.name] = st.memory[s.name]
+        if not self._contradicts_memory(st, nlu):
+            for s in self.slots[name]:
+                if s.ask and s.name in st.memory:
+                    fs.slots[s.name] = st.memory[s.name]
         found, _ = extract_slots(self.slots[name], nlu)
+        for slot in self.slots[name]:
+            value = marked_value(slot, nlu.text) if slot.free_text and slot.name not in found else None
+            if value is not None:
+                found[slot.name] = value
+        self._new_subject(fs, found)
         fs.slots.update(found)
         st.flow = fs
         out.events.append({"type": "flow_started", "flow": name})
@@ -638,7 +646,7 @@ class Engine:
                 assert self.identity is not None
                 out.action = ActionRequest(self.identity.action, "verify", fs.name, dict(fs.slots))
                 return
-            if s is not None and s.name not in fs.slots:
+            if s is not None and s.ask and s.name not in fs.slots:
                 if fs.awaiting != s.name:
                     fs.retries = 0
                 fs.awaiting = s.name
@@ -724,6 +732,20 @@ class Engine:
             self._say(out, slot.prompt, values)
             return
         self._advance(out)
+
+    @staticmethod
+    def _contradicts_memory(st: DialogueState, nlu: NLUResult) -> bool:
+        """The message names another airport, date... than the remembered booking's (its
+        ``ActionResult.remember`` ``about``): "my flight to Nice" after a Madrid booking was looked
+        up is about another booking, so nothing is pre-filled from memory (the flow asks)."""
+        about = st.memory.get(ABOUT)
+        if not isinstance(about, dict):
+            return False
+        for e in nlu.entities:
+            known = about.get(e.type)
+            if isinstance(known, list) and e.value not in known:
+                return True
+        return False
 
     def _remember_entities(self, st: DialogueState, nlu: NLUResult) -> None:
         """Keep slot values given out of context so the next flow does not ask again."""

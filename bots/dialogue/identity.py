@@ -14,7 +14,7 @@ from nlu.result import NLUResult
 
 from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 
-__all__ = ["flow_slots", "free_text_value", "subject_key", "MAX_WORDS"]
+__all__ = ["flow_slots", "free_text_value", "marked_value", "subject_key", "MAX_WORDS"]
 
 #: a free-text answer longer than this is a sentence, not a name.
 MAX_WORDS = 4
@@ -57,6 +57,25 @@ def free_text_value(slot: SlotSpec, text: str, nlu: NLUResult | None = None) -> 
     if not words or len(words) > MAX_WORDS or not all(_NAME_WORD.match(w) for w in words):
         return None
     value = " ".join(words)
+    if slot.pattern and not re.fullmatch(slot.pattern, value):
+        return None
+    return value
+
+
+#: a name announced inside a longer message: "..., surname Dupont", "au nom de Martin".
+_MARKED = re.compile(
+    r"\b(?:surname|last name|family name|name is|nom de famille|au nom de|sous le nom de|je m'appelle)"
+    r"\s*(?:is|est|:|=)?\s*(?P<name>[^\W\d_][^\W\d_'’-]*(?:\s+(?-i:[A-ZÀ-Ý])[^\W\d_'’-]*)?)",
+    re.IGNORECASE,
+)
+
+
+def marked_value(slot: SlotSpec, text: str) -> str | None:
+    """A free-text slot's value announced in a longer message ("move me to 15C, surname Dupont")."""
+    m = _MARKED.search(text)
+    if m is None:
+        return None
+    value = m.group("name").strip()
     if slot.pattern and not re.fullmatch(slot.pattern, value):
         return None
     return value

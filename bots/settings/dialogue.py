@@ -49,8 +49,10 @@ class SlotSpec(Section):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     #: entity types that fill this slot (first found wins), e.g. [seat]; none for a free-text slot.
     entities: list[str] = Field(default_factory=list)
-    #: response key asking for the slot.
-    prompt: str
+    #: response key asking for the slot (not needed when ``ask`` is false).
+    prompt: str = ""
+    #: false: an optional detail, used when the customer gives it ("on 10 December"), never asked.
+    ask: bool = True
     #: optional regex the (string) value must fully match.
     pattern: str | None = None
     #: response key when the value is missing or invalid (default: the prompt).
@@ -66,6 +68,8 @@ class SlotSpec(Section):
     def _filled_somehow(self) -> SlotSpec:
         if not self.entities and not self.free_text:
             raise ValueError(f"slot {self.name!r} needs entities (like [seat]) or free_text: true")
+        if self.ask and not self.prompt:
+            raise ValueError(f"slot {self.name!r} needs a prompt (a response key), or ask: false")
         return self
 
 
