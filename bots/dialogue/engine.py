@@ -512,7 +512,7 @@ class Engine:
                 self._say(out, "flow_cancelled")
                 self._end_flow(out)
                 return True
-            if confident and nlu.intent in spec.intents and spec.slots and wants_other(nlu.text):
+            if spec.slots and wants_other(nlu.text) and (not other_task or nlu.intent in spec.intents):
                 # "could I have another seat instead?" at the confirmation: ask the flow's last value again
                 last = spec.slots[-1].name
                 fs.slots.pop(last, None)
