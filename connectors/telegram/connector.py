@@ -50,7 +50,8 @@ __all__ = ["TelegramConnector", "MAX_TEXT", "DEFAULT_ALLOWED_UPDATES", "BLOCKED_
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+#: update kinds asked of Telegram (reactions are only sent when asked for by name).
+DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member", "message_reaction")
 #: the code of the PermanentSendError raised for a send to a chat that blocked the bot.
 BLOCKED_CODE = "blocked"
 #: what Telegram says (403) when the customer blocked the bot.

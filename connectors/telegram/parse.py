@@ -3,8 +3,10 @@
 ``verify_secret`` checks the ``X-Telegram-Bot-Api-Secret-Token`` header in
 constant time; ``parse_update`` turns one Update (as Telegram sends it) into
 zero or more Inbounds with python-telegram-bot's own ``Update.de_json``.
-Every update kind is handled on purpose: kinds the bot does not handle (``poll_answer``,
-``chat_join_request``, ``message_reaction``...) give an empty list without being decoded
+A customer's emoji reaction (``message_reaction``, private chats) is an event ``reaction``: a
+signal recorded for staff and insights, never answered. Every update kind is handled on purpose:
+kinds the bot does not handle (``poll_answer``, ``chat_join_request``, ``message_reaction_count``...)
+give an empty list without being decoded
 (Telegram adds required fields to them faster than python-telegram-bot follows, and a 400
 would make Telegram retry them); the webhook answers 200 and counts them.
 
@@ -22,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
+from telegram import CallbackQuery, ChatMemberUpdated, Message, MessageReactionUpdated, ReactionTypeEmoji, Update, User
 
 from ..base import Attachment, AttachmentKind, Inbound, WebhookRequest
 from ..errors import ForgedRequest, MalformedRequest
@@ -48,7 +50,7 @@ CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 #: update kinds that carry something a customer wrote or did; every other kind is ignored.
-HANDLED_KINDS = ("message", "edited_message", "callback_query", "my_chat_member")
+HANDLED_KINDS = ("message", "edited_message", "callback_query", "my_chat_member", "message_reaction")
 #: the Bot API's update kinds (for the metrics label; any other name counts as "other").
 KNOWN_KINDS = frozenset(
     {
@@ -59,7 +61,6 @@ KNOWN_KINDS = frozenset(
         "business_message",
         "edited_business_message",
         "deleted_business_messages",
-        "message_reaction",
         "message_reaction_count",
         "inline_query",
         "chosen_inline_result",
@@ -348,6 +349,28 @@ def _from_member(update_id: int, change: ChatMemberUpdated, raw: Mapping[str, An
     ]
 
 
+def _from_reaction(update_id: int, change: MessageReactionUpdated, raw: Mapping[str, Any]) -> list[Inbound]:
+    """A customer's emoji reaction to a message (or its removal): an event, never a message."""
+    if change.chat.type != "private":
+        return []
+    old = {r.emoji for r in change.old_reaction if isinstance(r, ReactionTypeEmoji)}
+    new = [r.emoji for r in change.new_reaction if isinstance(r, ReactionTypeEmoji)]
+    added = [e for e in new if e not in old]
+    action = "react" if added or (change.new_reaction and not change.old_reaction) else "unreact"
+    return [
+        _inbound(
+            update_id,
+            change.chat.id,
+            {**raw, "reacted_to": str(change.message_id), "action": action},
+            kind="event",
+            event="reaction",
+            text=_text(added[0] if added else "", "message_reaction.new_reaction", MAX_NAME),
+            sender_name=_name(change.user, "message_reaction.user"),
+            timestamp=_when(change.date),
+        )
+    ]
+
+
 def parse_update(data: Mapping[str, Any]) -> list[Inbound]:
     """Turn one Telegram Update (decoded JSON) into Inbounds.
 
@@ -384,6 +407,8 @@ def parse_update(data: Mapping[str, Any]) -> list[Inbound]:
             return _from_callback(update_id, update.callback_query, clean)
         if update.my_chat_member is not None:
             return _from_member(update_id, update.my_chat_member, clean)
+        if update.message_reaction is not None:
+            return _from_reaction(update_id, update.message_reaction, clean)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, OSError) as exc:
         raise MalformedRequest(f"Telegram update {update_id} does not have the Bot API shape: {exc!r}") from exc
     log.info("telegram update %s of kind %s ignored (nothing a customer said)", update_id, kind)

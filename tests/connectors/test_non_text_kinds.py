@@ -37,19 +37,32 @@ def test_telegram_photo_caption_is_the_text():
     assert photo.text == photo.attachments[0].caption
 
 
-def test_telegram_reactions_are_not_turned_into_messages():
-    update = {
+def _reaction(old: list[str], new: list[str], chat_type: str = "private") -> dict:
+    return {
         "update_id": 815400203,
         "message_reaction": {
-            "chat": {"id": 5123456789, "type": "private", "first_name": "Marieke"},
+            "chat": {"id": 5123456789, "type": chat_type, "first_name": "Marieke"},
             "message_id": 11,
             "user": {"id": 5123456789, "is_bot": False, "first_name": "Marieke"},
             "date": 1764370000,
-            "old_reaction": [],
-            "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+            "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+            "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
         },
     }
-    assert parse_update(update) == []  # never a message the bot would answer
+
+
+def test_telegram_reactions_are_events_never_messages():
+    [added] = parse_update(_reaction([], ["👍"]))
+    assert (added.kind, added.event, added.text, added.conversation_id) == (
+        "event",
+        "reaction",
+        "👍",
+        "telegram:5123456789",
+    )
+    assert (added.raw["reacted_to"], added.raw["action"]) == ("11", "react")
+    [removed] = parse_update(_reaction(["👍"], []))
+    assert (removed.kind, removed.event, removed.text, removed.raw["action"]) == ("event", "reaction", "", "unreact")
+    assert parse_update(_reaction([], ["👍"], chat_type="group")) == []
 
 
 def test_twilio_whatsapp_voice_note_is_audio_with_an_empty_body():

@@ -47,7 +47,13 @@ def test_set_webhook_registers_a_generated_secret_and_prints_it(config, fake_tel
     assert fake_telegram.webhook["url"] == "https://bot.example.com/webhooks/telegram"
     assert f"export TELEGRAM_WEBHOOK_SECRET={secret}" in result.output
     call = fake_telegram.calls("setWebhook")[0]
-    assert call.json_param("allowed_updates") == ["message", "edited_message", "callback_query", "my_chat_member"]
+    assert call.json_param("allowed_updates") == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+        "message_reaction",
+    ]
     run(config, "set-webhook", "https://bot.example.com")
     assert fake_telegram.webhook["secret_token"] != secret  # a new one each time
 
