@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..clock import aware
 from ..notifications.events import NOTIFICATION_KEY_PREFIX
 from ..stores.models import audit_log, conversations, messages, notes, staff
+from .attachments import describe_all
 from .views import ConversationSummary, MessageView, NoteView, PastHandoff
 
 __all__ = [
@@ -199,6 +200,7 @@ def _message(row: Row) -> MessageView:
             sentiment_score=sentiment.get("score"),
             sentiment_label=sentiment.get("label"),
             kind=data.get("kind"),
+            attachments=describe_all(data.get("attachments")),
         )
     staff_reply = data.get("author") == "staff"
     kind = data.get("kind")

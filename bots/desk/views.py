@@ -12,6 +12,7 @@ from typing import Any, Literal
 __all__ = [
     "ConversationSummary",
     "MessageView",
+    "AttachmentView",
     "NoteView",
     "WindowInfo",
     "Suggestion",
@@ -68,6 +69,17 @@ class ConversationSummary(_View):
 
 
 @dataclass(frozen=True)
+class AttachmentView(_View):
+    """Something a customer sent besides text (see :mod:`bots.desk.attachments`)."""
+
+    kind: str
+    label: str
+    detail: str = ""
+    #: a web address the channel gave (http/https only), else None.
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class MessageView(_View):
     """One transcript message; NLU fields are set on the customer's messages."""
 
@@ -85,6 +97,8 @@ class MessageView(_View):
     kind: str | None = None
     #: delivery outcome of an agent's reply ("sent", "failed", "dead"...).
     delivery: str | None = None
+    #: photos, voice notes, locations... the customer sent.
+    attachments: tuple[AttachmentView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from connectors.base import Attachment, Inbound, Outbound, QuickReply
 from nlu.result import OUT_OF_SCOPE, NLUResult, ParseContext
 
+from ..desk.attachments import describe
 from ..handoff.hours import hours_from_settings
 from ..handoff.modes import ModeChange, mode_event, record, transition
 from ..handoff.presence import Presence
@@ -494,7 +495,7 @@ class ConversationRuntime:
     ) -> str:
         extra: dict[str, Any] = {"left_message": True} if left_message else {}
         if attachments:  # a sticker, a photo...: the console shows what came, even with no text
-            extra["attachments"] = [a.to_dict() for a in attachments]
+            extra["attachments"] = [describe(a.to_dict()).to_dict() for a in attachments]
         return encode(
             message_event(
                 conversation_id=inbound.conversation_id,

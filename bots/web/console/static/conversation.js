@@ -51,7 +51,20 @@
     metaLine.appendChild(time);
     if (ev.delivery && ev.delivery !== "sent" && ev.delivery !== "duplicate") metaLine.appendChild(chip("chip-bad", ev.delivery));
     li.appendChild(metaLine);
-    li.appendChild(el("p", "msg-text", ev.text || ""));
+    if (ev.text) li.appendChild(el("p", "msg-text", ev.text));
+    (Array.isArray(ev.attachments) ? ev.attachments : []).forEach(function (a) {
+      var line = el("p", "msg-attachment attachment-" + String(a.kind || "file"));
+      line.appendChild(chip("chip-attachment", a.label || a.kind || "Attachment"));
+      if (a.detail) line.appendChild(el("span", "attachment-detail", " " + a.detail));
+      if (typeof a.url === "string" && /^https?:\/\//i.test(a.url)) {
+        var link = el("a", "", " open");
+        link.href = a.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        line.appendChild(link);
+      }
+      li.appendChild(line);
+    });
     var nlu = ev.nlu;
     if (author === "customer" && nlu && typeof nlu === "object") {
       var p = el("p", "nlu");
