@@ -609,6 +609,7 @@ class Engine:
             if st.flow.name == name or self._dormant(st.flow):
                 st.flow = None  # the same request again, or a flow the customer had left: not resumed
             else:
+                st.flow.asides += 1  # resumed once with its question; a second detour leaves it waiting
                 st.stack.append(st.flow)
                 del st.stack[:-MAX_STACK]
         if spec.verify and self._identity_locked(st):
@@ -681,7 +682,8 @@ class Engine:
         st.flow = st.stack.pop() if st.stack else None
         if st.flow is not None:
             out.events.append({"type": "flow_resumed", "flow": st.flow.name})
-            self._reprompt(out)
+            if not self._dormant(st.flow):
+                self._reprompt(out)
 
     def ask_again(self, out: EngineOutput) -> None:
         """After a turn the flow did not see (a consent or an opt-out answered by the privacy
