@@ -212,7 +212,7 @@ def evaluate_cmd(
 def evaluate_sentiment_cmd(
     state: Any, test_path: str, train_path: str | None, language: str | None, as_json: bool
 ) -> None:
-    """Accuracy, macro F1 and per-class F1 of the sentiment model on a labelled file."""
+    """Accuracy, macro F1, per-class recall and F1 of the sentiment model on a labelled file."""
     from nlu.data import load_sentiment
     from nlu.errors import NLUError
     from nlu.evaluation import evaluate_sentiment_files
@@ -239,19 +239,24 @@ def evaluate_sentiment_cmd(
     if as_json:
         click.echo(json.dumps(m, indent=2))
         return
-    t = Table(title=escape(f"sentiment ({lang}) on {Path(test_path).name}"))
-    for col in ("accuracy", "macro F1", "F1 neg", "F1 neu", "F1 pos", "always-negative acc.", "examples"):
-        t.add_column(col)
-    f1 = m["f1"]
-    t.add_row(
-        _pct(m["accuracy"]),
-        _pct(m["macro_f1"]),
-        _pct(f1["negative"]),
-        _pct(f1["neutral"]),
-        _pct(f1["positive"]),
-        _pct(m["always_negative_accuracy"]),
-        str(m["examples"]),
+    t = Table(
+        title=escape(
+            f"sentiment ({lang}) on {Path(test_path).name}: accuracy {_pct(m['accuracy'])}, "
+            f"macro F1 {_pct(m['macro_f1'])}, always-negative {_pct(m['always_negative_accuracy'])}, "
+            f"{m['examples']} messages"
+        )
     )
+    for col in ("class", "recall", "precision", "F1", "messages"):
+        t.add_column(col)
+    for lab, c in m["per_class"].items():  # "-": the file has no message of that class
+        present = c["support"] > 0
+        t.add_row(
+            lab,
+            _pct(c["recall"] if present else None),
+            _pct(c["precision"] if present else None),
+            _pct(c["f1"] if present else None),
+            str(c["support"]),
+        )
     console.print(t)
 
 

@@ -100,8 +100,7 @@ def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> 
     problems: list[str] = []
     needed: dict[str, str] = {k: "the engine" for k in BUILTIN_RESPONSES}
     if domain.identity is not None:
-        for key in (domain.identity.failed, domain.identity.locked):
-            needed[key] = "identity"
+        needed[domain.identity.failed] = needed[domain.identity.locked] = "identity"
         for slot in domain.identity.slots:
             needed[slot.prompt] = f"identity slot {slot.name!r}"
             if slot.invalid:
@@ -109,9 +108,9 @@ def check_domain(domain: DomainSpec, languages: list[str] | tuple[str, ...]) -> 
     for name, flow in domain.flows.items():
         if flow.verify and domain.identity is None:
             problems.append(f"flow {name!r} asks to verify the customer's identity but the domain has no identity step")
-        for key in (flow.confirm, flow.success, flow.failure):
-            if key:
-                needed[key] = f"flow {name!r}"
+        for used in (flow.confirm, flow.success, flow.failure):
+            if used:
+                needed[used] = f"flow {name!r}"
         for slot in flow.slots:
             if slot.prompt:
                 needed[slot.prompt] = f"flow {name!r} slot {slot.name!r}"

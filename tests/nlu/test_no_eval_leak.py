@@ -23,6 +23,8 @@ TRAINING = sorted(p for p in SHIPPED_SENTIMENT_DIR.glob("*.jsonl") if len(p.stem
 # what figures are reported on
 EVALUATION = [
     SHIPPED_SENTIMENT_DIR / "eval_tweets_en.jsonl",
+    SHIPPED_SENTIMENT_DIR / "eval_public_en.jsonl",
+    SHIPPED_SENTIMENT_DIR / "eval_public_fr.jsonl",
     HERE / "sentiment_heldout_en.jsonl",
     HERE / "sentiment_heldout_fr.jsonl",
 ]

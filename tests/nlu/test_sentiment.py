@@ -202,8 +202,8 @@ def test_far_better_than_always_negative_on_the_shipped_tweet_eval_file(models: 
         ("appalling service at the desk", "negative"),
         ("what a fiasco", "negative"),
         ("the crew were outstanding", "positive"),
-        ("I enjoyed the flight", "positive"),
-        ("delighted with the upgrade", "positive"),
+        ("thrilled with the upgrade", "positive"),
+        ("the staff were so accommodating", "positive"),
         ("the crew was not courteous", "negative"),
     ],
 )
@@ -243,7 +243,7 @@ def test_the_lexicon_and_sarcasm_cues_are_versioned_data_files(tmp_path) -> None
     k = knowledge()
     assert {"terrible", "retard"} <= k.negative and {"great", "merci"} <= k.positive
     assert ("thanks", "for", "nothing") in k.phrases and "tarmac" in k.failure
-    assert features_version().startswith("lexicon v1, phrases v1, sha256 ")
+    assert features_version().startswith("lexicon v2, phrases v1, sha256 ")
     lexicon, phrases = tmp_path / "lexicon.txt", tmp_path / "phrases.yml"
     shutil.copy(LEXICON_FILE, lexicon)
     shutil.copy(PHRASES_FILE, phrases)
@@ -265,3 +265,38 @@ def test_the_lexicon_hash_is_part_of_the_training_fingerprint(tiny_data, monkeyp
     before = training.fingerprint(tiny_data, "en")
     monkeypatch.setattr(training, "sentiment_features_version", lambda: "lexicon v2, phrases v1, sha256 0")
     assert training.fingerprint(tiny_data, "en") != before
+
+
+@pytest.mark.parametrize(
+    ("lang", "path", "size"),
+    [("fr", "eval_public_fr.jsonl", 399), ("en", "eval_public_en.jsonl", 416)],
+)
+def test_balanced_recall_on_public_out_of_domain_reviews(
+    models: dict[str, SentimentModel], lang: str, path: str, size: int
+) -> None:
+    """Public reviews held out from the project (French book reviews, CC0; English product, film and
+    restaurant review sentences, CC BY 4.0; see nlu/data/sentiment/README.md): half positive, half
+    negative, nothing like a service channel. A model that calls unfamiliar text negative fails here
+    (the data and lexicon before 30 Nov 2026 recalled 4.5% of the French positives)."""
+    from nlu.evaluation import sentiment_metrics
+
+    test = read_sentiment_file(SHIPPED_SENTIMENT_DIR / path)
+    pred = [lab for _s, lab in models[lang].predict_many([e.text for e in test])]
+    m = sentiment_metrics([e.label for e in test], pred)
+    assert len(test) == size and m["recall"]["neutral"] is None
+    assert m["min_recall"] >= 0.5, m["recall"]
+    assert m["accuracy"] >= m["majority_class_accuracy"] + 0.1
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "label"),
+    [
+        ("fr", "cette série est vraiment excellente, la meilleure que j'ai jamais vue", "positive"),
+        ("fr", "un film interminable et sans âme", "negative"),
+        ("fr", "le livre se passe à Nantes en 1920", "neutral"),
+        ("en", "this show is honestly the best thing I have watched in years", "positive"),
+        ("en", "a tedious film with no soul", "negative"),
+    ],
+)
+def test_opinions_outside_customer_service(models: dict[str, SentimentModel], lang: str, text: str, label: str) -> None:
+    assert models[lang].predict(text)[1] == label
