@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 RESULTS = ROOT / "benchmarks" / "results"
 
-__all__ = ["RESULTS", "ROOT", "conditions", "default_out", "write_result"]
+__all__ = ["RESULTS", "ROOT", "conditions", "default_out", "nlu_data_state", "write_result"]
 
 
 def default_out(name: str) -> Path:
@@ -51,6 +51,21 @@ def conditions(**extra: Any) -> dict[str, Any]:
         "argv": sys.argv[1:],
         **extra,
     }
+
+
+def nlu_data_state(folder: Path | None = None) -> dict[str, Any]:
+    """What NLU data was measured: a hash of ``folder/*.yml`` (default the demo's) and intents per language."""
+    import hashlib
+
+    import yaml
+
+    h = hashlib.sha256()
+    intents = {}
+    for f in sorted((folder or ROOT / "bots" / "airline" / "nlu").glob("*.yml")):
+        raw = f.read_bytes()
+        h.update(f.name.encode() + raw)
+        intents[f.stem] = len((yaml.safe_load(raw) or {}).get("intents") or {})
+    return {"nlu_data_sha256": h.hexdigest()[:16], "intents": intents}
 
 
 def write_result(path: Path, result: dict[str, Any], /, **settings: Any) -> Path:

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 import nlu
-from common import default_out, write_result
+from common import default_out, nlu_data_state, write_result
 from nlu.components import INTENTS, IntentComponent
 from nlu.data import load_examples, load_jsonl
 from nlu.intent_model import IntentModel
@@ -59,6 +59,7 @@ def main() -> None:
     texts = (texts * (args.messages // max(1, len(texts)) + 1))[: args.messages]
     ctx = nlu.ParseContext(datetime(2026, 11, 28, 10, tzinfo=UTC), "Europe/Paris", "en")
     rows: list[dict[str, Any]] = []
+    data = nlu_data_state(args.data)  # read before training: another process may edit the data meanwhile
     with tempfile.TemporaryDirectory() as tmp:
         nlu.train(args.data, tmp, ["en", "fr"])
         engine = nlu.NLU.load(tmp, ["en", "fr"], "en")
@@ -92,7 +93,7 @@ def main() -> None:
     Console(width=160).print(table)
     write_result(
         args.out,
-        {"messages": len(texts), "results": rows},
+        {"messages": len(texts), "results": rows, **data},
         one_core=True,
         data_dir=str(args.data),
         clinc=str(args.clinc) if args.clinc else None,

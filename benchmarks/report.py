@@ -40,14 +40,19 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def nlu_intents(d: dict[str, Any]) -> str:
+def _pm(s: dict[str, Any] | None, scale: float = 100.0, digits: int = 1) -> str:
+    """{"mean", "std"} -> '92.4 ± 0.1' (x ``scale``); None -> '-'."""
+    return "-" if s is None else f"{scale * s['mean']:,.{digits}f} ± {scale * s['std']:,.{digits}f}"
+
+
+def _nlu_intents_one_seed(d: dict[str, Any]) -> str:
+    """The table of a single-seed JSON (before ``--seeds``)."""
     rows = []
     for m in d["results"]:
-        name = m["dataset"]
         sizes = f" (train {m['train_examples']:,} / test {m['examples']:,})" if "train_examples" in m else ""
         rows.append(
             [
-                f"{name}{sizes}",
+                f"{m['dataset']}{sizes}",
                 f"**{_pct(m['in_scope_accuracy'])}**",
                 _pct(m.get("out_of_scope_recall")),
                 _pct(m.get("out_of_scope_precision")),
@@ -57,32 +62,55 @@ def nlu_intents(d: dict[str, Any]) -> str:
                 _n(m["messages_per_second"]),
             ]
         )
-        nt = m.get("no_threshold")
-        if nt and m.get("out_of_scope_recall") is not None:
+    head = ["data set", "in-scope acc.", "oos recall", "oos precision", "accuracy", "macro F1", "train"]
+    return _table([*head, "classifier msgs/s"], rows)
+
+
+def nlu_intents(d: dict[str, Any]) -> str:
+    if not d["results"] or "summary" not in d["results"][0]:
+        return _nlu_intents_one_seed(d)
+    rows = []
+    seeds: list[int] = []
+    for m in d["results"]:
+        s = m["summary"]
+        seeds = m["seeds"]
+        rows.append(
+            [
+                f"{m['dataset']} (train {m['train_examples']:,} / test {m['examples']:,}); seed varies the "
+                f"{m['varies']}",
+                f"**{_pm(s['in_scope_accuracy'])}**",
+                _pm(s["out_of_scope_recall"]),
+                _pm(s["out_of_scope_precision"]),
+                _pm(s["accuracy"]),
+                _pm(s["macro_f1"]),
+                f"{_pm(s['train_seconds'], 1.0)} s",
+                _pm(s["messages_per_second"], 1.0, 0),
+            ]
+        )
+        nt = s.get("no_threshold") or {}
+        if nt.get("out_of_scope_recall") is not None:
             rows.append(
                 [
-                    "same model, no threshold",
-                    _pct(nt["in_scope_accuracy"]),
-                    _pct(nt["out_of_scope_recall"]),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
+                    "same models, no threshold",
+                    _pm(nt["in_scope_accuracy"]),
+                    _pm(nt["out_of_scope_recall"]),
+                    *[""] * 5,
                 ]
             )
-    return _table(
-        [
-            "data set",
-            "in-scope acc.",
-            "oos recall",
-            "oos precision",
-            "accuracy",
-            "macro F1",
-            "train",
-            "classifier msgs/s",
-        ],
-        rows,
+    per_seed = "; ".join(
+        f"{m['dataset']}: "
+        + ", ".join(
+            f"{r['seed']}: {_pct(r['in_scope_accuracy'])}"
+            + (f" / {_pct(r['out_of_scope_recall'])}" if r.get("out_of_scope_recall") is not None else "")
+            for r in m["runs"]
+        )
+        for m in d["results"]
+    )
+    head = ["data set", "in-scope acc.", "oos recall", "oos precision", "accuracy", "macro F1", "train"]
+    return (
+        _table([*head, "classifier msgs/s"], rows)
+        + f"\n(Mean ± sample standard deviation (n - 1) over {len(seeds)} seeds ({', '.join(map(str, seeds))}); "
+        f"per seed, in-scope accuracy / oos recall: {per_seed}.)\n"
     )
 
 
@@ -93,7 +121,14 @@ def nlu_speed(d: dict[str, Any]) -> str:
     ]
     return (
         _table(["model", "full `NLU.parse` (language + intent + entities + sentiment)", "bare intent classifier"], rows)
-        + f"\n({d['messages']:,} messages, one at a time, pinned to one core, best of 3 passes.)\n"
+        + f"\n({d['messages']:,} messages, one at a time, pinned to one core, best of 3 passes"
+        + (
+            f"; demo NLU data `{d['nlu_data_sha256']}`, intents "
+            + ", ".join(f"{lang} {n}" for lang, n in d.get("intents", {}).items())
+            if "nlu_data_sha256" in d
+            else ""
+        )
+        + ".)\n"
     )
 
 
@@ -117,13 +152,13 @@ def nlu_sentiment(d: dict[str, Any]) -> str:
 def dialogue_turns(d: dict[str, Any]) -> str:
     rows = [["engine decision logic only (pure)", _n(d["engine_only_turns_per_second"]), "0", "", ""]]
     labels = {
-        "runtime_1_thread": "full turn, 1 thread (keyword NLU)",
+        "runtime_1_thread": "full turn, 1 thread (fixed NLU results, no model)",
         "runtime_with_trained_nlu_1_thread": "full turn with the trained NLU, 1 thread",
     }
     for key, r in d.items():
         if not key.startswith("runtime_"):
             continue
-        label = labels.get(key, f"full turn, {r['threads']} threads")
+        label = labels.get(key, f"full turn, {r['threads']} threads (fixed NLU results)")
         rows.append(
             [
                 label,
@@ -137,7 +172,8 @@ def dialogue_turns(d: dict[str, Any]) -> str:
     rows.sort(key=lambda r: next((v for k, v in order.items() if r[0].startswith(k)), 2))
     return (
         _table(["run", "turns/s", "Redis round trips per turn", "p50", "p95"], rows)
-        + f"\n(Redis: {d.get('redis', '?')}; SQL: {d.get('sql', '?')}.)\n"
+        + f"\n(Redis: {d.get('redis', '?')}; SQL: {d.get('sql', '?')}; NLU: fixed, precomputed results looked up by "
+        "text (no model) except in the trained-NLU row; no channel send.)\n"
     )
 
 
@@ -167,8 +203,45 @@ def pipeline_e2e(d: dict[str, Any]) -> str:
     c = d["conditions"]
     return (
         _table(["workers", "drain replies/s", "paced p50 ms", "paced p99 ms", "replies/inbound", "duplicates"], rows)
-        + f"\n(Deliveries in {d['sql']}; turn delay {c.get('turn_delay', 0)} s; burst {c.get('burst')}, "
+        + "\n(Echo turn: the reply is the message's text, no NLU, no dialogue. "
+        f"Deliveries in {d['sql']}; turn delay {c.get('turn_delay', 0)} s; burst {c.get('burst')}, "
         f"paced {c.get('paced')} at {c.get('rate')}/s.)\n"
+    )
+
+
+def airline_turn(d: dict[str, Any]) -> str:
+    s, c = d["summary"], d["conditions"]
+    labels = {
+        "drain_replies_per_second": "drain: messages answered/s",
+        "paced_p50_ms": f"paced {c.get('rate', '?'):g}/s: p50 ms, webhook -> first reply",
+        "paced_p99_ms": f"paced {c.get('rate', '?'):g}/s: p99 ms",
+    }
+    rows = []
+    for k, label in labels.items():
+        e, a, r = s["echo"][k], s["airline"][k], s["ratio_airline_to_echo"][k]
+        digits = 0 if k.startswith("drain") else 1
+        rows.append(
+            [
+                label,
+                f"{_pm(e, 1.0, digits)} ({_n(e['min'], digits)}-{_n(e['max'], digits)})",
+                f"{_pm(a, 1.0, digits)} ({_n(a['min'], digits)}-{_n(a['max'], digits)})",
+                f"**{r['mean']:.2f}** ± {r['std']:.2f} ({r['min']:.2f}-{r['max']:.2f})",
+            ]
+        )
+    answered = {k: sum(r[k]["answered"] for r in d["runs"]) for k in ("echo", "airline")}
+    inbound = {k: sum(r[k]["inbound"] for r in d["runs"]) for k in ("echo", "airline")}
+    outbound = sum(r["airline"]["outbound_messages"] for r in d["runs"])
+    dups = sum(r[k]["duplicates"] for r in d["runs"] for k in ("echo", "airline"))
+    intents = ", ".join(f"{lang} {n}" for lang, n in d.get("intents", {}).items())
+    return (
+        _table(["per run", "echo turn", "airline turn", "airline / echo"], rows)
+        + f"\n(Mean ± sample standard deviation (n - 1) over {len(d['runs'])} runs (min-max in brackets), "
+        f"{c.get('workers', 1)} `brandbot worker` process, burst {c.get('burst')}, paced {c.get('paced')} "
+        f"at {c.get('rate')}/s per turn and run; deliveries in SQLite synchronous={c.get('sqlite_sync', 'FULL')}. "
+        f"Answered: echo {answered['echo']:,}/{inbound['echo']:,}, airline {answered['airline']:,}/"
+        f"{inbound['airline']:,} ({outbound:,} airline replies sent); duplicates {dups}. "
+        f"Demo NLU data `{d.get('nlu_data_sha256', '?')}` ({intents} intents), trained in "
+        f"{d.get('nlu_train_seconds', '?')} s before the runs.)\n"
     )
 
 
@@ -199,7 +272,16 @@ def live_streams(d: dict[str, Any]) -> str:
 
 RENDER: dict[str, Callable[[dict[str, Any]], str]] = {
     f.__name__: f
-    for f in (nlu_intents, nlu_speed, nlu_sentiment, dialogue_turns, pipeline_ingest, pipeline_e2e, live_streams)
+    for f in (
+        nlu_intents,
+        nlu_speed,
+        nlu_sentiment,
+        dialogue_turns,
+        pipeline_ingest,
+        pipeline_e2e,
+        airline_turn,
+        live_streams,
+    )
 }
 
 

@@ -69,7 +69,8 @@ def test_a_newcomer_changes_a_seat_in_french_in_the_web_chat(live_bot: LiveBot, 
     try:
         greeting = step("Bonjour")
         asked_booking = step("Je voudrais changer de place")
-        asked_seat = step("X7K9QZ")
+        asked_surname = step("X7K9QZ")
+        asked_seat = step("Dupont")
         asked_confirm = step("15C")
         done = step("oui")
     except Exception:
@@ -79,6 +80,7 @@ def test_a_newcomer_changes_a_seat_in_french_in_the_web_chat(live_bot: LiveBot, 
 
     assert greeting, "the bot did not greet"
     assert re.search(r"r[ée]servation|booking", asked_booking, re.I), asked_booking
+    assert re.search(r"nom de famille", asked_surname, re.I), asked_surname
     assert re.search(r"si[èe]ge|place", asked_seat, re.I), asked_seat
     assert "15C" in asked_confirm and "14C" in asked_confirm and "X7K9QZ" in asked_confirm, asked_confirm
     assert "15C" in done and re.search(r"confirm|chang|modifi|c'est fait|voil[aà]", done, re.I), done

@@ -88,15 +88,23 @@ def test_a_pressed_telegram_button_continues_the_conversation(live, fake_telegra
     update = copy.deepcopy(load_fixture("telegram_message_text"))
     update["message"]["text"] = "I want to change my seat on booking X7K9QZ"
     assert post_telegram(live, update).status_code == 200
-    [ask] = wait_for(lambda: fake_telegram.calls("sendMessage"))
+    [ask_surname] = wait_for(lambda: fake_telegram.calls("sendMessage"))
+    assert "surname" in ask_surname.params["text"].lower()
+
+    surname = copy.deepcopy(update)
+    surname["update_id"] += 1
+    surname["message"]["message_id"] += 1
+    surname["message"]["text"] = "Dupont"
+    assert post_telegram(live, surname).status_code == 200
+    ask = wait_for(lambda: fake_telegram.calls("sendMessage"), count=2)[1]
     assert "seat" in ask.params["text"].lower()
 
-    seat = copy.deepcopy(update)
+    seat = copy.deepcopy(surname)
     seat["update_id"] += 1
     seat["message"]["message_id"] += 1
     seat["message"]["text"] = "15C"
     assert post_telegram(live, seat).status_code == 200
-    confirm = wait_for(lambda: fake_telegram.calls("sendMessage"), count=2)[1]
+    confirm = wait_for(lambda: fake_telegram.calls("sendMessage"), count=3)[2]
     assert "15C" in confirm.params["text"]
     [[yes, *_]] = confirm.json_param("reply_markup")["inline_keyboard"][:1] or [[None]]
     press = copy.deepcopy(load_fixture("telegram_callback_query"))
@@ -105,8 +113,8 @@ def test_a_pressed_telegram_button_continues_the_conversation(live, fake_telegra
     press["callback_query"]["message"]["chat"]["id"] = update["message"]["chat"]["id"]
     press["callback_query"]["from"]["id"] = update["message"]["from"]["id"]
     assert post_telegram(live, press).status_code == 200
-    done = wait_for(lambda: fake_telegram.calls("sendMessage"), count=3)
-    assert len(done) == 3, [c.params.get("text") for c in done]
-    assert "15C" in done[2].params["text"]
+    done = wait_for(lambda: fake_telegram.calls("sendMessage"), count=4)
+    assert len(done) == 4, [c.params.get("text") for c in done]
+    assert "15C" in done[3].params["text"]
     assert wait_for(lambda: fake_telegram.calls("answerCallbackQuery"))
-    assert json.dumps(done[2].params)  # plain data
+    assert json.dumps(done[3].params)  # plain data

@@ -154,6 +154,7 @@ class SlowAirline(SQLiteAirline):
 
 def seat_change(runtime: ConversationRuntime, last_id: str = "3") -> str:
     runtime.handle(inbound("change my seat on booking X7K9QZ", conv="test:slow", message_id="1"))
+    runtime.handle(inbound("Dupont", conv="test:slow", message_id="1s"))  # the identity step's surname
     runtime.handle(inbound("15C", conv="test:slow", message_id="2"))
     return " | ".join(o.text for o in runtime.handle(inbound("yes", conv="test:slow", message_id=last_id)).outbounds)
 
@@ -188,6 +189,7 @@ def test_seat_change_waiting_for_a_busy_booking_system_never_commits_after_the_t
     api = SlowAirline(tmp_path / "airline.db", delay=0.0)
     runtime = make_runtime(settings=settings, actions=airline_registry(settings, api, timeout=1.0))
     runtime.handle(inbound("change my seat on booking X7K9QZ", conv="test:slow", message_id="1"))
+    runtime.handle(inbound("Dupont", conv="test:slow", message_id="1s"))  # the identity step's surname
     runtime.handle(inbound("15C", conv="test:slow", message_id="2"))
     blocker = sqlite3.connect(api.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")

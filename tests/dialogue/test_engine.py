@@ -12,7 +12,7 @@ import yaml
 
 from bots.dialogue.actions import ActionContext, ActionRegistry, ActionResult, action, load_actions
 from bots.dialogue.domain import check_domain
-from bots.dialogue.engine import Engine, ModeRequest
+from bots.dialogue.engine import Engine, EngineOutput, ModeRequest
 from bots.dialogue.errors import ActionNotFound, DomainError
 from bots.dialogue.state import CONFIRM, DialogueState
 from bots.settings.dialogue import DomainSpec
@@ -41,6 +41,15 @@ def engine() -> Engine:
     return Engine(DOMAIN_SPEC, ["en", "fr"], "en", fallback_threshold=0.5)
 
 
+def verified(engine: Engine, out: EngineOutput, surname: str = "Dupont") -> EngineOutput:
+    """Answer the identity step's surname question and let the identity action say it matches."""
+    assert out.action is None and out.replies[-1].key == "ask_surname", out.replies
+    out = engine.turn(out.state, nlu(surname, "inform", 0.9))
+    assert out.action is not None and out.action.phase == "verify"
+    assert out.action.slots["surname"] == surname
+    return engine.resume(out, out.action, ActionResult())
+
+
 def test_turn_does_not_mutate_the_given_state(engine: Engine) -> None:
     st = DialogueState.fresh("c")
     out = engine.turn(st, nlu("change my seat", "change_seat"))
@@ -52,15 +61,19 @@ def test_trigger_message_fills_every_slot_then_asks_the_check_action(engine: Eng
     out = engine.turn(
         DialogueState.fresh("c"), nlu("move me", "change_seat", entities={"seat": "14C", "booking_ref": "X7K9QZ"})
     )
-    assert out.replies == []
+    assert [r.key for r in out.replies] == ["ask_surname"]  # the identity step first, the seat kept
+    assert out.state.flow.slots == {"booking_ref": "X7K9QZ", "seat": "14C"}
+    out = verified(engine, out)
+    assert out.replies == []  # nothing more said: no seat question
     assert out.action.name == "check_seat" and out.action.phase == "check"
-    assert out.action.slots == {"booking_ref": "X7K9QZ", "seat": "14C"}
+    assert out.action.slots == {"booking_ref": "X7K9QZ", "seat": "14C", "surname": "Dupont"}
 
 
 def test_check_ok_leads_to_confirmation_with_yes_no_buttons(engine: Engine) -> None:
     out = engine.turn(
         DialogueState.fresh("c"), nlu("move", "change_seat", entities={"seat": "15C", "booking_ref": "X7K9QZ"})
     )
+    out = verified(engine, out)
     assert out.action is not None
     out = engine.resume(out, out.action, ActionResult(slots={"current_seat": "14C", "passenger": "C D"}))
     assert out.state.flow.awaiting == CONFIRM
@@ -72,7 +85,8 @@ def test_action_error_apologises_offers_a_human_and_leaves_the_flow(engine: Engi
     out = engine.turn(
         DialogueState.fresh("c"), nlu("status X7K9QZ", "booking_status", entities={"booking_ref": "X7K9QZ"})
     )
-    assert out.action is not None
+    out = verified(engine, out)
+    assert out.action is not None and out.action.name == "booking_status"
     out = engine.resume(out, out.action, ActionResult(ok=False, error="TimeoutError"))
     assert out.state.flow is None and out.state.pending == "offer_human:action_error"
     assert out.replies[-1].key == "action_error"
@@ -128,7 +142,10 @@ def test_lone_booking_reference_is_remembered_for_the_next_flow(engine: Engine) 
     ).state
     assert st.memory == {"booking_ref": "X7K9QZ"}
     out = engine.turn(st, nlu("change my seat", "change_seat"))
-    assert out.state.flow.slots == {"booking_ref": "X7K9QZ"} and out.replies[-1].key == "ask_seat"
+    # the reference is not asked again; the surname is (the reference alone is not verified)
+    assert out.state.flow.slots == {"booking_ref": "X7K9QZ"} and out.replies[-1].key == "ask_surname"
+    out = verified(engine, out)
+    assert out.replies[-1].key == "ask_seat"
 
 
 def test_domain_check_names_missing_responses_and_languages() -> None:
@@ -194,6 +211,8 @@ def test_runtime_survives_an_action_that_raises(make_runtime, airline_settings) 
     reg.actions["booking_status"] = broken
     rt = make_runtime(settings=settings, actions=reg)
     r = rt.handle(inbound("status of my booking X7K9QZ", conv="test:boom"))
+    assert "surname" in r.outbounds[0].text
+    r = rt.handle(inbound("Dupont", conv="test:boom"))
     assert "isn't answering" in r.outbounds[0].text and r.state.pending == "offer_human:action_error"
     r = rt.handle(inbound("yes", conv="test:boom"))
     assert r.state.mode == "waiting" and r.mode_change.reason == "action_error"
@@ -321,6 +340,8 @@ def test_a_clear_out_of_scope_message_mid_flow_says_so_and_asks_again(engine: En
     out = engine.turn(
         DialogueState.fresh("c"), nlu("change my seat on X7K9QZ", "change_seat", entities={"booking_ref": "X7K9QZ"})
     )
+    out = verified(engine, out)
+    assert out.replies[-1].key == "ask_seat"
     out = engine.turn(out.state, nlu("tell me a joke", "out_of_scope", 0.99))
     assert [r.key for r in out.replies] == ["out_of_scope_in_flow", "ask_seat"]
     assert out.state.flow.name == "change_seat" and out.state.flow.retries == 1
@@ -368,5 +389,6 @@ def test_the_awaited_seat_written_loosely_reaches_the_confirmation(engine: Engin
     out = engine.turn(
         DialogueState.fresh("c"), nlu("change my seat on X7K9QZ", "change_seat", entities={"booking_ref": "X7K9QZ"})
     )
+    out = verified(engine, out)
     out = engine.turn(out.state, nlu("15 c", "inform", 0.9))
     assert out.state.flow.slots["seat"] == "15C" and out.action.name == "check_seat"

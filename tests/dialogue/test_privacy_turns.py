@@ -18,6 +18,7 @@ from bots.dialogue.actions import load_actions
 from bots.dialogue.build import build_privacy_step
 from bots.dialogue.domain import load_domain
 from bots.dialogue.runtime import ConversationRuntime
+from bots.dialogue.state import CONFIRM
 from bots.privacy import ConsentBook, Customer
 from bots.privacy.tables import feedback_counts, feedback_signals
 from bots.settings.feedback import FeedbackSettings
@@ -145,6 +146,7 @@ def test_consent_asked_after_a_resolved_request_not_at_first_contact(make_privat
     r = rt.handle(inbound("hello", conv="test:after"))
     assert "consent_ask" not in [x.key for x in r.replies]
     rt.handle(inbound("I want to change my seat on X7K9QZ to 15C", conv="test:after"))
+    rt.handle(inbound("Dupont", conv="test:after"))  # the identity step's surname
     r = rt.handle(inbound("yes", conv="test:after"))
     assert any(e["type"] == "flow_completed" for e in r.events)
     assert r.replies[-1].key == "consent_ask"
@@ -215,6 +217,7 @@ def test_a_short_i_agree_answers_the_engines_open_question_not_the_consent_one(m
     rt = make_private(ask_consent="never")
     conv = "test:agree-flow"
     rt.handle(inbound("I want to change my seat on X7K9QZ to 15C", conv=conv))
+    assert rt.handle(inbound("Dupont", conv=conv)).state.flow.awaiting == CONFIRM  # the surname, then yes/no
     r = rt.handle(inbound("I agree", conv=conv))
     assert "consent_granted" not in [x.key for x in r.replies], "left to the engine (its yes/no question)"
     assert ConsentBook(sql_engine).history(Customer("test", "agree-flow")) == []
@@ -355,7 +358,8 @@ def test_a_message_sent_before_the_erasure_does_not_bring_the_customer_back(make
 def test_a_consent_said_mid_flow_is_confirmed_then_the_flow_s_question_is_asked_again(make_private, words) -> None:
     rt = make_private(ask_consent="never")
     conv = "test:MidFlow4"
-    asked = rt.handle(inbound("change my seat on X7K9QZ", conv=conv))
+    rt.handle(inbound("change my seat on X7K9QZ", conv=conv))
+    asked = rt.handle(inbound("Dupont", conv=conv))  # the identity step's surname, then the seat
     assert asked.state.flow is not None and asked.state.flow.awaiting == "seat"
     prompt = asked.replies[-1]
     r = rt.handle(inbound(words, conv=conv))

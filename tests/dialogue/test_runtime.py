@@ -21,6 +21,9 @@ def texts(result) -> str:
 
 def test_french_seat_change_from_first_message_to_confirmation(runtime: ConversationRuntime) -> None:
     r = runtime.handle(inbound("Bonjour, je voudrais changer de siège sur la réservation X7K9QZ"))
+    assert "nom de famille du passager" in texts(r) and "Quel siège" not in texts(r)
+    assert r.state.language == "fr" and r.state.flow and r.state.flow.name == "change_seat"
+    r = runtime.handle(inbound("Dupont"))
     assert "Quel siège" in texts(r)
     assert r.state.language == "fr" and r.state.flow and r.state.flow.name == "change_seat"
     r = runtime.handle(inbound("15C"))
@@ -44,15 +47,17 @@ def test_redelivered_message_replays_stored_replies_without_new_effects(
     runtime: ConversationRuntime, sql_engine
 ) -> None:
     runtime.handle(inbound("change my seat on booking X7K9QZ", message_id="1"))
+    runtime.handle(inbound("Dupont", message_id="1s"))  # the identity step's surname
     runtime.handle(inbound("15C", message_id="2"))
     first = runtime.handle(inbound("yes", message_id="3"))
+    assert "now 15C" in texts(first)
     again = runtime.handle(inbound("yes", message_id="3"))
     assert again.replayed and not first.replayed
     assert [o.to_dict() for o in again.outbounds] == [o.to_dict() for o in first.outbounds]
-    assert again.state.turns == first.state.turns == 3
+    assert again.state.turns == first.state.turns == 4
     with sql_engine.connect() as c:
         rows = c.execute(select(messages.c.direction, messages.c.message_id).order_by(messages.c.id)).all()
-    assert len(rows) == len(set(rows)) == 3 + sum(1 for r in rows if r[0] == "out")
+    assert len(rows) == len(set(rows)) == 4 + sum(1 for r in rows if r[0] == "out")
     assert ("in", "3") in rows and ("out", "test:3:0") in rows
 
 

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 SCRIPT = """\
 # a newcomer changes a seat in French
 Bonjour, je voudrais changer de siège sur ma réservation X7K9QZ
+Dupont
 quelle est la franchise bagages ?
 15C
 non, plutôt le 16D
@@ -50,7 +51,7 @@ def test_scripted_french_seat_change_prints_one_json_object_per_line(
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--script", str(script), "--json", "--no-train"])
     assert res.exit_code == 0, res.output
     lines = [json.loads(ln) for ln in res.stdout.splitlines() if ln.startswith("{")]
-    assert len(lines) == 5
+    assert len(lines) == 6
     assert set(lines[0]) >= {
         "user",
         "language",
@@ -67,10 +68,12 @@ def test_scripted_french_seat_change_prints_one_json_object_per_line(
     assert (first["language"], first["intent"], first["flow"]) == ("fr", "change_seat", "change_seat")
     assert first["slots"] == {"booking_ref": "X7K9QZ"}
     assert {"type": "booking_ref", "value": "X7K9QZ", "text": "X7K9QZ"} in first["entities"]
-    assert "23 kg" in lines[1]["replies"][0] and lines[1]["flow"] == "change_seat"
-    assert "au siège 16D" in lines[3]["replies"][-1]
-    assert "maintenant le 16D" in lines[4]["replies"][0]
-    assert lines[4]["flow"] is None and lines[4]["mode"] == "bot"
+    assert "nom de famille" in first["replies"][-1]
+    assert "Quel siège" in lines[1]["replies"][-1] and lines[1]["language"] == "fr"
+    assert "23 kg" in lines[2]["replies"][0] and lines[2]["flow"] == "change_seat"
+    assert "au siège 16D" in lines[4]["replies"][-1]
+    assert "maintenant le 16D" in lines[5]["replies"][0]
+    assert lines[5]["flow"] is None and lines[5]["mode"] == "bot"
 
 
 def test_shell_without_a_trained_model_says_how_to_train(shell_config, tmp_path: Path) -> None:
@@ -84,7 +87,7 @@ def test_shell_without_a_trained_model_says_how_to_train(shell_config, tmp_path:
 
 def test_interactive_shell_shows_the_debug_line_and_numbered_buttons(shell_config, trained_model_dir: Path) -> None:
     config = shell_config(trained_model_dir)
-    typed = "change my seat on booking X7K9QZ to 15C\n1\n:quit\n"
+    typed = "change my seat on booking X7K9QZ to 15C\nDupont\n1\n:quit\n"
     res = CliRunner().invoke(main, ["--config", str(config), "shell", "--no-train"], input=typed)
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())

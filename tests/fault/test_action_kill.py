@@ -158,7 +158,7 @@ def test_kill_9_right_after_the_seat_change_commits_changes_it_once_and_tells_th
     procs: list[subprocess.Popen[bytes]] = []
     try:
         Ingest(redis_client, settings).accept(
-            [said(1, "change my seat on booking X7K9QZ"), said(2, "15C"), said(3, "yes")]
+            [said(0, "change my seat on booking X7K9QZ"), said(1, "Dupont"), said(2, "15C"), said(3, "yes")]
         )
         victim = start(config, server.url, tmp_path / "victim.log")
         procs.append(victim)

@@ -168,6 +168,9 @@ def test_a_booking_an_action_looked_up_links_the_customer(runtime: ConversationR
     links = CustomerLinks(sql_engine)
     assert links.identities("booking", "X7K9QZ") == []
     result = runtime.handle(inbound("What is the status of my booking X7K9QZ?", conv=CONV, channel="telegram"))
-    assert result.outbounds, "the bot answered"
+    assert "surname" in result.outbounds[0].text
+    assert links.identities("booking", "X7K9QZ") == [], "a reference alone, not verified, links nobody"
+    result = runtime.handle(inbound("Dupont", conv=CONV, channel="telegram"))
+    assert "Camille Dupont" in result.outbounds[0].text, "the bot answered"
     [who] = links.identities("booking", "x7k9qz")
     assert (who.channel, who.customer_id, who.conversation_id) == ("telegram", CHAT, CONV)
