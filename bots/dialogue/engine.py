@@ -51,7 +51,7 @@ from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 from ..settings.handoff import HandoffTriggers
 from .actions import ActionResult
 from .choices import SUGGESTION_EXCLUDED, extract_slots, flow_for_entities, loose_slot_value, next_language, suggestions
-from .identity import flow_slots, free_text_value, marked_value, subject_key
+from .identity import flow_slots, free_text_value, marked_value, name_beside, subject_key
 from .responses import Reply, render, render_response
 from .rules import is_back_to_bot, is_cancel, is_no, is_yes, wants_other, word_count
 from .state import CONFIRM, DialogueState, FlowState
@@ -553,7 +553,7 @@ class Engine:
                 other = sure and nlu.intent not in NON_TASK_INTENTS and self._confident(nlu)
                 value = None if other or is_yes(nlu.text) or is_no(nlu.text) else free_text_value(slot, nlu.text)
             elif awaited is not None and awaited.name in found and i > 0 and slots[i - 1].name == awaited.name:
-                value = free_text_value(slot, nlu.text, nlu) if nlu.entities else None
+                value = name_beside(slot, nlu) if nlu.entities else None
             else:
                 continue
             if value is not None:

@@ -14,7 +14,7 @@ from nlu.result import NLUResult
 
 from ..settings.dialogue import DomainSpec, FlowSpec, SlotSpec
 
-__all__ = ["flow_slots", "free_text_value", "marked_value", "subject_key", "MAX_WORDS"]
+__all__ = ["flow_slots", "free_text_value", "name_beside", "marked_value", "subject_key", "MAX_WORDS"]
 
 #: a free-text answer longer than this is a sentence, not a name.
 MAX_WORDS = 4
@@ -22,7 +22,9 @@ MAX_WORDS = 4
 _FILLERS = (
     "my surname is", "my last name is", "my family name is", "my name is", "the surname is", "the name is",
     "surname is", "last name is", "name is", "surname", "last name", "family name", "name", "it's", "its",
-    "it is", "i'm", "i am", "this is", "under", "mon nom de famille est", "mon nom est", "le nom est",
+    "it is", "i'm", "i am", "this is", "it's booked under", "booked under", "the booking is under",
+    "under the name of", "under the name", "in the name of", "name of", "under",
+    "mon nom de famille est", "mon nom est", "le nom est", "réservé au nom de", "reserve au nom de",
     "nom de famille", "nom", "c'est", "je m'appelle", "je suis", "moi c'est", "au nom de", "sous le nom de",
 )  # fmt: skip
 _FILLER = re.compile(
@@ -53,7 +55,7 @@ def free_text_value(slot: SlotSpec, text: str, nlu: NLUResult | None = None) -> 
     while previous != text:
         previous = text
         text = _TAIL.sub("", _FILLER.sub("", text, count=1)).strip(" .")
-    words = text.split()
+    words = _unspelled(text.split())
     if not words or len(words) > MAX_WORDS or not all(_NAME_WORD.match(w) for w in words):
         return None
     value = " ".join(words)
@@ -77,6 +79,39 @@ def marked_value(slot: SlotSpec, text: str) -> str | None:
         return None
     value = m.group("name").strip()
     if slot.pattern and not re.fullmatch(slot.pattern, value):
+        return None
+    return value
+
+
+#: a word spelled out letter by letter: "D-U-P-O-N-T", "D.U.P.O.N.T".
+_SPELLED = re.compile(r"^(?:[^\W\d_][-.]){2,}[^\W\d_]\.?$")
+#: words that stand beside a booking reference without being a name ("Booking X7K9QZ").
+_NOT_NAMES = frozenset(
+    "booking reservation réservation reference référence ref code number numéro flight vol seat siège place "
+    "hello hi hey bonjour salut yes oui ok okay sure thanks merci please svp sorry pardon my mon ma the la le".split()
+)
+
+
+def _unspelled(words: list[str]) -> list[str]:
+    """Drop a spelling that repeats a name ("Dupont D-U-P-O-N-T"); a spelling alone is the name."""
+    plain = [w for w in words if not _SPELLED.match(w)]
+    if plain:
+        return plain
+    return ["".join(c for c in w if c.isalpha()).capitalize() for w in words]
+
+
+def name_beside(slot: SlotSpec, nlu: NLUResult) -> str | None:
+    """A name typed beside the awaited value ("X7K9QZ, Dupont", "Le Gall X7K9QZ"): announced
+    ("surname Dupont"), or capitalised words left once the entities are cut out; never ordinary
+    words ("sure, it's X7K9QZ", "réservation X7K9QZ")."""
+    marked = marked_value(slot, nlu.text)
+    if marked is not None:
+        return marked
+    value = free_text_value(slot, nlu.text, nlu)
+    if value is None:
+        return None
+    words = value.split()
+    if any(w.casefold() in _NOT_NAMES for w in words) or not any(w[0].isupper() for w in words):
         return None
     return value
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_requests", "MAX_PARTS", "MIN_PART_WORDS"]
+from nlu.result import NLUResult
+
+__all__ = ["split_requests", "words_besides_entities", "MAX_PARTS", "MIN_PART_WORDS", "MIN_REQUEST_WORDS"]
 
 #: at most this many requests are run from one message (the rest is the last part's).
 MAX_PARTS = 3
@@ -31,6 +33,17 @@ _SPLIT = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+#: a part counts as a request of its own only with this many words besides its entities:
+#: "réservation X7K9QZ" after a question is a detail of that question, not a second request.
+MIN_REQUEST_WORDS = 3
+
+
+def words_besides_entities(nlu: NLUResult) -> int:
+    """Words of the part's text outside its entities' spans."""
+    text = nlu.text
+    for e in sorted(nlu.entities, key=lambda e: e.start, reverse=True):
+        text = text[: e.start] + " " + text[e.end :]
+    return len(_WORD.findall(text))
 
 
 def split_requests(text: str) -> list[str]:

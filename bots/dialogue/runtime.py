@@ -60,7 +60,7 @@ from .engine import Engine as Policy
 from .engine import EngineOutput, merge_outputs
 from .foreign import ForeignLanguage
 from .privacy_step import PrivacyStep, customer_of
-from .requests import split_requests
+from .requests import MIN_REQUEST_WORDS, split_requests, words_besides_entities
 from .responses import Reply
 from .state import DialogueState
 from .store import StateStore
@@ -392,7 +392,8 @@ class ConversationRuntime:
         if len(texts) < 2:
             return [nlu]
         ctx = ParseContext(now=now, timezone=self.settings.brand.timezone, language=state.language or nlu.language)
-        parts = [p for p in (self.nlu.parse(t, context=ctx) for t in texts) if self.policy.is_request(p)]
+        parsed = (self.nlu.parse(t, context=ctx) for t in texts)
+        parts = [p for p in parsed if self.policy.is_request(p) and words_besides_entities(p) >= MIN_REQUEST_WORDS]
         if len({p.intent for p in parts}) < 2:
             return [nlu]
         return parts

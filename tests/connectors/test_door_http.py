@@ -218,13 +218,11 @@ UNHANDLED = [
     },
     {
         "update_id": 815400203,
-        "message_reaction": {
-            "chat": {"id": 5123456789, "type": "private", "first_name": "Marieke"},
+        "message_reaction_count": {
+            "chat": {"id": -1001234567890, "title": "Nimbus news", "type": "channel"},
             "message_id": 11,
-            "user": {"id": 5123456789, "is_bot": False, "first_name": "Marieke"},
             "date": 1764370000,
-            "old_reaction": [],
-            "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+            "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 3}],
         },
     },
     {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.dialogue.identity import flow_slots, free_text_value, marked_value, subject_key
+from bots.dialogue.identity import flow_slots, free_text_value, marked_value, name_beside, subject_key
 from bots.settings.dialogue import DomainSpec, FlowSpec, IdentitySpec, SlotSpec
 
 from .conftest import inbound
@@ -25,6 +25,9 @@ REF = SlotSpec(name="booking_ref", entities=["booking_ref"], pattern="[A-Z0-9]{6
         ("O'Brien", "O'Brien"),
         ("je m'appelle Jean-Pierre Dupont", "Jean-Pierre Dupont"),
         ("Müller", "Müller"),
+        ("c'est Dupont, D-U-P-O-N-T", "Dupont"),
+        ("D-U-P-O-N-T", "Dupont"),
+        ("it's booked under dupont", "dupont"),
         ("how much does a second bag of 20 kg cost on this flight", None),
         ("X7K9QZ", None),
         ("", None),
@@ -45,6 +48,28 @@ def test_a_surname_is_read_from_the_answer_however_it_is_typed(text: str, value:
 )
 def test_a_surname_announced_in_a_longer_message_is_found(text: str, value: str | None) -> None:
     assert marked_value(SURNAME, text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("X7K9QZ, Dupont", "Dupont"),
+        ("X7K9QZ surname dupont", "dupont"),
+        ("X7K9QZ, Smith, S-M-I-T-H", "Smith"),
+        ("sure, it's X7K9QZ", None),
+        ("the booking code is X7K9QZ", None),
+        ("c'est la H5NB6E", None),
+        ("réservation X7K9QZ", None),
+        ("Booking X7K9QZ", None),
+        ("X7K9QZ dupont", None),  # not sure enough: the surname is asked
+    ],
+)
+def test_only_a_name_beside_the_reference_is_taken_as_the_surname(text: str, value: str | None) -> None:
+    from nlu.entities import EntityExtractor
+    from nlu.result import NLUResult
+
+    parsed = NLUResult(text, "en", "inform", 1.0, entities=tuple(EntityExtractor("en").extract(text)))
+    assert name_beside(SURNAME, parsed) == value
 
 
 def test_a_verifying_flow_asks_the_identity_slots_first_in_their_order() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.dialogue.engine import EngineOutput, merge_outputs
-from bots.dialogue.requests import MAX_PARTS, split_requests
+from bots.dialogue.requests import MAX_PARTS, split_requests, words_besides_entities
 from bots.dialogue.responses import Reply
 from bots.dialogue.state import DialogueState
 
@@ -48,3 +48,14 @@ def test_a_question_asked_by_both_requests_is_kept_where_it_comes_last() -> None
     first = EngineOutput(DialogueState.fresh("c"), replies=[ask])
     then = EngineOutput(DialogueState.fresh("c"), replies=[bags, ask])
     assert merge_outputs(first, then).replies == [bags, ask]
+
+
+def test_a_part_that_is_only_a_detail_is_not_a_request_of_its_own() -> None:
+    from nlu.entities import EntityExtractor
+    from nlu.result import NLUResult
+
+    def parsed(text: str) -> NLUResult:
+        return NLUResult(text, "fr", "booking_status", 0.9, entities=tuple(EntityExtractor("fr").extract(text)))
+
+    assert words_besides_entities(parsed("réservation X7K9QZ")) == 1
+    assert words_besides_entities(parsed("quelle est la franchise bagages ?")) == 5

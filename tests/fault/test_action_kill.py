@@ -34,6 +34,7 @@ from bots.airline.actions import (  # noqa: F401 - the worker's actions module r
     check_seat,
     flight_status,
     travel_details,
+    verify_identity,
 )
 from bots.airline.backend import Booking, SQLiteAirline
 from bots.pipeline import GROUP, Ingest, keys_for

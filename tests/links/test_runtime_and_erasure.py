@@ -36,6 +36,8 @@ def runtime_settings(make_settings, tmp_path: Path):
     domain["faq"]["greet"]["text"]["en"] = f"Hello! Baggage rules: {BAGGAGE}. Elsewhere: https://evil.test/x."
     path = tmp_path / "domain.yml"
     path.write_text(yaml.safe_dump(domain), encoding="utf-8")
+    for name in domain.get("include", []):  # the files it includes, next to it
+        (tmp_path / name).write_text((DOMAIN.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
     dialogue = {
         "domain_file": str(path),
         "actions_module": "bots.airline.actions",
