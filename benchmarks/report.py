@@ -133,20 +133,26 @@ def nlu_speed(d: dict[str, Any]) -> str:
 
 
 def nlu_sentiment(d: dict[str, Any]) -> str:
+    """Per evaluation: accuracy, macro F1 over the classes present, per-class recall ("-": the
+    file has no message of that class)."""
+
+    def recall(m: dict[str, Any], label: str) -> str:
+        r = (m.get("recall") or {}).get(label)
+        return "-" if r is None else _pct(r)
+
     rows = []
     for name, m in d["results"].items():
-        f = m["f1"]
         rows.append(
             [
                 name,
                 _n(m["examples"]),
                 _pct(m["accuracy"]),
                 _pct(m["macro_f1"]),
-                f"{_pct(f['negative'])} / {_pct(f['neutral'])} / {_pct(f['positive'])}",
+                " / ".join(recall(m, c) for c in ("negative", "neutral", "positive")),
                 _pct(m["always_negative_accuracy"]),
             ]
         )
-    return _table(["data", "n", "accuracy", "macro F1", "F1 neg / neu / pos", "always-negative accuracy"], rows)
+    return _table(["data", "n", "accuracy", "macro F1", "recall neg / neu / pos", "always-negative accuracy"], rows)
 
 
 def dialogue_turns(d: dict[str, Any]) -> str:
