@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=default_out("nlu_intents"))
     args = ap.parse_args()
     seeds = [args.seed + i for i in range(args.seeds)]
-    results = []
+    results: list[dict[str, Any]] = []
     if args.clinc:
         tr, te = load_jsonl(args.clinc / "train.jsonl", "intent"), load_jsonl(args.clinc / "val.jsonl", "intent")
         runs = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,8 @@ def test_mean_std_is_the_sample_standard_deviation() -> None:
     assert s["mean"] == pytest.approx(0.92)
     assert s["std"] == pytest.approx(0.02)  # n - 1 in the denominator
     assert (s["min"], s["max"], s["n"]) == (0.9, 0.94, 3)
-    assert nlu_intents.mean_std([0.5])["std"] == 0.0  # type: ignore[index]
+    one = nlu_intents.mean_std([0.5])
+    assert one is not None and one["std"] == 0.0
     assert nlu_intents.mean_std([0.5, None]) is None  # BANKING77 has no out-of-scope recall
     assert nlu_intents.mean_std([]) is None
 
@@ -93,7 +95,7 @@ def test_spread_percentile_and_the_airline_table() -> None:
     for r, (e, a) in enumerate(((200.0, 40.0), (100.0, 40.0))):
         one = {"drain_replies_per_second": e, "paced_p50_ms": 8.0, "paced_p99_ms": 16.0}
         two = {"drain_replies_per_second": a, "paced_p50_ms": 24.0, "paced_p99_ms": 80.0}
-        row = {"run": r + 1}
+        row: dict[str, Any] = {"run": r + 1}
         for kind, m in (("echo", one), ("airline", two)):
             row[kind] = {**m, "answered": 10, "inbound": 10, "outbound_messages": 12, "duplicates": 0}
         runs.append(row)
