@@ -23,6 +23,7 @@ _FILLERS = (
     "my surname is", "my last name is", "my family name is", "my name is", "the surname is", "the name is",
     "surname is", "last name is", "name is", "surname", "last name", "family name", "name", "it's", "its",
     "it is", "i'm", "i am", "this is", "it's booked under", "booked under", "the booking is under",
+    "sure", "yes", "yeah", "yep", "ok", "okay", "of course", "well", "so", "oui", "bien sûr", "alors", "euh",
     "under the name of", "under the name", "in the name of", "name of", "under",
     "mon nom de famille est", "mon nom est", "le nom est", "réservé au nom de", "reserve au nom de",
     "nom de famille", "nom", "c'est", "je m'appelle", "je suis", "moi c'est", "au nom de", "sous le nom de",

@@ -28,6 +28,8 @@ REF = SlotSpec(name="booking_ref", entities=["booking_ref"], pattern="[A-Z0-9]{6
         ("c'est Dupont, D-U-P-O-N-T", "Dupont"),
         ("D-U-P-O-N-T", "Dupont"),
         ("it's booked under dupont", "dupont"),
+        ("sure, it's Dupont", "Dupont"),
+        ("oui, c'est Martin", "Martin"),
         ("how much does a second bag of 20 kg cost on this flight", None),
         ("X7K9QZ", None),
         ("", None),
