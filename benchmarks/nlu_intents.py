@@ -30,7 +30,7 @@ from rich.table import Table
 
 from common import default_out, write_result
 from nlu.data import load_jsonl
-from nlu.evaluation import intent_metrics
+from nlu.evaluation import intent_metrics, predict_rate
 from nlu.intent_model import IntentModel, stratified_split
 
 #: the metrics summarised as mean / std over the seeds
@@ -57,16 +57,6 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _rate(model: IntentModel, texts: Sequence[str], limit: int = 3000) -> float:
-    """Messages per second, one ``predict`` at a time (as nlu.evaluation measures it)."""
-    sample = list(texts[:limit])
-    t0 = time.perf_counter()
-    for t in sample:
-        model.predict(t)
-    dt = time.perf_counter() - t0
-    return len(sample) / dt if dt > 0 else 0.0
-
-
 def run_once(train: list, test: list, seed: int) -> dict[str, Any]:
     """Train on ``train`` with ``seed`` and score ``test``; the same model with no threshold as ``no_threshold``.
 
@@ -82,7 +72,7 @@ def run_once(train: list, test: list, seed: int) -> dict[str, Any]:
         {
             "seed": seed,
             "train_seconds": round(train_seconds, 3),
-            "messages_per_second": round(_rate(model, texts), 1),
+            "messages_per_second": round(predict_rate(model, texts), 1),
             "train_examples": len(train),
             "held_out": (model.info or {}).get("held_out"),
             "oos_threshold": model.threshold,

@@ -27,6 +27,7 @@ from .sentiment_model import SentimentModel
 
 __all__ = [
     "intent_metrics",
+    "predict_rate",
     "sentiment_metrics",
     "evaluate_intent_files",
     "cross_validate",
@@ -102,7 +103,8 @@ def sentiment_metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str,
     }
 
 
-def _rate(model: IntentModel, texts: Sequence[str], limit: int = 3000) -> float:
+def predict_rate(model: IntentModel, texts: Sequence[str], limit: int = 3000) -> float:
+    """Messages per second, one ``predict`` at a time (the first ``limit`` texts)."""
     sample = list(texts[:limit])
     t0 = time.perf_counter()
     for t in sample:
@@ -138,7 +140,7 @@ def evaluate_intent_files(
     metrics.update(
         {
             "train_seconds": round(train_seconds, 3),
-            "messages_per_second": round(_rate(model, texts), 1),
+            "messages_per_second": round(predict_rate(model, texts), 1),
             "train_examples": len(train),
             "oos_threshold": model.threshold,
             "temperature": model.linear.temperature,
