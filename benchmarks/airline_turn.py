@@ -35,7 +35,6 @@ import math
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import time
 from collections.abc import Sequence
@@ -44,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from common import ROOT, default_out, nlu_data_state, write_result
+from common import ROOT, default_out, mean_std, nlu_data_state, write_result
 from pipeline_common import SID, TO, TOKEN, app_server, load, write_config
 from tests.support import (
     FakeChannelServer,
@@ -122,12 +121,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
-def spread(values: Sequence[float]) -> dict[str, float]:
-    """Mean, sample standard deviation (n - 1), min and max."""
-    vals = [float(v) for v in values]
-    mean = statistics.fmean(vals)
-    std = statistics.stdev(vals) if len(vals) > 1 else 0.0
-    return {"mean": mean, "std": std, "min": min(vals), "max": max(vals), "n": len(vals)}
+def spread(values: Sequence[float]) -> dict[str, Any]:
+    """Mean, sample standard deviation (n - 1), min, max and n of the runs' values."""
+    s = mean_std(values)
+    assert s is not None, "no runs"
+    return s
 
 
 def first_replies(fake: FakeChannelServer, before: int, prefix: str, n: int, timeout: float) -> dict[str, Any]:

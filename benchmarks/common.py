@@ -7,10 +7,12 @@ Each benchmark writes one JSON file, by default ``benchmarks/results/<name>.json
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,15 @@ def write_result(path: Path, result: dict[str, Any], /, **settings: Any) -> Path
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return path
+
+
+def mean_std(values: Sequence[float | None]) -> dict[str, Any] | None:
+    """Mean and sample standard deviation (n - 1; 0.0 for one value) of ``values``, with min, max
+    and n; None when there is none or any is None (a metric a data set does not have)."""
+    if not values or any(v is None for v in values):
+        return None
+    vals = [float(v) for v in values if v is not None]
+    n = len(vals)
+    mean = sum(vals) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else 0.0
+    return {"mean": mean, "std": std, "min": min(vals), "max": max(vals), "n": n}

@@ -19,16 +19,14 @@ the JSON.
 from __future__ import annotations
 
 import argparse
-import math
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from common import default_out, write_result
+from common import default_out, mean_std, write_result
 from nlu.data import load_jsonl
 from nlu.evaluation import intent_metrics, predict_rate
 from nlu.intent_model import IntentModel, stratified_split
@@ -37,17 +35,6 @@ from nlu.intent_model import IntentModel, stratified_split
 METRICS = ("in_scope_accuracy", "out_of_scope_recall", "out_of_scope_precision", "accuracy", "macro_f1")
 NO_THRESHOLD = ("in_scope_accuracy", "out_of_scope_recall", "accuracy")
 OTHER = ("train_seconds", "messages_per_second", "temperature", "oos_threshold")
-
-
-def mean_std(values: Sequence[float | None]) -> dict[str, Any] | None:
-    """Mean and sample standard deviation (n - 1; 0.0 for one value) of ``values``; None if any is None."""
-    if not values or any(v is None for v in values):
-        return None
-    vals = [float(v) for v in values]  # type: ignore[arg-type]
-    n = len(vals)
-    mean = sum(vals) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else 0.0
-    return {"mean": mean, "std": std, "min": min(vals), "max": max(vals), "n": n}
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:

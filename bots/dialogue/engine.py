@@ -298,7 +298,7 @@ class Engine:
             fs.slots.pop(result.reask, None)
             fs.checked = False
             fs.retries += 1
-            slot = next((s for s in self.slots[fs.name] if s.name == result.reask), None)
+            slot = self._slot(fs, result.reask)
             if slot is not None and fs.retries > slot.max_retries:
                 self._give_up(out, slot.name)
                 return out
@@ -473,7 +473,7 @@ class Engine:
         spec = self.domain.flows[fs.name]
         slots = self.slots[fs.name]
         found, invalid = extract_slots(slots, nlu)
-        awaited = next((s for s in slots if s.name == fs.awaiting), None)
+        awaited = self._slot(fs, fs.awaiting)
         if not found and not invalid and awaited is not None and not awaited.free_text:
             loose = loose_slot_value(awaited, nlu.text)
             if loose is not None:
@@ -528,7 +528,6 @@ class Engine:
         if confident and nlu.intent in spec.intents:
             self._reprompt(out)
             return True
-        slot = awaited
         if (
             nlu.intent == OUT_OF_SCOPE
             and nlu.confidence >= self.threshold
@@ -536,9 +535,9 @@ class Engine:
             and OUT_OF_SCOPE_IN_FLOW in self.domain.responses
         ):
             # "tell me a joke" while a seat is asked: say it can't be done here, ask again (a retry)
-            return self._retry(out, spec, slot, OUT_OF_SCOPE_IN_FLOW, reprompt=True)
+            return self._retry(out, spec, awaited, OUT_OF_SCOPE_IN_FLOW, reprompt=True)
         # nothing usable: a value refused by the slot's pattern, or no value at all
-        return self._retry(out, spec, slot, (slot.invalid or slot.prompt) if slot else "anything_else")
+        return self._retry(out, spec, awaited, (awaited.invalid or awaited.prompt) if awaited else "anything_else")
 
     def _free_text(
         self, slots: list[SlotSpec], fs: FlowState, awaited: SlotSpec | None, found: dict[str, Any], nlu: NLUResult
@@ -581,6 +580,10 @@ class Engine:
         else:
             out.events.append({"type": "flow_waiting", "flow": fs.name})
 
+    def _slot(self, fs: FlowState, name: str | None) -> SlotSpec | None:
+        """The flow's slot of that name (None for the confirmation or no name)."""
+        return next((s for s in self.slots[fs.name] if s.name == name), None)
+
     @staticmethod
     def _dormant(fs: FlowState) -> bool:
         return fs.asides >= DORMANT_AFTER
@@ -612,9 +615,9 @@ class Engine:
                 st.flow.asides += 1  # resumed once with its question; a second detour leaves it waiting
                 st.stack.append(st.flow)
                 del st.stack[:-MAX_STACK]
-        if spec.verify and self._identity_locked(st):
+        if spec.verify and self.identity is not None and self._identity_locked(st):
             st.flow = st.stack.pop() if st.stack else None
-            self._say(out, self.identity.locked if self.identity else "action_error")
+            self._say(out, self.identity.locked)
             if st.flow is None:
                 st.pending = f"{OFFER_HUMAN}:identity_locked"
             return
@@ -699,7 +702,7 @@ class Engine:
         if fs.awaiting == CONFIRM and spec.confirm:
             self._say(out, spec.confirm, {**st.memory, **fs.slots})
             return
-        slot = next((s for s in self.slots[fs.name] if s.name == fs.awaiting), None)
+        slot = self._slot(fs, fs.awaiting)
         if slot is not None:
             self._say(out, slot.prompt, {**st.memory, **fs.slots})
 
@@ -729,7 +732,7 @@ class Engine:
         if fs.awaiting == CONFIRM and spec.confirm:
             self._say(out, spec.confirm, values)
             return
-        slot = next((s for s in self.slots[fs.name] if s.name == fs.awaiting), None)
+        slot = self._slot(fs, fs.awaiting)
         if slot is not None:
             self._say(out, slot.prompt, values)
             return
