@@ -550,7 +550,9 @@ class Engine:
             if slot is awaited:
                 sure = nlu.confidence >= FREE_TEXT_YIELDS
                 other = sure and nlu.intent not in NON_TASK_INTENTS and self._confident(nlu)
-                value = None if other or is_yes(nlu.text) or is_no(nlu.text) else free_text_value(slot, nlu.text)
+                value = None if other else free_text_value(slot, nlu.text)
+                if value is not None and (is_yes(value) or is_no(value)):
+                    value = None  # "d'accord", "no": an answer to something else, not a name
             elif awaited is not None and awaited.name in found and i > 0 and slots[i - 1].name == awaited.name:
                 value = name_beside(slot, nlu) if nlu.entities else None
             else:
