@@ -61,6 +61,13 @@ class Services:
     readiness: dict[str, Callable[[], str | None]] = field(default_factory=dict)
 
     def close(self) -> None:
+        """Release the connectors built for this process (the Telegram connector's event loop
+        thread would keep a stopped process alive), then Redis and SQL."""
+        from connectors.base import Closable
+
+        for connector in (self.connectors or {}).values():
+            if isinstance(connector, Closable):
+                connector.close()
         self.redis.close()
         self.engine.dispose()
 
